@@ -1,0 +1,26 @@
+# mtsar2sar: multi-temporal SAR despeckling, from a folder of co-registered GeoTIFFs to
+# despeckled GeoTIFFs per date. Wiring only; the rules are in rules/, the numerics in mtsar2sar/.
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: Path(workflow.basedir) / "config.yaml"
+
+
+validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/simulate.smk"
+include: "rules/coregistration.smk"
+include: "rules/super_image.smk"
+include: "rules/despeckle.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        all_outputs,

@@ -1,0 +1,104 @@
+"""Despeckling of one date by the ratio to the normalized super-image.
+
+    s' = s / lambda,   lambda = exp(mean(log s))        (over valid pixels)
+    tau' = w / s'                                       (ratio, at the scene's level lambda)
+    tau_hat' = D(tau')                                  (a despeckler of intensity images)
+    w_hat = tau_hat' * s'
+
+The ratio and the product are formed in float64, so with an identity ``D`` the output equals the
+input exactly on valid pixels. Pixels invalid in ``w`` or ``s`` are NaN in the output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+
+from mtsar2sar.network import AMPLITUDE_EPS, LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN, SAR2SARUNet
+from mtsar2sar.tiling import tiled_apply
+
+IntensityDenoiser = Callable[[NDArray[np.float64]], NDArray[np.float64]]
+
+
+def geometric_mean(image: NDArray[np.floating]) -> float:
+    """``exp(mean(log x))`` over the finite, positive pixels."""
+    x = np.asarray(image, dtype=np.float64)
+    x = x[np.isfinite(x) & (x > 0)]
+    if x.size == 0:
+        raise ValueError("no valid pixel to normalize by")
+    return float(np.exp(np.mean(np.log(x))))
+
+
+@dataclass(frozen=True)
+class RatioResult:
+    despeckled: NDArray[np.float32]
+    ratio: NDArray[np.float32]
+    ratio_despeckled: NDArray[np.float32]
+    lam: float
+
+
+def despeckle_by_ratio(
+    date: NDArray[np.floating], super_image: NDArray[np.floating], denoiser: IntensityDenoiser, lam: float | None = None
+) -> RatioResult:
+    """Apply the ratio chain to one date (see module doc). ``lam`` defaults to the super-image's geometric mean."""
+    s = np.asarray(super_image, dtype=np.float64)
+    w = np.asarray(date, dtype=np.float64)
+    valid = np.isfinite(w) & (w > 0) & np.isfinite(s) & (s > 0)
+    lam = geometric_mean(s) if lam is None else lam
+    s_norm = s / lam
+    tau = np.where(valid, w / np.where(valid, s_norm, 1.0), lam)  # invalid pixels: neutral ratio level
+    tau_hat = denoiser(tau)
+    w_hat = np.where(valid, tau_hat * s_norm, np.nan)
+    return RatioResult(
+        despeckled=w_hat.astype(np.float32),
+        ratio=np.where(valid, tau, np.nan).astype(np.float32),
+        ratio_despeckled=np.where(valid, tau_hat, np.nan).astype(np.float32),
+        lam=lam,
+    )
+
+
+def normalize_log_amplitude(intensity: NDArray[np.floating]) -> NDArray[np.float32]:
+    """Network input: ``(log A - m) / (M - m)`` with ``A = sqrt(w)``."""
+    log_a = np.log(np.sqrt(np.asarray(intensity, dtype=np.float64)) + AMPLITUDE_EPS)
+    return ((log_a - LOG_AMPLITUDE_MIN) / (LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN)).astype(np.float32)
+
+
+def denormalize_to_intensity(x: NDArray[np.floating]) -> NDArray[np.float64]:
+    """Inverse of :func:`normalize_log_amplitude`, back to intensity ``A**2``."""
+    log_a = np.asarray(x, dtype=np.float64) * (LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN) + LOG_AMPLITUDE_MIN
+    return np.exp(2.0 * log_a)
+
+
+@dataclass
+class NetworkDenoiser:
+    """SAR2SAR on an intensity image, brought to the network's working ``level`` first.
+
+    The published weights behave well only for amplitudes of about 30 to 1000 (Sentinel-1 digital
+    numbers). The image is multiplied by ``level / geometric_mean(image)`` before the network and
+    divided by the same gain after, so the network always sees the same radiometric level whatever
+    the unit of the data (digital numbers, linear sigma0/gamma0): this makes the chain scale
+    equivariant. ``level=None`` feeds the image as it is.
+    """
+
+    net: SAR2SARUNet | torch.nn.Module
+    level: float | None = 1e4
+    tile: int = 768
+    overlap: int = 256
+    batch: int = 1
+    device: torch.device | str = "cpu"
+    progress: bool = False
+
+    def __call__(self, intensity: NDArray[np.float64]) -> NDArray[np.float64]:
+        gain = 1.0 if self.level is None else self.level / geometric_mean(intensity)
+        x = normalize_log_amplitude(intensity * gain)
+        y = tiled_apply(self.net, x, self.tile, self.overlap, self.batch, self.device, self.progress)
+        return denormalize_to_intensity(y) / gain
+
+
+def identity_denoiser(intensity: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A denoiser that returns its input (tests, and the ratio chain's identities)."""
+    return np.array(intensity, dtype=np.float64, copy=True)

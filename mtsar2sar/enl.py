@@ -1,0 +1,91 @@
+"""Equivalent number of looks (ENL), estimated automatically on homogeneous areas.
+
+For L-look speckle the log-intensity has variance ``psi_1(L)`` (trigamma) whatever the reflectivity,
+so in every window the sample variance ``k2`` of ``log w`` estimates ``psi_1(L)`` plus the texture of
+the scene. Homogeneous windows give the *lowest* values of ``k2``, scattered around ``psi_1(L)`` by the
+sampling noise of a finite window; textured or edge windows only add values above. A high quantile
+of the per-window ENL (the classical recipe) is biased upward by that sampling noise; here the
+homogeneous cluster is found by an iterated one-sided trimming that accounts for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import brentq
+from scipy.special import polygamma
+
+
+def inverse_trigamma(k2: float) -> float:
+    """Solve ``psi_1(L) = k2`` for ``L > 0``."""
+    if not np.isfinite(k2) or k2 <= 0:
+        raise ValueError(f"log-variance must be positive, got {k2}")
+    f = lambda log_l: float(polygamma(1, np.exp(log_l))) - k2  # noqa: E731
+    return float(np.exp(brentq(f, np.log(1e-4), np.log(1e7), xtol=1e-10)))
+
+
+@dataclass(frozen=True)
+class EnlEstimate:
+    enl: float
+    n_windows: int
+    window: int
+    method: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def window_log_variances(intensity: NDArray[np.floating], window: int) -> NDArray[np.float64]:
+    """Sample variance of log-intensity in non-overlapping ``window`` x ``window`` blocks that are fully valid."""
+    h, w = intensity.shape
+    nh, nw = h // window, w // window
+    if nh == 0 or nw == 0:
+        raise ValueError(f"image {intensity.shape} is smaller than the ENL window {window}")
+    blocks = np.asarray(intensity[: nh * window, : nw * window], dtype=np.float64)
+    blocks = blocks.reshape(nh, window, nw, window).transpose(0, 2, 1, 3).reshape(nh * nw, window * window)
+    ok = np.all(np.isfinite(blocks) & (blocks > 0), axis=1)
+    logs = np.log(blocks[ok])
+    return np.var(logs, axis=1, ddof=1)
+
+
+def sampling_spread(enl: float, n: int) -> float:
+    """Relative standard deviation of the sample log-variance of ``n`` independent L-look pixels."""
+    kurt = float(polygamma(3, enl) / polygamma(1, enl) ** 2)  # excess kurtosis of log-Gamma
+    return float(np.sqrt(2.0 / (n - 1) + kurt / n))
+
+
+def estimate_enl(intensity: NDArray[np.floating], window: int = 15, iterations: int = 20) -> EnlEstimate:
+    """ENL of an intensity image from its most homogeneous windows (see module doc).
+
+    Start from the 5 % quantile of the per-window log-variances ``k2``; then repeatedly keep the
+    windows whose ``k2`` lies below ``psi_1(L) * (1 + 3 r)`` (``r``: the sampling spread of ``k2``
+    for pure L-look speckle) and re-estimate ``L`` from their mean ``k2``, until it settles. Texture
+    and edges only raise ``k2``, so the kept windows are the homogeneous ones; the one-sided cut at
+    3 spreads biases the result by well under 1 %.
+    """
+    k2 = window_log_variances(intensity, window)
+    k2 = k2[k2 > 0]
+    if k2.size < 3:
+        raise ValueError(f"too few fully valid {window}x{window} windows ({k2.size}) to estimate the ENL")
+    n = window * window
+    enl = inverse_trigamma(float(np.quantile(k2, 0.05)))
+    kept = k2
+    for _ in range(iterations):
+        center = float(polygamma(1, enl))
+        kept = k2[k2 <= center * (1 + 3 * sampling_spread(enl, n))]
+        new = inverse_trigamma(float(kept.mean()))
+        if abs(new - enl) <= 1e-4 * enl:
+            enl = new
+            break
+        enl = new
+    return EnlEstimate(enl=enl, n_windows=int(kept.size), window=window, method="trimmed log-variance")
+
+
+def enl_moments(intensity: NDArray[np.floating]) -> float:
+    """Classical ENL ``mean^2 / var`` of intensity over the finite pixels given (a homogeneous area)."""
+    x = np.asarray(intensity, dtype=np.float64)
+    x = x[np.isfinite(x)]
+    return float(x.mean() ** 2 / x.var())

@@ -1,0 +1,174 @@
+"""Raster I/O: reading dates as intensity, the grid they share, atomic GeoTIFF writing.
+
+Every output goes to a temporary name beside its final path and is renamed only when complete,
+so an interrupted or failed step never leaves a half-written file under the final name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import rasterio
+from affine import Affine
+from numpy.typing import NDArray
+from rasterio.crs import CRS
+from rasterio.errors import RasterioIOError
+
+from mtsar2sar.domain import to_intensity, valid_mask
+from mtsar2sar.errors import InputError
+
+# One place for the GeoTIFF creation options of every product: tiled, lossless, BigTIFF if needed.
+GTIFF_OPTIONS: dict[str, Any] = {
+    "driver": "GTiff",
+    "tiled": True,
+    "blockxsize": 256,
+    "blockysize": 256,
+    "compress": "deflate",
+    "predictor": 3,
+    "BIGTIFF": "IF_SAFER",
+}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """The georeferenced pixel grid of a raster."""
+
+    height: int
+    width: int
+    crs: CRS | None
+    transform: Affine
+    nodata: float | None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.height, self.width)
+
+    def differences(self, other: Grid, tol: float = 1e-6) -> list[str]:
+        """What differs between two grids (shape, CRS, transform), in words; empty when they match."""
+        out = []
+        if self.shape != other.shape:
+            out.append(f"shape {other.shape} instead of {self.shape}")
+        if self.crs != other.crs:
+            out.append(f"CRS {other.crs} instead of {self.crs}")
+        if not self.transform.almost_equals(other.transform, precision=tol * max(abs(self.transform.a), 1e-12)):
+            out.append(f"transform {tuple(other.transform)[:6]} instead of {tuple(self.transform)[:6]}")
+        return out
+
+
+def read_grid(path: str | Path) -> Grid:
+    """The grid of a single-band raster; a clear error if it is not a readable raster."""
+    with open_raster(path) as ds:
+        return Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
+
+
+@contextlib.contextmanager
+def open_raster(path: str | Path) -> Iterator[rasterio.io.DatasetReader]:
+    """Open a raster for reading, turning GDAL's errors into an :class:`InputError` naming the file."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    try:
+        ds = rasterio.open(path)
+    except RasterioIOError as exc:
+        raise InputError(f"{path}: not a readable raster ({exc})") from exc
+    with ds:
+        yield ds
+
+
+def read_intensity(
+    path: str | Path, domain: str, band: int | None = None
+) -> tuple[NDArray[np.float32], Grid]:
+    """Read one date as float32 intensity; invalid pixels (nodata, NaN, inf, <= 0) become NaN."""
+    with open_raster(path) as ds:
+        if band is None:
+            if ds.count != 1:
+                raise InputError(f"{path}: has {ds.count} bands; set 'band' for this AOI to choose one")
+            band = 1
+        elif not 1 <= band <= ds.count:
+            raise InputError(f"{path}: band {band} requested but the file has {ds.count} band(s)")
+        try:
+            raw = ds.read(band)
+        except RasterioIOError as exc:
+            raise InputError(f"{path}: cannot read the pixels (truncated or corrupt file?): {exc}") from exc
+        grid = Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
+    try:
+        intensity = to_intensity(raw, domain)
+    except ValueError as exc:
+        raise InputError(f"{path}: {exc}") from exc
+    valid = valid_mask(intensity)
+    if grid.nodata is not None and not np.iscomplexobj(raw):
+        valid &= raw != grid.nodata
+    out = np.where(valid, intensity, np.nan).astype(np.float32)
+    return out, grid
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+def output_nodata(grid: Grid) -> float:
+    """The nodata value of float32 products: the input's own when it has one, else NaN."""
+    return float(grid.nodata) if grid.nodata is not None else float("nan")
+
+
+def write_float32(
+    path: str | Path,
+    array: NDArray[np.floating],
+    grid: Grid,
+    description: str = "",
+    tags: dict[str, str] | None = None,
+) -> None:
+    """Write a float32 GeoTIFF on ``grid`` atomically; NaN pixels are written as the grid's nodata."""
+    if array.shape != grid.shape:
+        raise ValueError(f"array shape {array.shape} does not match the grid {grid.shape}")
+    nodata = output_nodata(grid)
+    data = np.asarray(array, dtype=np.float32)
+    if not np.isnan(nodata):
+        data = np.where(np.isnan(data), np.float32(nodata), data)
+    profile = dict(GTIFF_OPTIONS)
+    profile.update(
+        height=grid.height, width=grid.width, count=1, dtype="float32",
+        crs=grid.crs, transform=grid.transform, nodata=nodata,
+    )
+    with atomic_path(path) as tmp:
+        with rasterio.open(tmp, "w", **profile) as dst:
+            dst.write(data, 1)
+            if description:
+                dst.set_band_description(1, description)
+            if tags:
+                dst.update_tags(**tags)
+
+
+def read_product(path: str | Path) -> tuple[NDArray[np.float32], Grid]:
+    """Read a float32 product written by :func:`write_float32`, nodata as NaN."""
+    with open_raster(path) as ds:
+        data = ds.read(1).astype(np.float32)
+        grid = Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
+    if grid.nodata is not None and not np.isnan(grid.nodata):
+        data[data == grid.nodata] = np.nan
+    return data, grid
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write a JSON report atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")

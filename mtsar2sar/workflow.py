@@ -1,0 +1,195 @@
+"""One function per workflow step, called by the thin scripts of the Snakemake rules.
+
+Each takes plain paths and settings, so it can be run and tested without Snakemake.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from mtsar2sar.enl import estimate_enl
+from mtsar2sar.errors import InputError
+from mtsar2sar.io import read_intensity, read_product, write_float32, write_json
+from mtsar2sar.logs import log
+from mtsar2sar.simulate import SimulationConfig, write_stack
+from mtsar2sar.superimage import filter_super_image, temporal_mean
+
+if TYPE_CHECKING:
+    from mtsar2sar.despeckle import NetworkDenoiser
+
+# torch, scikit-image and matplotlib are imported inside the steps that need them: every rule runs
+# in its own process, and a step that does not use them should not pay for their import.
+
+
+def simulate(cfg: SimulationConfig, out_dir: str | Path) -> None:
+    """Write the simulated stack (``noisy/``, ``truth/``, ``changed.tif``) into ``out_dir`` atomically."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    try:
+        t0 = time.perf_counter()
+        dates = write_stack(cfg, tmp / "noisy", tmp / "truth", tmp / "changed.tif")
+        (tmp / "simulation.json").write_text(json.dumps({"config": cfg.__dict__, "dates": dates}, indent=2) + "\n")
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        os.replace(tmp, out_dir)
+        log.info("simulated %d dates of %dx%d in %.1f s", len(dates), cfg.height, cfg.width, time.perf_counter() - t0)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def check_coregistration(
+    files: Mapping[str, str | Path], domain: str, band: int | None, settings: Mapping[str, Any], output: str | Path
+) -> dict[str, Any]:
+    """Check the stack and write the co-registration report."""
+    from mtsar2sar.coregistration import check_stack
+
+    report = check_stack(
+        {d: Path(f) for d, f in files.items()},
+        domain,
+        band,
+        max_shift_px=settings.get("max_shift_px", 0.5),
+        on_misregistered=settings.get("on_misregistered", "fail"),
+        radiometric_outlier_db=settings.get("radiometric_outlier_db", 3.0),
+        shift_window=settings.get("shift_window", 1024),
+    )
+    for r in report["dates"]:
+        log.info(
+            "%s shift=(%+.3f, %+.3f) px median=%.2f dB invalid=%.4f %s %s",
+            r["date"], *r["shift_px"], r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]),
+        )
+    write_json(output, report)
+    return report
+
+
+def kept_dates(report_path: str | Path) -> list[str]:
+    """Dates kept by the co-registration check."""
+    return list(json.loads(Path(report_path).read_text())["kept_dates"])
+
+
+def super_image(
+    files: Mapping[str, str | Path],
+    report_path: str | Path,
+    domain: str,
+    band: int | None,
+    looks: float,
+    settings: Mapping[str, Any],
+    out_image: str | Path,
+    out_enl: str | Path,
+) -> dict[str, Any]:
+    """Temporal mean of the kept dates (date by date) and its ENL; writes the image and the ENL report."""
+    dates = kept_dates(report_path)
+    grid = None
+
+    def stream():
+        nonlocal grid
+        for d in dates:
+            img, g = read_intensity(files[d], domain, band)
+            grid = g
+            log.info("accumulated %s", d)
+            yield img
+
+    mean, count = temporal_mean(stream())
+    assert grid is not None
+    if not np.isfinite(mean).any():
+        raise InputError(f"{report_path}: no pixel is valid at any date; cannot form the super-image")
+    write_float32(out_image, mean, grid, "temporal mean of the valid intensities", {"dates": ",".join(dates)})
+    expected = len(dates) * looks
+    enl_setting = settings.get("enl", "auto")
+    estimate = estimate_enl(mean, settings.get("enl_window", 15))
+    enl = estimate.enl if enl_setting == "auto" else float(enl_setting)
+    result = {
+        "enl": enl,
+        "source": "estimated" if enl_setting == "auto" else "config",
+        "estimate": estimate.as_dict(),
+        "dates": len(dates),
+        "looks": looks,
+        "dates_times_looks": expected,
+        "estimate_over_dates_times_looks": estimate.enl / expected,
+        "min_valid_dates": int(count.min()),
+    }
+    log.info("super-image ENL %.2f (%s); T*L = %.1f", enl, result["source"], expected)
+    write_json(out_enl, result)
+    return result
+
+
+def filter_super_image_step(in_image: str | Path, enl_path: str | Path, method: str, output: str | Path) -> None:
+    """Filter the super-image with ``method`` (L = the super-image's ENL) and write it."""
+    s, grid = read_product(in_image)
+    enl = float(json.loads(Path(enl_path).read_text())["enl"])
+    t0 = time.perf_counter()
+    out = filter_super_image(s, method, enl)
+    log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, enl, time.perf_counter() - t0)
+    write_float32(output, out, grid, f"super-image filtered ({method})")
+
+
+def build_denoiser(settings: Mapping[str, Any], progress: bool = True) -> NetworkDenoiser:
+    """The SAR2SAR denoiser described by the ``network`` settings."""
+    import torch
+
+    from mtsar2sar.despeckle import NetworkDenoiser
+    from mtsar2sar.network import load_network, select_device
+
+    threads = int(settings.get("threads", 2))
+    torch.set_num_threads(threads)
+    device = select_device(settings.get("device", "auto"))
+    net = load_network(settings.get("weights", "sar2sar-grd")).to(device)
+    return NetworkDenoiser(
+        net,
+        level=settings.get("level", 1e4),
+        tile=int(settings.get("tile", 768)),
+        overlap=int(settings.get("overlap", 256)),
+        batch=int(settings.get("batch", 1)),
+        device=device,
+        progress=progress,
+    )
+
+
+def despeckle(
+    date_file: str | Path,
+    domain: str,
+    band: int | None,
+    super_path: str | Path,
+    settings: Mapping[str, Any],
+    output: str | Path,
+) -> None:
+    """Despeckle one date by the ratio to the normalized filtered super-image and write it on the input grid."""
+    from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean
+
+    w, grid = read_intensity(date_file, domain, band)
+    s, sgrid = read_product(super_path)
+    diffs = sgrid.differences(grid)
+    if diffs:
+        raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
+    denoiser = build_denoiser(settings)
+    lam = geometric_mean(s)
+    t0 = time.perf_counter()
+    result = despeckle_by_ratio(w, s, denoiser, lam)
+    log.info(
+        "despeckled %s: lambda=%.6g, %.2f Mpx in %.1f s on %s",
+        date_file, lam, w.size / 1e6, time.perf_counter() - t0, denoiser.device,
+    )
+    write_float32(
+        output, result.despeckled, grid, "despeckled intensity (ratio + SAR2SAR)",
+        {"lambda": repr(lam), "weights": str(settings.get("weights", "sar2sar-grd")), "source": str(date_file)},
+    )
+
+
+def quicklook(date_file: str | Path, domain: str, band: int | None, despeckled: str | Path, output: str | Path, title: str) -> None:
+    """Noisy and despeckled side by side in dB (one display range)."""
+    from mtsar2sar.quicklook import save_side_by_side
+
+    w, _ = read_intensity(date_file, domain, band)
+    w_hat, _ = read_product(despeckled)
+    save_side_by_side(output, {"noisy": w, "despeckled": w_hat}, title)

@@ -1,0 +1,21 @@
+checkpoint check_coregistration:
+    """One grid, valid data, sub-pixel shift of every date vs a reference, radiometric summary."""
+    input:
+        stack_inputs,
+    output:
+        f"{RESULTS}/{{aoi}}/coregistration.json",
+    params:
+        files=date_files,
+        domain=lambda w: aoi(w).read_domain(),
+        band=lambda w: aoi(w).band,
+        settings=config.get("coregistration", {}),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/check_coregistration.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/check_coregistration.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/check_coregistration.py"

@@ -1,0 +1,45 @@
+rule super_image:
+    """Temporal mean of the valid intensities of the kept dates, and its ENL on homogeneous areas."""
+    input:
+        stack=stack_inputs,
+        coreg=f"{RESULTS}/{{aoi}}/coregistration.json",
+    output:
+        image=f"{RESULTS}/{{aoi}}/super_image.tif",
+        enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+    params:
+        files=date_files,
+        domain=lambda w: aoi(w).read_domain(),
+        band=lambda w: aoi(w).band,
+        looks=lambda w: aoi(w).looks,
+        settings=config.get("super_image", {}),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/super_image.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/super_image.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
+    script:
+        "../scripts/super_image.py"
+
+
+rule filter_super_image:
+    """Residual speckle of the super-image removed by the configured filter (none: the plain mean)."""
+    input:
+        image=f"{RESULTS}/{{aoi}}/super_image.tif",
+        enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+    output:
+        f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
+    params:
+        method=config.get("super_image", {}).get("filter", "none"),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/filter_super_image.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    script:
+        "../scripts/filter_super_image.py"
