@@ -7,7 +7,10 @@ from snakemake.utils import min_version, validate
 min_version("9.0")
 
 
-configfile: Path(workflow.basedir) / "config.yaml"
+# The repository's config.yaml is the default; `--configfile other.yaml` replaces it (not merged).
+if not workflow.config_settings.configfiles:
+
+    configfile: Path(workflow.basedir) / "config.yaml"
 
 
 validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")

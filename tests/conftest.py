@@ -1,0 +1,54 @@
+"""Fixtures: small stacks made by the project itself (no external data)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+from affine import Affine
+
+from mtsar2sar.io import Grid, write_float32
+from mtsar2sar.simulate import SimulationConfig, simulate_stack
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tiny_config(**kw) -> SimulationConfig:
+    base = dict(seed=7, height=80, width=96, dates=5, looks=1, speckle="correlated")
+    base.update(kw)
+    return SimulationConfig(**base)
+
+
+def write_dates(folder: Path, dates: dict[str, np.ndarray], grid: Grid, prefix: str = "S1_") -> dict[str, Path]:
+    """Write one GeoTIFF per date named ``{prefix}{date}.tif``."""
+    out = {}
+    for d, img in dates.items():
+        p = folder / f"{prefix}{d}.tif"
+        write_float32(p, img, grid)
+        out[d] = p
+    return out
+
+
+@pytest.fixture
+def tiny_stack(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Path], Grid]:
+    """5 dates of 80 x 96 single-look correlated speckle, with truth, on a UTM grid."""
+    cfg = tiny_config()
+    dates, truths, noisy, _ = simulate_stack(cfg)
+    grid = cfg.grid()
+    (tmp_path / "stack").mkdir()
+    (tmp_path / "truth").mkdir()
+    files = write_dates(tmp_path / "stack", dict(zip(dates, noisy)), grid)
+    truth = write_dates(tmp_path / "truth", dict(zip(dates, truths)), grid)
+    return files, truth, grid
+
+
+def raster_meta(path: Path) -> dict:
+    with rasterio.open(path) as ds:
+        return {"crs": ds.crs, "transform": ds.transform, "shape": (ds.height, ds.width), "nodata": ds.nodata,
+                "dtype": ds.dtypes[0], "tiled": ds.profile.get("tiled"), "compress": ds.profile.get("compress")}
+
+
+def utm_grid(h: int = 64, w: int = 64, nodata: float | None = None) -> Grid:
+    return Grid(h, w, rasterio.crs.CRS.from_epsg(32631), Affine(10, 0, 600000, 0, -10, 4800000), nodata)

@@ -1,0 +1,96 @@
+"""Co-registration check: grids, sub-pixel shifts, dropping, radiometric flags, clear errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from affine import Affine
+from rasterio.crs import CRS
+from scipy.ndimage import fourier_shift
+
+from conftest import utm_grid, write_dates
+from mtsar2sar.coregistration import check_stack, estimate_shift
+from mtsar2sar.errors import InputError
+from mtsar2sar.io import Grid
+from mtsar2sar.simulate import SimulationConfig, build_scene, speckle
+
+
+def shifted_stack(shifts, size=256, looks=4, speckle_kind="gamma", seed=3):
+    """Reflectivity of the demo kind, shifted (log domain, Fourier) by known amounts, independent speckle."""
+    cfg = SimulationConfig(seed=seed, height=size, width=size, speckle=speckle_kind, looks=looks)
+    rng = np.random.default_rng(seed)
+    log_v = np.log(10 ** (build_scene(cfg, rng).base_db / 10))
+    out = []
+    for dy, dx in shifts:
+        moved = np.fft.ifft2(fourier_shift(np.fft.fft2(log_v), (dy, dx))).real
+        out.append(np.exp(moved) * speckle(cfg, rng))
+    return out
+
+
+def test_subpixel_shift_error_below_0_05_px():
+    shifts = [(0.0, 0.0), (0.3, -0.2), (-0.45, 0.15), (0.12, 0.37), (-0.05, -0.4), (1.25, -0.6)]
+    imgs = shifted_stack(shifts)
+    for (dy, dx), img in zip(shifts[1:], imgs[1:]):
+        ey, ex = estimate_shift(imgs[0], img)
+        # the estimate registers the date onto the reference: the opposite of the applied shift
+        assert np.hypot(ey + dy, ex + dx) < 0.05, ((dy, dx), (ey, ex))
+
+
+def test_report_drops_or_fails_on_misregistered_date(tmp_path):
+    shifts = [(0.0, 0.0), (0.1, 0.0), (0.0, 0.0), (0.9, 0.4), (0.0, -0.1)]
+    imgs = shifted_stack(shifts, size=128)
+    dates = [f"2024010{i}" for i in range(1, 6)]
+    files = write_dates(tmp_path, dict(zip(dates, imgs)), utm_grid(128, 128))
+    rep = check_stack(files, "intensity", on_misregistered="drop", reference_date=dates[0])
+    assert rep["dropped_dates"] == [dates[3]]
+    assert rep["kept_dates"] == [d for d in dates if d != dates[3]]
+    bad = rep["dates"][3]
+    assert bad["status"] == "dropped" and "exceeds max_shift_px = 0.5" in bad["reasons"][0]
+    assert abs(bad["shift_px"][0] + 0.9) < 0.1 and abs(bad["shift_px"][1] + 0.4) < 0.1
+    with pytest.raises(InputError, match=rf"S1_{dates[3]}\.tif: date {dates[3]} rejected: residual shift"):
+        check_stack(files, "intensity", on_misregistered="fail", reference_date=dates[0])
+
+
+@pytest.mark.parametrize(
+    "other, what",
+    [
+        (Grid(64, 60, CRS.from_epsg(32631), Affine(10, 0, 600000, 0, -10, 4800000), None), r"shape \(64, 60\) instead of \(64, 64\)"),
+        (Grid(64, 64, CRS.from_epsg(32632), Affine(10, 0, 600000, 0, -10, 4800000), None), "CRS EPSG:32632 instead of EPSG:32631"),
+        (Grid(64, 64, CRS.from_epsg(32631), Affine(10, 0, 600005, 0, -10, 4800000), None), "transform"),
+    ],
+)
+def test_dates_on_different_grids(tmp_path, other, what):
+    rng = np.random.default_rng(0)
+    files = write_dates(tmp_path, {"20240101": rng.gamma(1, 1, (64, 64)), "20240113": rng.gamma(1, 1, (64, 64))}, utm_grid())
+    write_dates(tmp_path, {"20240125": rng.gamma(1, 1, other.shape)}, other)
+    files["20240125"] = tmp_path / "S1_20240125.tif"
+    with pytest.raises(InputError, match=rf"S1_20240125\.tif: not on the grid of the reference date .*S1_20240101\.tif: {what}"):
+        check_stack(files, "intensity")
+
+
+def test_single_date_is_refused(tmp_path):
+    files = write_dates(tmp_path, {"20240101": np.ones((32, 32))}, utm_grid(32, 32))
+    with pytest.raises(InputError, match=r"at least 2 dates; found 1 \(.*S1_20240101\.tif\)"):
+        check_stack(files, "intensity")
+
+
+def test_radiometric_outlier_flagged_and_invalid_fraction(tmp_path):
+    imgs = dict(zip([f"2024010{i}" for i in range(1, 6)], shifted_stack([(0.0, 0.0)] * 5, size=64)))
+    imgs["20240103"] = imgs["20240103"] * 10.0  # +10 dB
+    imgs["20240104"][:16] = np.nan
+    files = write_dates(tmp_path, imgs, utm_grid())
+    rep = check_stack(files, "intensity")
+    flags = {r["date"]: r["radiometric_outlier"] for r in rep["dates"]}
+    assert flags == {"20240101": False, "20240102": False, "20240103": True, "20240104": False, "20240105": False}
+    assert rep["dates"][3]["invalid_fraction"] == pytest.approx(0.25)
+    assert abs(rep["dates"][2]["median_db"] - rep["stack_median_db"] - 10.0) < 1.0
+
+
+def test_all_invalid_date(tmp_path):
+    imgs = dict(zip([f"2024010{i}" for i in range(1, 4)], shifted_stack([(0.0, 0.0)] * 3, size=64)))
+    imgs["20240102"][:] = 0.0
+    files = write_dates(tmp_path, imgs, utm_grid())
+    with pytest.raises(InputError, match=r"S1_20240102\.tif: date 20240102 rejected: no valid pixel"):
+        check_stack(files, "intensity", reference_date="20240101")
+    rep = check_stack(files, "intensity", on_misregistered="drop", reference_date="20240101")
+    assert rep["kept_dates"] == ["20240101", "20240103"]

@@ -1,0 +1,100 @@
+"""Radiometric domains, validity masks, and GeoTIFF I/O (georeferencing kept, atomic writes)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rasterio
+
+from conftest import raster_meta, utm_grid
+from mtsar2sar.domain import amplitude_to_intensity, intensity_to_amplitude, to_intensity
+from mtsar2sar.errors import InputError
+from mtsar2sar.io import atomic_path, read_intensity, read_product, write_float32
+
+
+def test_domain_conversions():
+    a = np.array([0.5, 2.0, 3.0])
+    np.testing.assert_allclose(to_intensity(a, "amplitude"), a**2)
+    np.testing.assert_allclose(to_intensity(a, "intensity"), a)
+    z = np.array([3 + 4j, 1 - 1j], dtype=np.complex64)
+    np.testing.assert_allclose(to_intensity(z, "complex"), [25.0, 2.0])
+    np.testing.assert_allclose(amplitude_to_intensity(intensity_to_amplitude(a)), a)
+
+
+def test_complex_declared_as_intensity_and_reverse():
+    with pytest.raises(ValueError, match="complex"):
+        to_intensity(np.array([1 + 1j]), "intensity")
+    with pytest.raises(ValueError, match="real-valued"):
+        to_intensity(np.array([1.0]), "complex")
+
+
+def test_write_keeps_georeferencing_and_is_tiled(tmp_path):
+    grid = utm_grid(40, 70, nodata=-9999.0)
+    img = np.random.default_rng(0).gamma(1, 1, grid.shape).astype(np.float32)
+    img[3, 4] = np.nan
+    p = tmp_path / "a.tif"
+    write_float32(p, img, grid)
+    meta = raster_meta(p)
+    assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == (40, 70)
+    assert meta["nodata"] == -9999.0 and meta["dtype"] == "float32" and meta["tiled"] and meta["compress"] == "deflate"
+    back, g = read_product(p)
+    assert np.isnan(back[3, 4]) and np.array_equal(back[np.isfinite(back)], img[np.isfinite(img)])
+    assert g.transform == grid.transform
+
+
+def test_invalid_pixels_are_masked(tmp_path):
+    grid = utm_grid(2, 4, nodata=-1.0)
+    raw = np.array([[1.0, np.nan, np.inf, -2.0], [0.0, -1.0, 5.0, 3.0]], dtype=np.float32)
+    p = tmp_path / "bad.tif"
+    with rasterio.open(p, "w", driver="GTiff", height=2, width=4, count=1, dtype="float32",
+                       crs=grid.crs, transform=grid.transform, nodata=-1.0) as ds:
+        ds.write(raw, 1)
+    w, _ = read_intensity(p, "intensity")
+    assert np.array_equal(np.isfinite(w), np.array([[1, 0, 0, 0], [0, 0, 1, 1]], dtype=bool))
+    a, _ = read_intensity(p, "amplitude")
+    assert a[1, 2] == 25.0
+
+
+def test_not_a_raster_is_a_clear_error(tmp_path):
+    p = tmp_path / "notes.tif"
+    p.write_text("this is not a GeoTIFF")
+    with pytest.raises(InputError, match=r"notes\.tif: not a readable raster"):
+        read_intensity(p, "intensity")
+
+
+def test_multiband_needs_band(tmp_path):
+    grid = utm_grid(8, 8)
+    p = tmp_path / "two.tif"
+    with rasterio.open(p, "w", driver="GTiff", height=8, width=8, count=2, dtype="float32",
+                       crs=grid.crs, transform=grid.transform) as ds:
+        ds.write(np.ones((2, 8, 8), dtype=np.float32))
+    with pytest.raises(InputError, match=r"two\.tif: has 2 bands; set 'band'"):
+        read_intensity(p, "intensity")
+    img, _ = read_intensity(p, "intensity", band=2)
+    assert img.shape == (8, 8)
+
+
+def test_complex_int16_slc(tmp_path):
+    grid = utm_grid(4, 4)
+    p = tmp_path / "slc.tif"
+    z = (np.arange(16).reshape(4, 4) + 1j * 2).astype(np.complex64)
+    with rasterio.open(p, "w", driver="GTiff", height=4, width=4, count=1, dtype="complex_int16",
+                       crs=grid.crs, transform=grid.transform) as ds:
+        ds.write(z, 1)
+    w, _ = read_intensity(p, "complex")
+    zz = z.astype(np.complex128)
+    np.testing.assert_allclose(w[np.isfinite(w)], (zz.real**2 + zz.imag**2)[np.abs(zz) > 0], rtol=1e-6)
+    with pytest.raises(InputError, match=r"slc\.tif: .*complex"):
+        read_intensity(p, "intensity")
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "out.tif"
+    with pytest.raises(RuntimeError):
+        with atomic_path(target) as tmp:
+            tmp.write_text("partial")
+            raise RuntimeError("crash in the middle")
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(ValueError, match="does not match the grid"):
+        write_float32(target, np.ones((3, 3)), utm_grid(4, 4))
+    assert list(tmp_path.iterdir()) == []

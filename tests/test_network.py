@@ -1,0 +1,97 @@
+"""The SAR2SAR U-Net: published weights, safe loading, tiled = whole inference."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from mtsar2sar.despeckle import denormalize_to_intensity, normalize_log_amplitude
+from mtsar2sar.errors import InputError
+from mtsar2sar.network import SAR2SARUNet, load_network, published_weights_path
+from mtsar2sar.simulate import SimulationConfig, simulate_stack
+from mtsar2sar.tiling import tiled_apply, whole_apply
+
+
+@pytest.fixture(scope="module")
+def published() -> SAR2SARUNet:
+    torch.set_num_threads(2)
+    return load_network("sar2sar-grd")
+
+
+def test_published_weights_load_strictly(published):
+    assert published_weights_path("sar2sar-grd").name == "sar2sar.pth"
+    n = sum(p.numel() for p in published.parameters())
+    assert n == 988_609
+    # the published network removes speckle: a flat 4-look patch at the S1 level gets smoother
+    rng = np.random.default_rng(0)
+    w = 1e4 * rng.gamma(4, 1 / 4, (128, 128))
+    out = denormalize_to_intensity(whole_apply(published, normalize_log_amplitude(w)))
+    assert out.std() / out.mean() < 0.5 * w.std() / w.mean()
+
+
+def test_normalization_round_trip():
+    w = np.array([1e-3, 1.0, 900.0, 1e6])
+    # exact up to the 1e-6 added to the amplitude before the log (relative 3e-5 at A = 0.03)
+    np.testing.assert_allclose(denormalize_to_intensity(normalize_log_amplitude(w)), w, rtol=1e-4)
+
+
+class _Evil:
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_pickle_carrying_code_is_refused_and_never_run(tmp_path):
+    marker = tmp_path / "pwned"
+    bad = tmp_path / "evil.pth"
+    torch.save({"model_state_dict": {"enc0.weight": _Evil(marker)}}, bad)
+    with pytest.raises(InputError, match=r"evil\.pth: cannot be loaded safely as weights"):
+        load_network(bad)
+    assert not marker.exists()
+
+
+def test_weights_of_another_architecture(tmp_path):
+    p = tmp_path / "other.pt"
+    torch.save(torch.nn.Conv2d(1, 8, 3).state_dict(), p)
+    with pytest.raises(InputError, match=r"other\.pt: not weights of the SAR2SAR U-Net"):
+        load_network(p)
+
+
+def test_truncated_weights_file(tmp_path):
+    p = tmp_path / "cut.pt"
+    src = published_weights_path("sar2sar-grd").read_bytes()
+    p.write_bytes(src[: len(src) // 2])
+    with pytest.raises(InputError, match=r"cut\.pt: cannot be loaded safely as weights"):
+        load_network(p)
+
+
+def test_unknown_weights_name():
+    with pytest.raises(InputError, match=r"network.weights: 'sar2sar-slc' is neither a published name"):
+        load_network("sar2sar-slc")
+
+
+def test_tiled_equals_whole_away_from_border(published):
+    cfg = SimulationConfig(seed=4, height=330, width=450, dates=2, looks=1)
+    _, _, noisy, _ = simulate_stack(cfg)
+    w = noisy[0] * 1e4 / np.exp(np.mean(np.log(noisy[0])))
+    x = normalize_log_amplitude(w)
+    whole = denormalize_to_intensity(whole_apply(published, x))
+    tiled = denormalize_to_intensity(tiled_apply(published, x, tile=384, overlap=256, batch=2))
+    rel = np.abs(tiled - whole) / whole
+    assert rel[32:-32, 32:-32].max() < 1e-3
+    # and a small overlap is measurably worse: the test can fail
+    coarse = denormalize_to_intensity(tiled_apply(published, x, tile=128, overlap=32, batch=4))
+    assert (np.abs(coarse - whole) / whole)[32:-32, 32:-32].max() > 1e-2
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (17, 45), (64, 31), (100, 257)])
+def test_any_image_size(shape):
+    net = torch.nn.Identity()
+    x = np.random.default_rng(0).random(shape).astype(np.float32)
+    np.testing.assert_allclose(tiled_apply(net, x, tile=64, overlap=32, batch=3), x, rtol=1e-6)

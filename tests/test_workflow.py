@@ -1,0 +1,119 @@
+"""End to end: the Snakemake workflow on a tiny AOI (5 dates of 80 x 96), and bad input on the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import REPO, raster_meta
+from mtsar2sar.io import read_product
+from mtsar2sar.metrics import psnr_log
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def run_workflow(workdir: Path, config: dict, *targets: str) -> subprocess.CompletedProcess:
+    cfg = workdir / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = [*SNAKEMAKE, "-s", str(REPO / "Snakefile"), "--directory", str(workdir), "--configfile", str(cfg),
+           "--cores", "2", *targets]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=900)
+
+
+def tiny_config(stack_dir: Path, truth_dir: Path | None = None, **aoi) -> dict:
+    spec = {"inputs": str(stack_dir / "*.tif"), "date_regex": r"_(\d{8})", "looks": 1}
+    if truth_dir is not None:
+        spec["truth"] = str(truth_dir / "*.tif")
+    spec.update(aoi)
+    return {
+        "aois": {"tiny": spec},
+        "network": {"tile": 128, "overlap": 64, "batch": 2, "device": "cpu", "threads": 1},
+    }
+
+
+def sha256(p: Path) -> str:
+    return hashlib.sha256(p.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
+    files, truth, grid = tiny_stack
+    before = {p: sha256(p) for p in [*files.values(), *truth.values()]}
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_workflow(work, tiny_config(tmp_path / "stack", tmp_path / "truth"))
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = work / "results" / "tiny"
+    # only the AOI of the given config ran (not the demo AOIs of the repository's config)
+    assert sorted(p.name for p in (work / "results").iterdir()) == ["tiny"]
+    report = json.loads((out / "coregistration.json").read_text())
+    assert report["kept_dates"] == list(files)
+    enl = json.loads((out / "super_image_enl.json").read_text())
+    assert enl["dates"] == 5 and enl["source"] == "estimated"
+    for d, f in files.items():
+        p = out / "despeckled" / f"{d}.tif"
+        meta = raster_meta(p)
+        assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == grid.shape
+        assert meta["dtype"] == "float32" and meta["tiled"]
+        w_hat, _ = read_product(p)
+        v, _ = read_product(truth[d])
+        w, _ = read_product(f)
+        assert np.isfinite(w_hat).all()
+        assert psnr_log(w_hat, v) > psnr_log(w, v) + 3.0  # despeckling helps
+        assert (out / "quicklooks" / f"{d}.png").stat().st_size > 10_000
+        assert (out / "logs" / "despeckle" / f"{d}.log").read_text().count("despeckled") == 1
+    for rule in ("check_coregistration", "super_image", "filter_super_image"):
+        assert (out / "benchmarks" / f"{rule}.tsv").exists()
+    # inputs never change
+    assert {p: sha256(p) for p in before} == before
+    assert not list(out.rglob("*.part*")), "temporary files left behind"
+
+
+@pytest.mark.slow
+def test_single_date_fails_cleanly(tmp_path, tiny_stack):
+    files, _, _ = tiny_stack
+    for f in list(files.values())[1:]:
+        f.unlink()
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_workflow(work, tiny_config(tmp_path / "stack"))
+    assert res.returncode != 0
+    assert "needs at least 2 dates; found 1" in res.stderr
+    assert not (work / "results" / "tiny" / "coregistration.json").exists()
+    assert not list((work / "results").rglob("*.tif"))
+
+
+@pytest.mark.slow
+def test_regex_matching_nothing_and_bad_config_key(tmp_path, tiny_stack):
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_workflow(work, tiny_config(tmp_path / "stack", date_regex=r"_(\d{6})X"))
+    assert res.returncode != 0
+    assert "AOI 'tiny'" in res.stderr and "matches nothing in the file name" in res.stderr
+    cfg = tiny_config(tmp_path / "stack")
+    cfg["network"]["tile_size"] = 256
+    res = run_workflow(work, cfg)
+    assert res.returncode != 0
+    assert "tile_size" in res.stderr
+    assert not (work / "results").exists()
+
+
+@pytest.mark.slow
+def test_non_raster_input_fails_cleanly(tmp_path, tiny_stack):
+    files, _, _ = tiny_stack
+    list(files.values())[2].write_text("not a raster")
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_workflow(work, tiny_config(tmp_path / "stack"))
+    assert res.returncode != 0
+    assert f"{list(files.values())[2]}: not a readable raster" in res.stderr
+    assert not list((work / "results").rglob("*.json")) and not list((work / "results").rglob("*.tif"))
