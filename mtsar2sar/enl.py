@@ -38,17 +38,21 @@ class EnlEstimate:
         return asdict(self)
 
 
-def window_log_variances(intensity: NDArray[np.floating], window: int) -> NDArray[np.float64]:
-    """Sample variance of log-intensity in non-overlapping ``window`` x ``window`` blocks that are fully valid."""
+def block_view(intensity: NDArray[np.floating], window: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Non-overlapping ``window`` x ``window`` blocks (row-major, one per row) and which are fully valid."""
     h, w = intensity.shape
     nh, nw = h // window, w // window
     if nh == 0 or nw == 0:
         raise ValueError(f"image {intensity.shape} is smaller than the ENL window {window}")
     blocks = np.asarray(intensity[: nh * window, : nw * window], dtype=np.float64)
     blocks = blocks.reshape(nh, window, nw, window).transpose(0, 2, 1, 3).reshape(nh * nw, window * window)
-    ok = np.all(np.isfinite(blocks) & (blocks > 0), axis=1)
-    logs = np.log(blocks[ok])
-    return np.var(logs, axis=1, ddof=1)
+    return blocks, np.all(np.isfinite(blocks) & (blocks > 0), axis=1)
+
+
+def window_log_variances(intensity: NDArray[np.floating], window: int) -> NDArray[np.float64]:
+    """Sample variance of log-intensity in non-overlapping ``window`` x ``window`` blocks that are fully valid."""
+    blocks, ok = block_view(intensity, window)
+    return np.var(np.log(blocks[ok]), axis=1, ddof=1)
 
 
 def sampling_spread(enl: float, n: int) -> float:

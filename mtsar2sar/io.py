@@ -110,6 +110,13 @@ def read_intensity(
     return out, grid
 
 
+def default_mode(directory: bool = False) -> int:
+    """Permissions of a new file (0o666) or folder (0o777) under the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return (0o777 if directory else 0o666) & ~umask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
@@ -120,6 +127,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, default_mode())  # mkstemp makes it private (0o600)
         os.replace(tmp_path, path)
     finally:
         tmp_path.unlink(missing_ok=True)

@@ -33,3 +33,22 @@ def psnr_log(estimate: NDArray[np.floating], truth: NDArray[np.floating], mask: 
     dyn = lt.max() - lt.min()
     mse = np.mean((np.log(e[ok]) - np.log(t[ok])) ** 2)
     return float(10 * np.log10(dyn**2 / mse))
+
+
+def most_homogeneous_window(image: NDArray[np.floating], size: int = 15) -> tuple[slice, slice]:
+    """The ``size`` x ``size`` window (non-overlapping grid) with the lowest log-intensity variance."""
+    from mtsar2sar.enl import block_view
+
+    blocks, ok = block_view(image, size)
+    k2 = np.full(ok.shape, np.inf)
+    k2[ok] = np.var(np.log(blocks[ok]), axis=1, ddof=1)
+    idx = int(np.argmin(k2))
+    nw = image.shape[1] // size
+    r, c = divmod(idx, nw)
+    return slice(r * size, (r + 1) * size), slice(c * size, (c + 1) * size)
+
+
+def ratio_mean(noisy: NDArray[np.floating], despeckled: NDArray[np.floating]) -> float:
+    """Mean of the ratio image ``w / w_hat`` over valid pixels (1 for an unbiased filter)."""
+    w, e, ok = _pair(noisy, despeckled, None)
+    return float(np.mean(w[ok] / e[ok]))

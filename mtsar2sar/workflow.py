@@ -20,7 +20,7 @@ import numpy as np
 
 from mtsar2sar.enl import estimate_enl
 from mtsar2sar.errors import InputError
-from mtsar2sar.io import read_intensity, read_product, write_float32, write_json
+from mtsar2sar.io import default_mode, read_intensity, read_product, write_float32, write_json
 from mtsar2sar.logs import log
 from mtsar2sar.simulate import SimulationConfig, write_stack
 from mtsar2sar.superimage import filter_super_image, temporal_mean
@@ -41,6 +41,9 @@ def simulate(cfg: SimulationConfig, out_dir: str | Path) -> None:
         t0 = time.perf_counter()
         dates = write_stack(cfg, tmp / "noisy", tmp / "truth", tmp / "changed.tif")
         (tmp / "simulation.json").write_text(json.dumps({"config": cfg.__dict__, "dates": dates}, indent=2) + "\n")
+        for p in [tmp, *tmp.rglob("*")]:
+            if p.is_dir():
+                os.chmod(p, default_mode(directory=True))  # mkdtemp makes it private (0o700)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         os.replace(tmp, out_dir)
@@ -63,6 +66,7 @@ def check_coregistration(
         on_misregistered=settings.get("on_misregistered", "fail"),
         radiometric_outlier_db=settings.get("radiometric_outlier_db", 3.0),
         shift_window=settings.get("shift_window", 1024),
+        min_correlation=settings.get("min_correlation", 0.2),
     )
     for r in report["dates"]:
         log.info(

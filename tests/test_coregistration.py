@@ -94,3 +94,14 @@ def test_all_invalid_date(tmp_path):
         check_stack(files, "intensity", reference_date="20240101")
     rep = check_stack(files, "intensity", on_misregistered="drop", reference_date="20240101")
     assert rep["kept_dates"] == ["20240101", "20240103"]
+
+
+def test_shift_not_measurable_without_stable_structure(tmp_path):
+    # independent speckle on a flat scene: nothing to correlate; the date is kept and reported
+    rng = np.random.default_rng(2)
+    files = write_dates(tmp_path, {f"2024010{i}": rng.gamma(1, 1, (96, 96)) for i in range(1, 4)}, utm_grid(96, 96))
+    rep = check_stack(files, "intensity", reference_date="20240101")
+    assert rep["kept_dates"] == list(files)
+    for r in rep["dates"][1:]:
+        assert not r["shift_measurable"] and r["correlation"] < 0.2
+        assert "shift not measurable" in r["reasons"][0]
