@@ -21,6 +21,7 @@ include: "rules/simulate.smk"
 include: "rules/coregistration.smk"
 include: "rules/super_image.smk"
 include: "rules/despeckle.smk"
+include: "rules/methods.smk"
 
 
 rule all:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -37,13 +38,31 @@ def no_filter(super_image: NDArray[np.float32], enl: float) -> NDArray[np.float3
     return super_image.copy()
 
 
-FILTERS: dict[str, SuperImageFilter] = {"none": no_filter}
+FILTERS = ("none", "mulog")
 
 
-def filter_super_image(super_image: NDArray[np.float32], method: str, enl: float) -> NDArray[np.float32]:
-    """Filter the super-image with a registered method (``none`` keeps the mean); NaN stays NaN."""
-    if method not in FILTERS:
-        raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {sorted(FILTERS)}")
-    out = FILTERS[method](super_image, enl)
+def filter_super_image(
+    super_image: NDArray[np.float32], method: str, enl: float, mulog_settings: dict[str, Any] | None = None
+) -> NDArray[np.float32]:
+    """Filter the super-image: ``none`` keeps the mean; ``mulog`` runs MuLoG with L = ``enl`` and
+    the Gaussian denoiser of ``mulog_settings`` (by overlapping blocks). NaN stays NaN."""
+    if method == "none":
+        out = no_filter(super_image, enl)
+    elif method == "mulog":
+        from mtsar2sar.denoisers import get_denoiser
+        from mtsar2sar.mulog import GammaLikelihood, mulog_blocks
+
+        st = dict(mulog_settings or {})
+        out = mulog_blocks(
+            super_image, GammaLikelihood(enl), get_denoiser(st.pop("denoiser", "bm3d")), **mulog_kwargs(st)
+        )
+    else:
+        raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
     out[~np.isfinite(super_image)] = np.nan
     return out
+
+
+def mulog_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+    """MuLoG keyword arguments from the ``mulog`` config section (without the denoiser name)."""
+    keys = ("admm_iterations", "newton_iterations", "block", "halo")
+    return {k: settings[k] for k in keys if k in settings}

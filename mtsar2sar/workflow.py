@@ -128,12 +128,15 @@ def super_image(
     return result
 
 
-def filter_super_image_step(in_image: str | Path, enl_path: str | Path, method: str, output: str | Path) -> None:
+def filter_super_image_step(
+    in_image: str | Path, enl_path: str | Path, method: str, output: str | Path,
+    mulog_settings: Mapping[str, Any] | None = None,
+) -> None:
     """Filter the super-image with ``method`` (L = the super-image's ENL) and write it."""
     s, grid = read_product(in_image)
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     t0 = time.perf_counter()
-    out = filter_super_image(s, method, enl)
+    out = filter_super_image(s, method, enl, dict(mulog_settings or {}))
     log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, enl, time.perf_counter() - t0)
     write_float32(output, out, grid, f"super-image filtered ({method})")
 
@@ -197,3 +200,62 @@ def quicklook(date_file: str | Path, domain: str, band: int | None, despeckled: 
     w, _ = read_intensity(date_file, domain, band)
     w_hat, _ = read_product(despeckled)
     save_side_by_side(output, {"noisy": w, "despeckled": w_hat}, title)
+
+
+def method_dates(dates: list[str], max_dates: int | None) -> list[str]:
+    """Up to ``max_dates`` evenly spaced dates (all when ``None``)."""
+    if not max_dates or max_dates >= len(dates):
+        return list(dates)
+    idx = np.unique(np.linspace(0, len(dates) - 1, max_dates).round().astype(int))
+    return [dates[i] for i in idx]
+
+
+def run_method(
+    method: str,
+    date_file: str | Path,
+    domain: str,
+    band: int | None,
+    looks: float,
+    mean_path: str | Path,
+    filtered_path: str | Path,
+    mulog_settings: Mapping[str, Any],
+    network_settings: Mapping[str, Any],
+    output: str | Path,
+) -> None:
+    """One method of the comparison on one date (see :mod:`mtsar2sar.methods`), on the input grid."""
+    from mtsar2sar import methods as m
+    from mtsar2sar.denoisers import get_denoiser
+    from mtsar2sar.superimage import mulog_kwargs
+
+    w, grid = read_intensity(date_file, domain, band)
+    st = dict(mulog_settings)
+    denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+    kw = mulog_kwargs(st)
+    t0 = time.perf_counter()
+    extra: dict[str, str] = {}
+    if method == "mean":
+        out, _ = read_product(mean_path)
+    elif method == "boxcar7":
+        out = m.boxcar(w, 7)
+    elif method == "mulog":
+        out = m.run_mulog(w, looks, denoiser, **kw)
+    elif method == "mulog_down2":
+        out = m.run_mulog_down2(w, looks, denoiser, **kw)
+    elif method == "sar2sar":
+        den = build_denoiser(network_settings)
+        valid = np.isfinite(w)
+        filled = np.where(valid, w, np.nanmedian(w)).astype(np.float64)
+        out = np.where(valid, den(filled), np.nan).astype(np.float32)
+    elif method in ("rabasar", "rabasar_down2"):
+        s, _ = read_product(filtered_path)
+        looks_super = estimate_enl(s).enl
+        extra["looks_super"] = repr(looks_super)
+        fn = m.run_rabasar if method == "rabasar" else m.run_rabasar_down2
+        out = fn(w, s, looks, looks_super, denoiser, **kw)
+    else:
+        raise InputError(f"methods.run: unknown method {method!r}; expected one of {list(m.METHODS)}")
+    out = np.where(np.isfinite(w), out, np.nan)
+    seconds = time.perf_counter() - t0
+    log.info("%s on %s: %.2f Mpx in %.1f s (%.1f s/Mpx)", method, date_file, w.size / 1e6, seconds, seconds / (w.size / 1e6))
+    write_float32(output, out, grid, f"despeckled intensity ({method})",
+                  {"method": method, "seconds": f"{seconds:.3f}", "source": str(date_file), **extra})

@@ -25,21 +25,22 @@ rule super_image:
 
 
 rule filter_super_image:
-    """Residual speckle of the super-image removed by the configured filter (none: the plain mean)."""
+    """Residual speckle of the super-image removed by MuLoG (L = its ENL), or kept (filter: none)."""
     input:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
     output:
         f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
     params:
-        method=config.get("super_image", {}).get("filter", "none"),
+        method=config.get("super_image", {}).get("filter", "mulog"),
+        mulog=config.get("mulog", {}),
     log:
         f"{RESULTS}/{{aoi}}/logs/filter_super_image.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image.tsv"
-    threads: 1
+    threads: 2
     resources:
-        mem_mb=2000,
-        runtime=60,
+        mem_mb=3000,
+        runtime=120,
     script:
         "../scripts/filter_super_image.py"

@@ -4,4 +4,4 @@ from mtsar2sar.logs import rule_logging
 
 sm = snakemake  # noqa: F821
 with rule_logging(sm.log[0], sm.rule):
-    workflow.filter_super_image_step(sm.input.image, sm.input.enl, sm.params.method, sm.output[0])
+    workflow.filter_super_image_step(sm.input.image, sm.input.enl, sm.params.method, sm.output[0], sm.params.mulog)
