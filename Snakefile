@@ -22,6 +22,7 @@ include: "rules/coregistration.smk"
 include: "rules/super_image.smk"
 include: "rules/despeckle.smk"
 include: "rules/methods.smk"
+include: "rules/train.smk"
 
 
 rule all:

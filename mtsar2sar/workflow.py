@@ -259,3 +259,26 @@ def run_method(
     log.info("%s on %s: %.2f Mpx in %.1f s (%.1f s/Mpx)", method, date_file, w.size / 1e6, seconds, seconds / (w.size / 1e6))
     write_float32(output, out, grid, f"despeckled intensity ({method})",
                   {"method": method, "seconds": f"{seconds:.3f}", "source": str(date_file), **extra})
+
+
+def train_model(
+    aois: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any], output: str | Path, workdir: str | Path,
+    base: str | Path = ".",
+) -> dict[str, Any]:
+    """Train a network on the kept dates of ``aois`` (name -> files, domain, band, coregistration, super_image)."""
+    from mtsar2sar.training import TrainingConfig, prepare_stack, train
+
+    st = dict(settings)
+    st.pop("aois", None)
+    cfg = TrainingConfig.from_dict(st)
+    stacks = []
+    for name, a in aois.items():
+        dates = kept_dates(a["coregistration"])
+        imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
+        s, _ = read_product(a["super_image"])
+        stacks.append(prepare_stack(name, imgs, s, cfg))
+        log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
+    summary = train(stacks, cfg, output, workdir, base)
+    log.info("trained in %.0f s; validation NLL %.5f -> %.5f", summary["seconds"],
+             summary["initial_validation_nll"], summary["final_validation_nll"])
+    return summary

@@ -1,0 +1,295 @@
+"""Self-supervised SAR2SAR training on stacks (noise2noise between dates), in two domains.
+
+* ``ratio``: the network learns the ratio domain it sees at inference in the multi-temporal method:
+  input ``tau'_i = w_i / s'``, target ``tau'_j`` of another date of the same AOI.
+* ``image``: the classic SAR2SAR: input ``w_i``, target ``w_j``.
+
+The loss is the negative log-likelihood of the target under L-look speckle, on log-intensity
+``y_j`` and the estimate ``x_hat``: ``L (x_hat - y_j + exp(y_j - x_hat))`` (its minimum is at
+``exp(x_hat) = E[w_j]``: the estimate is unbiased in intensity). Temporal changes between dates i
+and j must not be learnt as noise: pixels where a 7 x 7 boxcar ratio test says the two dates differ
+are masked out of the loss, and a share of the patches is drawn on such changes so the network
+learns to keep them (it sees the changed input and is not asked to erase it).
+
+The network sees every image at the working level of :class:`mtsar2sar.despeckle.NetworkDenoiser`
+(gain ``level / geometric_mean``), exactly as at inference. Training is deterministic for a seed,
+checkpoints every ``checkpoint_every`` steps and resumes from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from tqdm import tqdm
+
+from mtsar2sar.despeckle import geometric_mean, normalize_log_amplitude
+from mtsar2sar.io import atomic_path
+from mtsar2sar.logs import log
+from mtsar2sar.methods import boxcar
+from mtsar2sar.network import LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN, SAR2SARUNet, load_network, load_state_dict
+
+SPAN = LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    domain: str = "ratio"  # ratio | image
+    init: str = "sar2sar-grd"  # sar2sar-grd | scratch | path to a state dict
+    steps: int = 3000
+    patch: int = 96
+    batch: int = 8
+    lr: float = 3e-4
+    lr_milestones: tuple[int, ...] = (2000,)
+    lr_gamma: float = 0.3
+    seed: int = 0
+    looks: float = 1.0
+    level: float = 1e4
+    change_window: int = 7
+    change_threshold_db: float = 3.0
+    change_patch_share: float = 0.3
+    validation_dates: int = 2
+    checkpoint_every: int = 250
+    validate_every: int = 250
+    threads: int = 2
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainingConfig:
+        d = dict(d)
+        if "lr_milestones" in d:
+            d["lr_milestones"] = tuple(d["lr_milestones"])
+        return cls(**d)
+
+
+@dataclass
+class Stack:
+    """One AOI prepared for training: network inputs, log targets and change-test images per date."""
+
+    name: str
+    inputs: NDArray[np.float32]  # (T, H, W) normalized log-amplitude at the working level
+    log_gain: NDArray[np.float64]  # (T,) log of the gain applied to each date
+    targets: NDArray[np.float32]  # (T, H, W) log-intensity in the training domain (NaN invalid)
+    smooth_log: NDArray[np.float32]  # (T, H, W) log of the boxcar-filtered intensities (change test)
+    train_dates: list[int] = field(default_factory=list)
+    val_dates: list[int] = field(default_factory=list)
+
+
+def prepare_stack(
+    name: str, dates: list[NDArray[np.floating]], super_image: NDArray[np.floating], cfg: TrainingConfig
+) -> Stack:
+    s = np.asarray(super_image, dtype=np.float64)
+    s_norm = s / geometric_mean(s)
+    ins, gains, tgts, smooth = [], [], [], []
+    for w in dates:
+        w = np.asarray(w, dtype=np.float64)
+        img = w / s_norm if cfg.domain == "ratio" else w
+        ok = np.isfinite(img) & (img > 0)
+        filled = np.where(ok, img, geometric_mean(img))
+        gain = cfg.level / geometric_mean(filled)
+        ins.append(normalize_log_amplitude(filled * gain))
+        gains.append(math.log(gain))
+        tgts.append(np.where(ok, np.log(np.where(ok, img, 1.0)), np.nan).astype(np.float32))
+        smooth.append(np.log(boxcar(w, cfg.change_window)).astype(np.float32))
+    t = len(dates)
+    nval = min(cfg.validation_dates, max(0, t - 2))
+    val = list(range(t - nval, t)) if nval >= 2 else []
+    return Stack(name, np.stack(ins), np.array(gains), np.stack(tgts), np.stack(smooth),
+                 [i for i in range(t) if i not in val], val)
+
+
+def nll_loss(out: torch.Tensor, log_gain: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, looks: float) -> torch.Tensor:
+    """Masked mean L-look speckle NLL of the target log-intensity given the network output."""
+    x_hat = 2.0 * (out * SPAN + LOG_AMPLITUDE_MIN) - log_gain.view(-1, 1, 1, 1)
+    diff = torch.where(mask, target - x_hat, torch.zeros_like(x_hat))
+    nll = looks * (-diff + torch.exp(diff) - 1.0)  # minus its minimum, so a perfect fit scores 0
+    return (nll * mask).sum() / mask.sum().clamp(min=1)
+
+
+def change_mask(stack: Stack, i: int, j: int, sl: tuple[slice, slice], threshold_db: float) -> NDArray[np.bool_]:
+    """True where dates i and j do NOT differ by more than ``threshold_db`` (7 x 7 boxcar test) and the target is valid."""
+    d = np.abs(stack.smooth_log[i][sl] - stack.smooth_log[j][sl]) * (10 / math.log(10))
+    return (d <= threshold_db) & np.isfinite(stack.targets[j][sl]) & np.isfinite(d)
+
+
+class PatchSampler:
+    """Deterministic random patches of (input date i, target date j), flips and rotations."""
+
+    def __init__(self, stacks: list[Stack], cfg: TrainingConfig, rng: np.random.Generator):
+        self.stacks, self.cfg, self.rng = stacks, cfg, rng
+
+    def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        cfg, rng, p = self.cfg, self.rng, self.cfg.patch
+        xs, gs, ys, ms = [], [], [], []
+        for _ in range(cfg.batch):
+            st = self.stacks[int(rng.integers(len(self.stacks)))]
+            i, j = rng.choice(st.train_dates, size=2, replace=False)
+            _, h, w = st.inputs.shape
+            if rng.random() < cfg.change_patch_share:
+                # centre the patch on a pixel that changes between i and j (if any)
+                d = np.abs(st.smooth_log[i] - st.smooth_log[j]) * (10 / math.log(10)) > cfg.change_threshold_db
+                idx = np.flatnonzero(d)
+                if idx.size:
+                    r, c = divmod(int(idx[int(rng.integers(idx.size))]), w)
+                    r0 = int(np.clip(r - p // 2, 0, h - p))
+                    c0 = int(np.clip(c - p // 2, 0, w - p))
+                else:
+                    r0, c0 = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+            else:
+                r0, c0 = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
+            sl = (slice(r0, r0 + p), slice(c0, c0 + p))
+            x, y = st.inputs[i][sl], st.targets[j][sl]
+            m = change_mask(st, i, j, sl, cfg.change_threshold_db)
+            k, flip = int(rng.integers(4)), bool(rng.integers(2))
+            x, y, m = (np.rot90(a, k) for a in (x, y, m))
+            if flip:
+                x, y, m = (a[:, ::-1] for a in (x, y, m))
+            xs.append(np.ascontiguousarray(x))
+            ys.append(np.ascontiguousarray(np.nan_to_num(y)))
+            ms.append(np.ascontiguousarray(m))
+            gs.append(st.log_gain[i])
+        return (torch.from_numpy(np.stack(xs)[:, None]), torch.tensor(gs, dtype=torch.float32),
+                torch.from_numpy(np.stack(ys)[:, None]), torch.from_numpy(np.stack(ms)[:, None]))
+
+
+def validation_nll(net: torch.nn.Module, stacks: list[Stack], cfg: TrainingConfig) -> float:
+    """Mean masked NLL over the held-out date pairs (both directions), whole images (cropped to /32)."""
+    total, count = 0.0, 0
+    net.eval()
+    with torch.inference_mode():
+        for st in stacks:
+            if len(st.val_dates) < 2:
+                continue
+            _, h, w = st.inputs.shape
+            hh, ww = h - h % 32, w - w % 32
+            sl = (slice(0, hh), slice(0, ww))
+            for i in st.val_dates:
+                for j in st.val_dates:
+                    if i == j:
+                        continue
+                    x = torch.from_numpy(np.ascontiguousarray(st.inputs[i][sl]))[None, None]
+                    y = torch.from_numpy(np.nan_to_num(st.targets[j][sl]))[None, None]
+                    m = torch.from_numpy(change_mask(st, i, j, sl, cfg.change_threshold_db))[None, None]
+                    out = net(x)
+                    total += float(nll_loss(out, torch.tensor([st.log_gain[i]], dtype=torch.float32), y, m, cfg.looks))
+                    count += 1
+    net.train()
+    return total / max(count, 1)
+
+
+def initial_network(init: str, base: str | Path = ".") -> SAR2SARUNet:
+    if init == "scratch":
+        return SAR2SARUNet()
+    net = load_network(init, base)
+    return net
+
+
+def save_loss_plot(history: dict[str, list[Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4), constrained_layout=True)
+    steps = np.array(history["step"])
+    loss = np.array(history["loss"])
+    if loss.size:
+        k = max(1, loss.size // 100)
+        smooth = np.convolve(loss, np.ones(k) / k, mode="valid")
+        ax.plot(steps, loss, color="0.8", lw=0.5, label="training loss (batch)")
+        ax.plot(steps[k - 1 :], smooth, color="C0", label=f"training loss (mean of {k})")
+    if history["val_step"]:
+        ax.plot(history["val_step"], history["val_nll"], "o-", color="C3", label="validation NLL (held-out dates)")
+    ax.set_xlabel("step")
+    ax.set_ylabel("NLL - min (log-intensity)")
+    ax.legend()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
+    plt.close(fig)
+
+
+def train(
+    stacks: list[Stack], cfg: TrainingConfig, output: str | Path, workdir: str | Path, base: str | Path = "."
+) -> dict[str, Any]:
+    """Train, checkpointing in ``workdir`` (resumes there), and write the final state dict to ``output``."""
+    workdir = Path(workdir)
+    workdir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    torch.use_deterministic_algorithms(True)
+    net = initial_network(cfg.init, base)
+    net.train()
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), cfg.lr_gamma)
+    rng = np.random.default_rng(cfg.seed)
+    history: dict[str, list[Any]] = {"step": [], "loss": [], "val_step": [], "val_nll": []}
+    start, elapsed = 0, 0.0
+    ckpt = workdir / "checkpoint.pt"
+    cfg_json = json.dumps(asdict(cfg), sort_keys=True)
+    if ckpt.exists():
+        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        if state["config"] == cfg_json:
+            net.load_state_dict(state["model"])
+            opt.load_state_dict(state["optimizer"])
+            sched.load_state_dict(state["scheduler"])
+            rng.bit_generator.state = json.loads(state["numpy_rng"])
+            torch.set_rng_state(state["torch_rng"])
+            history = json.loads(state["history"])
+            start, elapsed = int(state["step"]), float(state["elapsed"])
+            log.info("resumed from %s at step %d", ckpt, start)
+        else:
+            log.info("checkpoint %s is for another configuration: starting over", ckpt)
+    sampler = PatchSampler(stacks, cfg, rng)
+    if start == 0:
+        v = validation_nll(net, stacks, cfg)
+        history["val_step"].append(0)
+        history["val_nll"].append(v)
+        log.info("step 0: validation NLL %.5f", v)
+    t0 = time.perf_counter() - elapsed
+    bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", mininterval=5.0)
+    for step in bar:
+        x, g, y, m = sampler.sample()
+        loss = nll_loss(net(x), g, y, m, cfg.looks)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+        opt.step()
+        sched.step()
+        history["step"].append(step + 1)
+        history["loss"].append(float(loss.detach()))
+        done = step + 1
+        if done % cfg.validate_every == 0 or done == cfg.steps:
+            v = validation_nll(net, stacks, cfg)
+            history["val_step"].append(done)
+            history["val_nll"].append(v)
+            log.info("step %d: loss %.5f, validation NLL %.5f, %.0f s", done, history["loss"][-1], v, time.perf_counter() - t0)
+        if done % cfg.checkpoint_every == 0 or done == cfg.steps:
+            with atomic_path(ckpt) as tmp:
+                torch.save({
+                    "model": net.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                    "numpy_rng": json.dumps(rng.bit_generator.state), "torch_rng": torch.get_rng_state(),
+                    "history": json.dumps(history), "step": done, "elapsed": time.perf_counter() - t0,
+                    "config": cfg_json,
+                }, tmp)
+    bar.close()
+    seconds = time.perf_counter() - t0
+    with atomic_path(output) as tmp:
+        torch.save(net.state_dict(), tmp)
+    save_loss_plot(history, workdir / "loss.png")
+    summary = {
+        "config": asdict(cfg), "stacks": [s.name for s in stacks], "seconds": seconds,
+        "final_validation_nll": history["val_nll"][-1], "initial_validation_nll": history["val_nll"][0],
+        "history": history,
+    }
+    with atomic_path(workdir / "training.json") as tmp:
+        tmp.write_text(json.dumps(summary, indent=1) + "\n")
+    return summary
+
+
+__all__ = ["TrainingConfig", "prepare_stack", "train", "load_state_dict"]
