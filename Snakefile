@@ -4,6 +4,9 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
+from mtsar2sar.config import validate_config
+from mtsar2sar.errors import InputError
+
 min_version("9.0")
 
 
@@ -13,7 +16,12 @@ if not workflow.config_settings.configfiles:
     configfile: Path(workflow.basedir) / "config.yaml"
 
 
-validate(config, Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+SCHEMA = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+try:
+    validate_config(config, SCHEMA)  # one line per problem, naming the key; suggests a close key
+except InputError as exc:
+    raise WorkflowError(str(exc)) from None
+validate(config, SCHEMA)
 
 
 include: "rules/common.smk"

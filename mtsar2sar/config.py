@@ -64,3 +64,41 @@ class AoiSpec:
 
     def read_domain(self) -> str:
         return "intensity" if self.simulated else self.input_domain
+
+
+def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
+    """Every schema violation of ``config`` as one line naming the key (dotted path) and the problem;
+    an unknown key comes with the closest allowed key, when there is one."""
+    import difflib
+
+    import jsonschema
+
+    validator = jsonschema.Draft202012Validator(schema)
+    messages = []
+    for err in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path))):
+        where = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        if err.validator == "additionalProperties":
+            allowed = list(err.schema.get("properties", {}))
+            extra = sorted(set(err.instance) - set(allowed))
+            for key in extra:
+                path = f"{where}.{key}" if err.absolute_path else key
+                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+                hint = f"; did you mean '{close[0]}'?" if close else (f"; allowed: {', '.join(allowed)}" if allowed else "")
+                messages.append(f"config: {path}: unknown key{hint}")
+        elif err.validator == "oneOf" and where.startswith("aois.") and "." not in where[5:]:
+            messages.append(f"config: {where}: give either 'simulate' or 'inputs' (not both, not neither)")
+        else:
+            messages.append(f"config: {where}: {err.message}")
+    return messages
+
+
+def validate_config(config: dict[str, Any], schema_path: str | Path) -> None:
+    """Raise :class:`InputError` listing every problem of ``config`` against the YAML schema."""
+    import yaml
+
+    from mtsar2sar.errors import InputError
+
+    schema = yaml.safe_load(Path(schema_path).read_text())
+    errors = config_errors(config, schema)
+    if errors:
+        raise InputError("invalid configuration:\n  " + "\n  ".join(errors))

@@ -20,6 +20,11 @@ from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, read_grid, read_intensity
 
 
+# Median intensities outside this range are not SAR data as we know it (sigma0 of 1e-12 is -120 dB;
+# 1e12 is a squared digital number of 1e6): a wrong domain, unit or scale factor.
+PLAUSIBLE_INTENSITY = (1e-12, 1e12)
+
+
 @dataclass
 class DateReport:
     date: str
@@ -130,7 +135,16 @@ def check_stack(
             rep.reasons.append("no valid pixel (all NaN, inf, <= 0 or nodata)")
             reports.append(rep)
             continue
-        rep.median_db = float(10 * np.log10(np.median(img[valid])))
+        median = float(np.median(img[valid]))
+        rep.median_db = float(10 * np.log10(median))
+        if not PLAUSIBLE_INTENSITY[0] <= median <= PLAUSIBLE_INTENSITY[1]:
+            rep.status = "dropped"
+            rep.reasons.append(
+                f"median intensity {median:.3g} is outside the plausible range {PLAUSIBLE_INTENSITY[0]:g} to "
+                f"{PLAUSIBLE_INTENSITY[1]:g} (wrong input_domain, units or scaling?)"
+            )
+            reports.append(rep)
+            continue
         if date != ref_date:
             dy, dx, corr = estimate_shift_and_correlation(ref_img[window], img[window])
             rep.shift_px = (round(dy, 4), round(dx, 4))
