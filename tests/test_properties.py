@@ -1,0 +1,97 @@
+"""Property-based tests (hypothesis) of the invariants of the chain."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean, identity_denoiser
+from mtsar2sar.superimage import temporal_mean
+from mtsar2sar.tiling import tiled_apply, whole_apply
+
+SETTINGS = settings(max_examples=25, deadline=None)
+
+
+def random_stack(seed: int, t: int, h: int, w: int, invalid: float) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    v = np.exp(rng.normal(0, 1.5, (h, w)))
+    out = []
+    for _ in range(t):
+        x = (v * rng.exponential(1.0, (h, w))).astype(np.float32)
+        x[rng.random((h, w)) < invalid] = np.nan
+        out.append(x)
+    return out
+
+
+def smooth_denoiser(x: np.ndarray) -> np.ndarray:
+    """A scale-equivariant, local, nonlinear stand-in for the network (3x3 geometric mean)."""
+    from scipy.ndimage import uniform_filter
+
+    return np.exp(uniform_filter(np.log(x), 3, mode="reflect"))
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), t=st.integers(2, 6), h=st.integers(4, 40), w=st.integers(4, 40),
+       invalid=st.floats(0.0, 0.3), c=st.floats(1e-6, 1e6))
+def test_scale_equivariance_and_nodata(seed, t, h, w, invalid, c):
+    stack = random_stack(seed, t, h, w, invalid)
+    mean, count = temporal_mean(stack)
+    assert np.array_equal(np.isnan(mean), count == 0)
+    if not np.isfinite(mean).any():
+        return
+    out = despeckle_by_ratio(stack[0], mean, smooth_denoiser)
+    scaled_mean, _ = temporal_mean([x * np.float32(c) for x in stack])
+    out_c = despeckle_by_ratio(stack[0] * np.float32(c), scaled_mean, smooth_denoiser)
+    ok = np.isfinite(out.despeckled)
+    np.testing.assert_allclose(out_c.despeckled[ok], c * out.despeckled[ok], rtol=1e-4)
+    # nodata: invalid in the date or in the super-image, and nowhere else
+    expected_invalid = ~np.isfinite(stack[0]) | ~np.isfinite(mean)
+    assert np.array_equal(~ok, expected_invalid)
+    assert np.array_equal(np.isnan(out_c.despeckled), expected_invalid)
+
+
+@SETTINGS
+@given(seed=st.integers(0, 10_000), h=st.integers(2, 50), w=st.integers(2, 50), invalid=st.floats(0.0, 0.5))
+def test_ratio_identities(seed, h, w, invalid):
+    stack = random_stack(seed, 3, h, w, invalid)
+    mean, _ = temporal_mean(stack)
+    if not np.isfinite(mean).any():
+        return
+    r = despeckle_by_ratio(stack[1], mean, identity_denoiser)
+    ok = np.isfinite(r.despeckled)
+    assert np.array_equal(r.despeckled[ok], stack[1][ok])  # identity network: w_hat = w exactly
+    lam = geometric_mean(mean)
+    np.testing.assert_allclose(r.ratio[ok] * (mean[ok] / lam), stack[1][ok], rtol=1e-5)  # tau' s' = w
+
+
+class _LocalNet(torch.nn.Module):
+    """A random 2-layer CNN (receptive field 5 px): tiling with any overlap >= 32 is exact."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        torch.manual_seed(0)
+        self.a = torch.nn.Conv2d(1, 4, 3, padding=1)
+        self.b = torch.nn.Conv2d(4, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(torch.tanh(self.a(x)))
+
+
+NET = _LocalNet().eval()
+
+
+@SETTINGS
+@given(h=st.integers(1, 150), w=st.integers(1, 150), tile=st.sampled_from([32, 64, 96, 128]),
+       overlap_frac=st.sampled_from([1, 2]), batch=st.integers(1, 5), seed=st.integers(0, 1000))
+def test_tiled_equals_whole_for_a_local_network(h, w, tile, overlap_frac, batch, seed):
+    overlap = min(32 * overlap_frac, tile - 32)
+    x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    whole = whole_apply(NET, x)
+    tiled = tiled_apply(NET, x, tile=tile, overlap=overlap, batch=batch)
+    assert tiled.shape == (h, w)
+    # away from tile seams only the padding of the last tile can differ: compare beyond 4 px of the border
+    inner = (slice(4, max(4, h - 4)), slice(4, max(4, w - 4)))
+    if overlap >= 32:
+        np.testing.assert_allclose(tiled[inner], whole[inner], rtol=1e-5, atol=1e-6)
