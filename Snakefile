@@ -10,6 +10,9 @@ from mtsar2sar.errors import InputError
 min_version("9.0")
 
 
+report: "report/workflow.rst"
+
+
 # The repository's config.yaml is the default; `--configfile other.yaml` replaces it (not merged).
 if not workflow.config_settings.configfiles:
 
@@ -18,7 +21,9 @@ if not workflow.config_settings.configfiles:
 
 SCHEMA = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 try:
-    validate_config(config, SCHEMA)  # one line per problem, naming the key; suggests a close key
+    validate_config(
+        config, SCHEMA
+    )  # one line per problem, naming the key; suggests a close key
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
 validate(config, SCHEMA)
@@ -31,6 +36,8 @@ include: "rules/super_image.smk"
 include: "rules/despeckle.smk"
 include: "rules/methods.smk"
 include: "rules/train.smk"
+include: "rules/evaluate.smk"
+include: "rules/figure.smk"
 
 
 rule all:

@@ -7,8 +7,10 @@ so an interrupted or failed step never leaves a half-written file under the fina
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -110,6 +112,15 @@ def read_intensity(
     return out, grid
 
 
+def remove_stale_temporaries(path: Path) -> None:
+    """Remove what an earlier, killed attempt at writing ``path`` left under a temporary name."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.part*"):
+        if stale.is_dir():
+            shutil.rmtree(stale, ignore_errors=True)
+        else:
+            stale.unlink(missing_ok=True)
+
+
 def default_mode(directory: bool = False) -> int:
     """Permissions of a new file (0o666) or folder (0o777) under the process umask."""
     umask = os.umask(0)
@@ -122,6 +133,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)

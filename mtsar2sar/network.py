@@ -21,8 +21,19 @@ LOG_AMPLITUDE_MAX = 10.089038980848645  # M
 LOG_AMPLITUDE_MIN = -1.429329123112601  # m
 AMPLITUDE_EPS = 1e-6
 
-# Published weights that ship inside the PyPI package ``deepdespeckling`` (tuned to GRD-like speckle).
-PUBLISHED_WEIGHTS = {"sar2sar-grd": ("deepdespeckling", "sar2sar/saved_model/sar2sar.pth")}
+# Published weights that ship inside the PyPI package ``deepdespeckling`` (tuned to GRD-like speckle),
+# and the weights trained by this project (single-look, ratio domain), shipped inside this package.
+PUBLISHED_WEIGHTS = {
+    "sar2sar-grd": ("deepdespeckling", "sar2sar/saved_model/sar2sar.pth"),
+    "sar2sar-s1-ratio": ("mtsar2sar", "weights/sar2sar-s1-ratio.pt"),
+}
+# ``weights: auto``: single-look weights below this number of looks, the published GRD weights from it.
+AUTO_MULTILOOK_THRESHOLD = 3.0
+
+
+def auto_weights(looks: float) -> str:
+    """The default weights for data of ``looks`` looks."""
+    return "sar2sar-grd" if looks >= AUTO_MULTILOOK_THRESHOLD else "sar2sar-s1-ratio"
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:
@@ -90,8 +101,13 @@ def published_weights_path(name: str) -> Path:
     return path
 
 
-def resolve_weights(weights: str, base: str | Path = ".") -> Path:
-    """A published name (e.g. ``sar2sar-grd``) or a path to a state dict (relative to ``base``)."""
+def resolve_weights(weights: str, base: str | Path = ".", looks: float | None = None) -> Path:
+    """``auto`` (by ``looks``), a published name (e.g. ``sar2sar-grd``) or a path to a state dict
+    (relative to ``base``)."""
+    if weights == "auto":
+        if looks is None:
+            raise InputError("network.weights: 'auto' needs the AOI's number of looks")
+        weights = auto_weights(looks)
     if weights in PUBLISHED_WEIGHTS:
         return published_weights_path(weights)
     path = Path(weights) if Path(weights).is_absolute() else Path(base) / weights
@@ -129,9 +145,9 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return obj
 
 
-def load_network(weights: str | Path, base: str | Path = ".") -> SAR2SARUNet:
-    """Build the U-Net and load ``weights`` (published name or path); errors name the file and the mismatch."""
-    path = resolve_weights(str(weights), base)
+def load_network(weights: str | Path, base: str | Path = ".", looks: float | None = None) -> SAR2SARUNet:
+    """Build the U-Net and load ``weights`` (``auto``, published name or path); errors name the file and the mismatch."""
+    path = resolve_weights(str(weights), base, looks)
     state = load_state_dict(path)
     net = SAR2SARUNet()
     try:

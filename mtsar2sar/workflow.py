@@ -20,7 +20,7 @@ import numpy as np
 
 from mtsar2sar.enl import estimate_enl
 from mtsar2sar.errors import InputError
-from mtsar2sar.io import default_mode, read_intensity, read_product, write_float32, write_json
+from mtsar2sar.io import default_mode, read_intensity, read_product, remove_stale_temporaries, write_float32, write_json
 from mtsar2sar.logs import log
 from mtsar2sar.simulate import SimulationConfig, write_stack
 from mtsar2sar.superimage import filter_super_image, temporal_mean
@@ -36,7 +36,8 @@ def simulate(cfg: SimulationConfig, out_dir: str | Path) -> None:
     """Write the simulated stack (``noisy/``, ``truth/``, ``changed.tif``) into ``out_dir`` atomically."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    remove_stale_temporaries(out_dir)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".part", dir=out_dir.parent))
     try:
         t0 = time.perf_counter()
         dates = write_stack(cfg, tmp / "noisy", tmp / "truth", tmp / "changed.tif")
@@ -141,8 +142,8 @@ def filter_super_image_step(
     write_float32(output, out, grid, f"super-image filtered ({method})")
 
 
-def build_denoiser(settings: Mapping[str, Any], progress: bool = True) -> NetworkDenoiser:
-    """The SAR2SAR denoiser described by the ``network`` settings."""
+def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, progress: bool = True) -> NetworkDenoiser:
+    """The SAR2SAR denoiser described by the ``network`` settings (``weights: auto`` picks by ``looks``)."""
     import torch
 
     from mtsar2sar.despeckle import NetworkDenoiser
@@ -151,7 +152,7 @@ def build_denoiser(settings: Mapping[str, Any], progress: bool = True) -> Networ
     threads = int(settings.get("threads", 2))
     torch.set_num_threads(threads)
     device = select_device(settings.get("device", "auto"))
-    net = load_network(settings.get("weights", "sar2sar-grd")).to(device)
+    net = load_network(settings.get("weights", "auto"), settings.get("base", "."), looks).to(device)
     return NetworkDenoiser(
         net,
         level=settings.get("level", 1e4),
@@ -170,6 +171,7 @@ def despeckle(
     super_path: str | Path,
     settings: Mapping[str, Any],
     output: str | Path,
+    looks: float | None = None,
 ) -> None:
     """Despeckle one date by the ratio to the normalized filtered super-image and write it on the input grid."""
     from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean
@@ -179,7 +181,7 @@ def despeckle(
     diffs = sgrid.differences(grid)
     if diffs:
         raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
-    denoiser = build_denoiser(settings)
+    denoiser = build_denoiser(settings, looks)
     lam = geometric_mean(s)
     t0 = time.perf_counter()
     result = despeckle_by_ratio(w, s, denoiser, lam)
@@ -189,7 +191,7 @@ def despeckle(
     )
     write_float32(
         output, result.despeckled, grid, "despeckled intensity (ratio + SAR2SAR)",
-        {"lambda": repr(lam), "weights": str(settings.get("weights", "sar2sar-grd")), "source": str(date_file)},
+        {"lambda": repr(lam), "weights": str(settings.get("weights", "auto")), "looks": repr(looks), "source": str(date_file)},
     )
 
 
@@ -242,7 +244,7 @@ def run_method(
     elif method == "mulog_down2":
         out = m.run_mulog_down2(w, looks, denoiser, **kw)
     elif method == "sar2sar":
-        den = build_denoiser(network_settings)
+        den = build_denoiser(network_settings, looks)
         valid = np.isfinite(w)
         filled = np.where(valid, w, np.nanmedian(w)).astype(np.float64)
         out = np.where(valid, den(filled), np.nan).astype(np.float32)

@@ -1,5 +1,8 @@
 # Configuration helpers and input functions shared by the rules. Logic lives in the package.
+from types import SimpleNamespace
+
 from mtsar2sar.config import AoiSpec
+from mtsar2sar.methods import METHODS
 from mtsar2sar.errors import InputError
 
 RESULTS = "results"
@@ -61,16 +64,85 @@ def aoi_outputs(wildcards):
     return out
 
 
-rule aoi_done:
-    input:
-        aoi_outputs,
-    output:
-        touch(f"{RESULTS}/{{aoi}}/despeckled.done"),
-    log:
-        f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
-    benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"
-
-
 def all_outputs(wildcards):
     return [f"{RESULTS}/{name}/despeckled.done" for name in AOIS]
+
+
+def method_outputs(wildcards):
+    from mtsar2sar.workflow import method_dates
+
+    settings = config.get("methods", {})
+    out = []
+    for name in AOIS:
+        dates = method_dates(kept_dates(name), settings.get("max_dates"))
+        for m in settings.get("run", list(METHODS)):
+            out += expand(f"{RESULTS}/{name}/methods/{m}/{{date}}.tif", date=dates)
+    return out
+
+
+def training_settings(wildcards):
+    models = config.get("training", {}).get("models", {})
+    if wildcards.model not in models:
+        raise WorkflowError(
+            f"training.models: no model named {wildcards.model!r} (have: {', '.join(models) or 'none'})"
+        )
+    return models[wildcards.model]
+
+
+def training_inputs(wildcards):
+    out = []
+    for name in training_settings(wildcards)["aois"]:
+        if name not in AOIS:
+            raise WorkflowError(
+                f"training.models.{wildcards.model}.aois: {name!r} is not an AOI of the config"
+            )
+        w = SimpleNamespace(aoi=name)
+        out += stack_inputs(w)
+        out += [
+            f"{RESULTS}/{name}/coregistration.json",
+            f"{RESULTS}/{name}/super_image_filtered.tif",
+        ]
+    return out
+
+
+def training_aois(wildcards):
+    out = {}
+    for name in training_settings(wildcards)["aois"]:
+        w = SimpleNamespace(aoi=name)
+        out[name] = {
+            "files": date_files(w),
+            "domain": AOIS[name].read_domain(),
+            "band": AOIS[name].band,
+            "coregistration": f"{RESULTS}/{name}/coregistration.json",
+            "super_image": f"{RESULTS}/{name}/super_image_filtered.tif",
+        }
+    return out
+
+
+def evaluation_methods(wildcards):
+    from mtsar2sar.workflow import method_dates
+
+    settings = config.get("methods", {})
+    dates = method_dates(kept_dates(wildcards.aoi), settings.get("max_dates"))
+    return {
+        m: {d: f"{RESULTS}/{wildcards.aoi}/methods/{m}/{d}.tif" for d in dates}
+        for m in settings.get("run", list(METHODS))
+    }
+
+
+def evaluation_inputs(wildcards):
+    out = [f for m in evaluation_methods(wildcards).values() for f in m.values()]
+    return (
+        out
+        + stack_inputs(wildcards)
+        + [f"{RESULTS}/{wildcards.aoi}/super_image_filtered.tif"]
+    )
+
+
+def truth_files(wildcards):
+    try:
+        return {
+            d: str(f) for d, f in aoi(wildcards).truth_files(RESULTS).items()
+        } or None
+    except InputError as exc:
+        raise WorkflowError(f"AOI {wildcards.aoi!r}: truth: {exc}") from None

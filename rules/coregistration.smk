@@ -4,18 +4,20 @@ checkpoint check_coregistration:
         stack_inputs,
     output:
         f"{RESULTS}/{{aoi}}/coregistration.json",
+    log:
+        f"{RESULTS}/{{aoi}}/logs/check_coregistration.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/check_coregistration.tsv"
+    conda:
+        "../envs/environment.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         files=date_files,
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         settings=config.get("coregistration", {}),
-    log:
-        f"{RESULTS}/{{aoi}}/logs/check_coregistration.log",
-    benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/check_coregistration.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
     script:
         "../scripts/check_coregistration.py"

@@ -5,19 +5,22 @@ rule despeckle:
         super_image=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
     output:
         f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
-    params:
-        file=date_file,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
-        network=config.get("network", {}),
     log:
         f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle/{{date}}.tsv"
+    conda:
+        "../envs/environment.yaml"
     threads: config.get("network", {}).get("threads", 2)
     resources:
         mem_mb=3000,
         runtime=30,
+    params:
+        file=date_file,
+        domain=lambda w: aoi(w).read_domain(),
+        band=lambda w: aoi(w).band,
+        looks=lambda w: aoi(w).looks,
+        network={**config.get("network", {}), "base": workflow.basedir},
     script:
         "../scripts/despeckle.py"
 
@@ -29,17 +32,31 @@ rule quicklook:
         despeckled=f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     output:
         f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.png",
-    params:
-        file=date_file,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/quicklook/{{date}}.tsv"
+    conda:
+        "../envs/environment.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=5,
+    params:
+        file=date_file,
+        domain=lambda w: aoi(w).read_domain(),
+        band=lambda w: aoi(w).band,
     script:
         "../scripts/quicklook.py"
+
+
+rule aoi_done:
+    """Every kept date of the AOI despeckled (and its quicklook)."""
+    input:
+        aoi_outputs,
+    output:
+        touch(f"{RESULTS}/{{aoi}}/despeckled.done"),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"

@@ -1,8 +1,5 @@
 # The methods of the comparison (the paper's Fig. 1), on up to methods.max_dates dates per AOI.
 # Target: `snakemake --cores 2 methods`.
-from mtsar2sar.methods import METHODS
-
-
 rule method:
     """One despeckling method on one date, on the input grid."""
     input:
@@ -11,23 +8,25 @@ rule method:
         filtered=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
     output:
         f"{RESULTS}/{{aoi}}/methods/{{method}}/{{date}}.tif",
+    log:
+        f"{RESULTS}/{{aoi}}/logs/methods/{{method}}/{{date}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/methods/{{method}}/{{date}}.tsv"
     wildcard_constraints:
         method="|".join(m for m in METHODS if m != "ratio_sar2sar"),
+    conda:
+        "../envs/environment.yaml"
+    threads: 2
+    resources:
+        mem_mb=3000,
+        runtime=60,
     params:
         file=date_file,
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
         mulog=config.get("mulog", {}),
-        network=config.get("network", {}),
-    log:
-        f"{RESULTS}/{{aoi}}/logs/methods/{{method}}/{{date}}.log",
-    benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/methods/{{method}}/{{date}}.tsv"
-    threads: 2
-    resources:
-        mem_mb=3000,
-        runtime=60,
+        network={**config.get("network", {}), "base": workflow.basedir},
     script:
         "../scripts/method.py"
 
@@ -42,24 +41,14 @@ rule method_ratio_sar2sar:
         f"{RESULTS}/{{aoi}}/logs/methods/ratio_sar2sar/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/methods/ratio_sar2sar/{{date}}.tsv"
+    conda:
+        "../envs/environment.yaml"
     threads: 1
     resources:
         mem_mb=500,
         runtime=5,
     script:
         "../scripts/copy_file.py"
-
-
-def method_outputs(wildcards):
-    from mtsar2sar.workflow import method_dates
-
-    settings = config.get("methods", {})
-    out = []
-    for name in AOIS:
-        dates = method_dates(kept_dates(name), settings.get("max_dates"))
-        for m in settings.get("run", list(METHODS)):
-            out += expand(f"{RESULTS}/{name}/methods/{m}/{{date}}.tif", date=dates)
-    return out
 
 
 rule methods:

@@ -2,15 +2,17 @@ rule simulate:
     """Simulated demo stack with its truth: noisy/{date}.tif, truth/{date}.tif, changed.tif."""
     output:
         directory(f"{RESULTS}/{{aoi}}/simulated"),
-    params:
-        simulation=lambda w: aoi(w).simulate,
     log:
         f"{RESULTS}/{{aoi}}/logs/simulate.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/simulate.tsv"
+    conda:
+        "../envs/environment.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        simulation=lambda w: aoi(w).simulate,
     script:
         "../scripts/simulate.py"

@@ -6,20 +6,22 @@ rule super_image:
     output:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+    log:
+        f"{RESULTS}/{{aoi}}/logs/super_image.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/super_image.tsv"
+    conda:
+        "../envs/environment.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     params:
         files=date_files,
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
         settings=config.get("super_image", {}),
-    log:
-        f"{RESULTS}/{{aoi}}/logs/super_image.log",
-    benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/super_image.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
     script:
         "../scripts/super_image.py"
 
@@ -31,16 +33,18 @@ rule filter_super_image:
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
     output:
         f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
-    params:
-        method=config.get("super_image", {}).get("filter", "mulog"),
-        mulog=config.get("mulog", {}),
     log:
         f"{RESULTS}/{{aoi}}/logs/filter_super_image.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image.tsv"
+    conda:
+        "../envs/environment.yaml"
     threads: 2
     resources:
         mem_mb=3000,
         runtime=120,
+    params:
+        method=config.get("super_image", {}).get("filter", "mulog"),
+        mulog=config.get("mulog", {}),
     script:
         "../scripts/filter_super_image.py"

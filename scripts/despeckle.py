@@ -4,4 +4,7 @@ from mtsar2sar.logs import rule_logging
 
 sm = snakemake  # noqa: F821
 with rule_logging(sm.log[0], sm.rule):
-    workflow.despeckle(sm.params.file, sm.params.domain, sm.params.band, sm.input.super_image, sm.params.network, sm.output[0])
+    workflow.despeckle(
+        sm.params.file, sm.params.domain, sm.params.band, sm.input.super_image, sm.params.network, sm.output[0],
+        sm.params.looks,
+    )

@@ -98,3 +98,13 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(ValueError, match="does not match the grid"):
         write_float32(target, np.ones((3, 3)), utm_grid(4, 4))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path):
+    target = tmp_path / "out.tif"
+    stale = tmp_path / ".out.tif.abc123.part.tif"
+    stale.write_text("left by a killed run")
+    other = tmp_path / ".other.tif.abc123.part.tif"
+    other.write_text("another product's: kept")
+    write_float32(target, np.ones((4, 4)), utm_grid(4, 4))
+    assert not stale.exists() and other.exists() and target.exists()
