@@ -111,8 +111,7 @@ def mulog(
     if not valid.any():
         raise ValueError("MuLoG: no valid pixel")
     c_safe = np.where(valid, c, 1.0)
-    log_init = np.log(lik_debiased := likelihood.debiased(c_safe))
-    del lik_debiased
+    log_init = np.log(likelihood.debiased(c_safe))  # debiased start; the data term uses c itself
     t = float(log_init[valid].mean())
     log_init = np.where(valid, log_init, t)
     sigma = likelihood.log_std()
