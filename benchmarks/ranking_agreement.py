@@ -25,9 +25,10 @@ def main() -> None:
     ap.add_argument("--looks", type=float, required=True)
     args = ap.parse_args()
     table: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    for r in csv.DictReader(open(args.metrics_csv)):
-        if r["method"] != "noisy":
-            table[r["date"]][r["metric"]][r["method"]] = float(r["value"])
+    with open(args.metrics_csv, newline="") as f:
+        for r in csv.DictReader(f):
+            if r["method"] != "noisy":
+                table[r["date"]][r["metric"]][r["method"]] = float(r["value"])
     scores = {
         "heldout_nll": lambda v: -v,
         "ratio_enl": lambda v: -abs(np.log(v / args.looks)),

@@ -19,7 +19,6 @@ from skimage.registration import phase_cross_correlation
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, read_grid, read_intensity
 
-
 # Median intensities outside this range are not SAR data as we know it (sigma0 of 1e-12 is -120 dB;
 # 1e12 is a squared digital number of 1e6): a wrong domain, unit or scale factor.
 PLAUSIBLE_INTENSITY = (1e-12, 1e12)
@@ -87,7 +86,7 @@ def central_window(shape: tuple[int, int], size: int) -> tuple[slice, slice]:
 def check_grids(files: Mapping[str, Path]) -> Grid:
     """All files on one grid (shape, CRS, transform); else an error naming the first offending file."""
     items = list(files.items())
-    ref_date, ref_file = items[0]
+    ref_file = items[0][1]
     ref = read_grid(ref_file)
     for _date, f in items[1:]:
         diffs = ref.differences(read_grid(f))

@@ -23,7 +23,7 @@ def inverse_trigamma(k2: float) -> float:
     """Solve ``psi_1(L) = k2`` for ``L > 0``."""
     if not np.isfinite(k2) or k2 <= 0:
         raise ValueError(f"log-variance must be positive, got {k2}")
-    f = lambda log_l: float(polygamma(1, np.exp(log_l))) - k2  # noqa: E731
+    f = lambda log_l: float(polygamma(1, np.exp(log_l))) - k2
     return float(np.exp(brentq(f, np.log(1e-4), np.log(1e7), xtol=1e-10)))
 
 

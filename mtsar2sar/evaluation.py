@@ -85,14 +85,22 @@ def summary_markdown(rows: list[dict[str, Any]], looks: float, title: str) -> st
         for k in metrics:
             vals = [r["value"] for r in rows if r["method"] == m and r["metric"] == k]
             table[m, k] = float(np.mean(vals)) if vals else float("nan")
+    def badness(value: float, direction: str) -> float:
+        """Lower is better, for every direction of DIRECTION."""
+        if direction == "max":
+            return -value
+        if direction == "min":
+            return value
+        if direction == "abs":
+            return abs(value)
+        if direction == "one":
+            return abs(value - 1)
+        return abs(float(np.log(value / looks)))  # "looks"
+
     best = {}
     for k in metrics:
         cands = [m for m in methods if m != "noisy" and np.isfinite(table[m, k])]
-        key = {
-            "max": lambda m: -table[m, k], "min": lambda m: table[m, k], "abs": lambda m: abs(table[m, k]),
-            "one": lambda m: abs(table[m, k] - 1), "looks": lambda m: abs(np.log(table[m, k] / looks)),
-        }[DIRECTION[k]]
-        best[k] = min(cands, key=key) if cands else None
+        best[k] = min(cands, key=lambda m, k=k: badness(table[m, k], DIRECTION[k])) if cands else None
     lines = [f"# {title}", "", f"Mean over dates; best (excluding noisy) in bold; input looks L = {looks:g}.", "",
              "| method | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
     for m in methods:

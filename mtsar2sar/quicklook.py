@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from numpy.typing import NDArray
 
-from mtsar2sar.io import atomic_path  # noqa: E402
+from mtsar2sar.io import atomic_path
 
 
 def to_db(intensity: NDArray[np.floating]) -> NDArray[np.float64]:

@@ -292,4 +292,4 @@ def train(
     return summary
 
 
-__all__ = ["TrainingConfig", "prepare_stack", "train", "load_state_dict"]
+__all__ = ["TrainingConfig", "load_state_dict", "prepare_stack", "train"]

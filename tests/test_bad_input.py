@@ -34,14 +34,13 @@ from __future__ import annotations
 
 import errno
 import importlib.util
-from pathlib import Path
 
 import numpy as np
 import pytest
 import rasterio
 import yaml
-
 from conftest import REPO, utm_grid, write_dates
+
 from mtsar2sar import io as mio
 from mtsar2sar.config import config_errors
 from mtsar2sar.coregistration import check_stack

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from affine import Affine
+from conftest import utm_grid, write_dates
 from rasterio.crs import CRS
 from scipy.ndimage import fourier_shift
 
-from conftest import utm_grid, write_dates
 from mtsar2sar.coregistration import check_stack, estimate_shift
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid

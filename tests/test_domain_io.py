@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-
 from conftest import raster_meta, utm_grid
+
 from mtsar2sar.domain import amplitude_to_intensity, intensity_to_amplitude, to_intensity
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import atomic_path, read_intensity, read_product, write_float32
@@ -90,10 +90,9 @@ def test_complex_int16_slc(tmp_path):
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.tif"
-    with pytest.raises(RuntimeError):
-        with atomic_path(target) as tmp:
-            tmp.write_text("partial")
-            raise RuntimeError("crash in the middle")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial")
+        raise RuntimeError("crash in the middle")
     assert list(tmp_path.iterdir()) == []
     with pytest.raises(ValueError, match="does not match the grid"):
         write_float32(target, np.ones((3, 3)), utm_grid(4, 4))

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-
 from conftest import REPO, raster_meta
+
 from mtsar2sar.io import read_product
 from mtsar2sar.metrics import psnr_log
 
