@@ -14,8 +14,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import map_coordinates, uniform_filter
@@ -79,6 +77,3 @@ def run_rabasar_down2(
     rho_small = mulog_blocks(decimate2(ratio), FisherRatioLikelihood(looks, looks_super), denoiser, **kw)
     rho = upsample2_log(rho_small, w.shape)
     return np.where(np.isfinite(ratio) & (ratio > 0), rho * s, np.nan).astype(np.float32)
-
-
-IntensityFn = Callable[[NDArray[np.float64]], NDArray[np.float64]]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -28,9 +28,6 @@ def temporal_mean(dates: Iterable[NDArray[np.floating]]) -> tuple[NDArray[np.flo
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     return mean.astype(np.float32), count
-
-
-SuperImageFilter = Callable[[NDArray[np.float32], float], NDArray[np.float32]]
 
 
 def no_filter(super_image: NDArray[np.float32], enl: float) -> NDArray[np.float32]:

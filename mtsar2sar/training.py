@@ -34,7 +34,7 @@ from mtsar2sar.despeckle import geometric_mean, normalize_log_amplitude
 from mtsar2sar.io import atomic_path
 from mtsar2sar.logs import log
 from mtsar2sar.methods import boxcar
-from mtsar2sar.network import LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN, SAR2SARUNet, load_network, load_state_dict
+from mtsar2sar.network import LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN, SAR2SARUNet, load_network
 
 SPAN = LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN
 
@@ -186,8 +186,7 @@ def validation_nll(net: torch.nn.Module, stacks: list[Stack], cfg: TrainingConfi
 def initial_network(init: str, base: str | Path = ".") -> SAR2SARUNet:
     if init == "scratch":
         return SAR2SARUNet()
-    net = load_network(init, base)
-    return net
+    return load_network(init, base)
 
 
 def save_loss_plot(history: dict[str, list[Any]], path: Path) -> None:
@@ -290,6 +289,3 @@ def train(
     with atomic_path(workdir / "training.json") as tmp:
         tmp.write_text(json.dumps(summary, indent=1) + "\n")
     return summary
-
-
-__all__ = ["TrainingConfig", "load_state_dict", "prepare_stack", "train"]
