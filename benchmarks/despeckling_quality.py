@@ -15,18 +15,11 @@ import json
 from pathlib import Path
 
 import numpy as np
-from scipy.ndimage import uniform_filter
 
 from mtsar2sar.enl import enl_moments
 from mtsar2sar.io import read_product
+from mtsar2sar.methods import boxcar
 from mtsar2sar.metrics import most_homogeneous_window, psnr_amplitude, psnr_log, ratio_mean
-
-
-def boxcar(img: np.ndarray, size: int = 7) -> np.ndarray:
-    ok = np.isfinite(img)
-    num = uniform_filter(np.where(ok, img, 0.0), size, mode="reflect")
-    den = uniform_filter(ok.astype(float), size, mode="reflect")
-    return np.where(ok, num / np.maximum(den, 1e-12), np.nan)
 
 
 def main() -> None:

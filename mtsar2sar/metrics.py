@@ -37,15 +37,7 @@ def psnr_log(estimate: NDArray[np.floating], truth: NDArray[np.floating], mask: 
 
 def most_homogeneous_window(image: NDArray[np.floating], size: int = 15) -> tuple[slice, slice]:
     """The ``size`` x ``size`` window (non-overlapping grid) with the lowest log-intensity variance."""
-    from mtsar2sar.enl import block_view
-
-    blocks, ok = block_view(image, size)
-    k2 = np.full(ok.shape, np.inf)
-    k2[ok] = np.var(np.log(blocks[ok]), axis=1, ddof=1)
-    idx = int(np.argmin(k2))
-    nw = image.shape[1] // size
-    r, c = divmod(idx, nw)
-    return slice(r * size, (r + 1) * size), slice(c * size, (c + 1) * size)
+    return homogeneous_windows(image, size, fraction=0.0)[0]
 
 
 def ratio_mean(noisy: NDArray[np.floating], despeckled: NDArray[np.floating]) -> float:
@@ -83,7 +75,7 @@ def homogeneous_windows(reference: NDArray[np.floating], size: int = 15, fractio
     n = max(1, int(fraction * ok.sum()))
     nw = reference.shape[1] // size
     out = []
-    for idx in np.argsort(k2)[:n]:
+    for idx in np.argsort(k2, kind="stable")[:n]:
         r, c = divmod(int(idx), nw)
         out.append((slice(r * size, (r + 1) * size), slice(c * size, (c + 1) * size)))
     return out
