@@ -18,6 +18,7 @@ from skimage.registration import phase_cross_correlation
 
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, read_grid, read_intensity
+from mtsar2sar.streaming import date_statistics
 
 # Median intensities outside this range are not SAR data as we know it (sigma0 of 1e-12 is -120 dB;
 # 1e12 is a squared digital number of 1e6): a wrong domain, unit or scale factor.
@@ -122,19 +123,23 @@ def check_stack(
     if ref_date not in files:
         raise InputError(f"reference_date: {ref_date!r} is not one of the dates {dates}")
     window = central_window(grid.shape, shift_window)
-    ref_img, _ = read_intensity(files[ref_date], domain, band)
+    rows, cols = (window[0].start, window[0].stop), window[1]
+
+    def central(f: Path) -> NDArray[np.float32]:
+        return read_intensity(f, domain, band, rows)[0][:, cols]
+
+    ref_img = central(files[ref_date])
     reports: list[DateReport] = []
     for date, f in files.items():
-        img, _ = read_intensity(f, domain, band)
+        stats = date_statistics(f, domain, band)  # strip by strip: bounded memory
         rep = DateReport(date=date, file=str(f))
-        valid = np.isfinite(img)
-        rep.invalid_fraction = float(1.0 - valid.mean())
-        if not valid.any():
+        rep.invalid_fraction = stats.invalid_fraction
+        if not np.isfinite(stats.median):
             rep.status = "dropped"
             rep.reasons.append("no valid pixel (all NaN, inf, <= 0 or nodata)")
             reports.append(rep)
             continue
-        median = float(np.median(img[valid]))
+        median = stats.median
         rep.median_db = float(10 * np.log10(median))
         if not PLAUSIBLE_INTENSITY[0] <= median <= PLAUSIBLE_INTENSITY[1]:
             rep.status = "dropped"
@@ -145,7 +150,7 @@ def check_stack(
             reports.append(rep)
             continue
         if date != ref_date:
-            dy, dx, corr = estimate_shift_and_correlation(ref_img[window], img[window])
+            dy, dx, corr = estimate_shift_and_correlation(ref_img, central(f))
             rep.shift_px = (round(dy, 4), round(dx, 4))
             rep.shift_norm_px = round(float(np.hypot(dy, dx)), 4)
             rep.correlation = round(corr, 4)

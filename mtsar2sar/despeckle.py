@@ -11,7 +11,7 @@ input exactly on valid pixels. Pixels invalid in ``w`` or ``s`` are NaN in the o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,18 +19,39 @@ import torch
 from numpy.typing import NDArray
 
 from mtsar2sar.network import AMPLITUDE_EPS, LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN, SAR2SARUNet
-from mtsar2sar.tiling import tiled_apply
+from mtsar2sar.tiling import RowSink, RowSource, tiled_apply, tiled_apply_rows
 
 IntensityDenoiser = Callable[[NDArray[np.float64]], NDArray[np.float64]]
 
 
+def geometric_mean_of(blocks: Iterable[NDArray[np.floating]]) -> float:
+    """``exp(mean(log x))`` over the finite, positive pixels of all ``blocks`` (an image read by parts)."""
+    total, count = 0.0, 0
+    for block in blocks:
+        x = np.asarray(block, dtype=np.float64)
+        x = x[np.isfinite(x) & (x > 0)]
+        total += float(np.log(x).sum())
+        count += x.size
+    if count == 0:
+        raise ValueError("no valid pixel to normalize by")
+    return float(np.exp(total / count))
+
+
 def geometric_mean(image: NDArray[np.floating]) -> float:
     """``exp(mean(log x))`` over the finite, positive pixels."""
-    x = np.asarray(image, dtype=np.float64)
-    x = x[np.isfinite(x) & (x > 0)]
-    if x.size == 0:
-        raise ValueError("no valid pixel to normalize by")
-    return float(np.exp(np.mean(np.log(x))))
+    return geometric_mean_of([image])
+
+
+def ratio_of(
+    date: NDArray[np.floating], super_image: NDArray[np.floating], lam: float
+) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+    """``tau' = w / s'`` with ``s' = s / lam`` (``lam`` where either is invalid), the valid mask, and ``s'``."""
+    s = np.asarray(super_image, dtype=np.float64)
+    w = np.asarray(date, dtype=np.float64)
+    valid = np.isfinite(w) & (w > 0) & np.isfinite(s) & (s > 0)
+    s_norm = s / lam
+    tau = np.where(valid, w / np.where(valid, s_norm, 1.0), lam)  # invalid pixels: neutral ratio level
+    return tau, valid, s_norm
 
 
 @dataclass(frozen=True)
@@ -45,12 +66,8 @@ def despeckle_by_ratio(
     date: NDArray[np.floating], super_image: NDArray[np.floating], denoiser: IntensityDenoiser, lam: float | None = None
 ) -> RatioResult:
     """Apply the ratio chain to one date (see module doc). ``lam`` defaults to the super-image's geometric mean."""
-    s = np.asarray(super_image, dtype=np.float64)
-    w = np.asarray(date, dtype=np.float64)
-    valid = np.isfinite(w) & (w > 0) & np.isfinite(s) & (s > 0)
-    lam = geometric_mean(s) if lam is None else lam
-    s_norm = s / lam
-    tau = np.where(valid, w / np.where(valid, s_norm, 1.0), lam)  # invalid pixels: neutral ratio level
+    lam = geometric_mean(super_image) if lam is None else lam
+    tau, valid, s_norm = ratio_of(date, super_image, lam)
     tau_hat = denoiser(tau)
     w_hat = np.where(valid, tau_hat * s_norm, np.nan)
     return RatioResult(
@@ -92,11 +109,25 @@ class NetworkDenoiser:
     device: torch.device | str = "cpu"
     progress: bool = False
 
+    def gain(self, geometric_mean_value: float) -> float:
+        """The factor that brings an image of this geometric mean to the working level."""
+        return 1.0 if self.level is None else self.level / geometric_mean_value
+
     def __call__(self, intensity: NDArray[np.float64]) -> NDArray[np.float64]:
-        gain = 1.0 if self.level is None else self.level / geometric_mean(intensity)
+        gain = self.gain(geometric_mean(intensity))
         x = normalize_log_amplitude(intensity * gain)
         y = tiled_apply(self.net, x, self.tile, self.overlap, self.batch, self.device, self.progress)
         return denormalize_to_intensity(y) / gain
+
+    def stream(self, source: RowSource, height: int, width: int, sink: RowSink, gain: float) -> None:
+        """The same on an image read and written by bands of rows (``gain`` from a first pass)."""
+        tiled_apply_rows(
+            self.net,
+            lambda r0, r1: normalize_log_amplitude(source(r0, r1) * gain),
+            height, width,
+            lambda r0, r1, y: sink(r0, r1, denormalize_to_intensity(y) / gain),
+            self.tile, self.overlap, self.batch, self.device, self.progress,
+        )
 
 
 def identity_denoiser(intensity: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -70,7 +70,11 @@ def estimate_enl(intensity: NDArray[np.floating], window: int = 15, iterations: 
     and edges only raise ``k2``, so the kept windows are the homogeneous ones; the one-sided cut at
     3 spreads biases the result by well under 1 %.
     """
-    k2 = window_log_variances(intensity, window)
+    return enl_from_log_variances(window_log_variances(intensity, window), window, iterations)
+
+
+def enl_from_log_variances(k2: NDArray[np.float64], window: int = 15, iterations: int = 20) -> EnlEstimate:
+    """:func:`estimate_enl` from per-window log-variances already computed (e.g. strip by strip)."""
     k2 = k2[k2 > 0]
     if k2.size < 3:
         raise ValueError(f"too few fully valid {window}x{window} windows ({k2.size}) to estimate the ENL")

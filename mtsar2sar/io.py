@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio.crs import CRS
 from rasterio.errors import RasterioIOError
+from rasterio.windows import Window
 
 from mtsar2sar.domain import to_intensity, valid_mask
 from mtsar2sar.errors import InputError
@@ -85,10 +87,30 @@ def open_raster(path: str | Path) -> Iterator[rasterio.io.DatasetReader]:
         yield ds
 
 
+Rows = tuple[int, int]  # a band of rows [r0, r1) over the full width
+
+
+def row_window(rows: Rows | None, width: int) -> Window | None:
+    return None if rows is None else Window(0, rows[0], width, rows[1] - rows[0])
+
+
+def strips(height: int, rows: int) -> Iterator[Rows]:
+    """Bands of ``rows`` rows covering ``height`` (the last one shorter)."""
+    for r0 in range(0, height, rows):
+        yield r0, min(height, r0 + rows)
+
+
+def strip_rows(width: int, pixels: int = 4_000_000, multiple: int = 256) -> int:
+    """Rows per strip so that a strip holds about ``pixels`` pixels, a multiple of ``multiple``
+    (the GeoTIFF block size): what every streamed step reads and writes at once."""
+    return max(multiple, pixels // max(width, 1) // multiple * multiple)
+
+
 def read_intensity(
-    path: str | Path, domain: str, band: int | None = None
+    path: str | Path, domain: str, band: int | None = None, rows: Rows | None = None
 ) -> tuple[NDArray[np.float32], Grid]:
-    """Read one date as float32 intensity; invalid pixels (nodata, NaN, inf, <= 0) become NaN."""
+    """Read one date (or the band of ``rows`` of it) as float32 intensity; invalid pixels (nodata,
+    NaN, inf, <= 0) become NaN. The grid returned is always the whole file's."""
     with open_raster(path) as ds:
         if band is None:
             if ds.count != 1:
@@ -97,7 +119,7 @@ def read_intensity(
         elif not 1 <= band <= ds.count:
             raise InputError(f"{path}: band {band} requested but the file has {ds.count} band(s)")
         try:
-            raw = ds.read(band)
+            raw = ds.read(band, window=row_window(rows, ds.width))
         except RasterioIOError as exc:
             raise InputError(f"{path}: cannot read the pixels (truncated or corrupt file?): {exc}") from exc
         grid = Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
@@ -150,6 +172,43 @@ def output_nodata(grid: Grid) -> float:
     return float(grid.nodata) if grid.nodata is not None else float("nan")
 
 
+class BlockWriter:
+    """Writes bands of rows of a float32 product (NaN written as the grid's nodata)."""
+
+    def __init__(self, dataset: rasterio.io.DatasetWriter, grid: Grid):
+        self._ds, self.grid, self._nodata = dataset, grid, output_nodata(grid)
+
+    def write(self, array: NDArray[np.floating], row0: int = 0) -> None:
+        if array.ndim != 2 or array.shape[1] != self.grid.width or not 0 <= row0 <= self.grid.height - array.shape[0]:
+            raise ValueError(f"rows {row0}+{array.shape} do not fit the grid {self.grid.shape}")
+        data = np.asarray(array, dtype=np.float32)
+        if not np.isnan(self._nodata):
+            data = np.where(np.isnan(data), np.float32(self._nodata), data)
+        self._ds.write(data, 1, window=row_window((row0, row0 + data.shape[0]), self.grid.width))
+
+    def update_tags(self, **tags: str) -> None:
+        self._ds.update_tags(**tags)
+
+
+@contextlib.contextmanager
+def open_writer(
+    path: str | Path, grid: Grid, description: str = "", tags: dict[str, str] | None = None
+) -> Iterator[BlockWriter]:
+    """A float32 GeoTIFF on ``grid`` written by bands of rows under a temporary name, renamed to
+    ``path`` only when the block completes (nothing is left under ``path`` if it fails)."""
+    profile = dict(GTIFF_OPTIONS)
+    profile.update(
+        height=grid.height, width=grid.width, count=1, dtype="float32",
+        crs=grid.crs, transform=grid.transform, nodata=output_nodata(grid),
+    )
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
+        if description:
+            dst.set_band_description(1, description)
+        if tags:
+            dst.update_tags(**tags)
+        yield BlockWriter(dst, grid)
+
+
 def write_float32(
     path: str | Path,
     array: NDArray[np.floating],
@@ -160,27 +219,14 @@ def write_float32(
     """Write a float32 GeoTIFF on ``grid`` atomically; NaN pixels are written as the grid's nodata."""
     if array.shape != grid.shape:
         raise ValueError(f"array shape {array.shape} does not match the grid {grid.shape}")
-    nodata = output_nodata(grid)
-    data = np.asarray(array, dtype=np.float32)
-    if not np.isnan(nodata):
-        data = np.where(np.isnan(data), np.float32(nodata), data)
-    profile = dict(GTIFF_OPTIONS)
-    profile.update(
-        height=grid.height, width=grid.width, count=1, dtype="float32",
-        crs=grid.crs, transform=grid.transform, nodata=nodata,
-    )
-    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        dst.write(data, 1)
-        if description:
-            dst.set_band_description(1, description)
-        if tags:
-            dst.update_tags(**tags)
+    with open_writer(path, grid, description, tags) as dst:
+        dst.write(array, 0)
 
 
-def read_product(path: str | Path) -> tuple[NDArray[np.float32], Grid]:
-    """Read a float32 product written by :func:`write_float32`, nodata as NaN."""
+def read_product(path: str | Path, rows: Rows | None = None) -> tuple[NDArray[np.float32], Grid]:
+    """Read a float32 product written by :func:`write_float32` (or the band of ``rows``), nodata as NaN."""
     with open_raster(path) as ds:
-        data = ds.read(1).astype(np.float32)
+        data = ds.read(1, window=row_window(rows, ds.width)).astype(np.float32)
         grid = Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
     if grid.nodata is not None and not np.isnan(grid.nodata):
         data[data == grid.nodata] = np.nan
@@ -191,3 +237,25 @@ def write_json(path: str | Path, obj: Any) -> None:
     """Write a JSON report atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+
+
+def read_intensity_decimated(
+    path: str | Path, domain: str, band: int | None = None, max_size: int = 2048
+) -> NDArray[np.float32]:
+    """The intensity averaged over k x k blocks (k: the smallest integer that brings the larger side to
+    at most ``max_size``), read strip by strip: a bounded-memory preview of a date of any size."""
+    grid = read_grid(path)
+    k = max(1, -(-max(grid.shape) // max_size))
+    rows = max(k, strip_rows(grid.width) // k * k)
+    parts = []
+    for r0, r1 in strips(grid.height - grid.height % k if grid.height >= k else grid.height, rows):
+        img, _ = read_intensity(path, domain, band, (r0, r1))
+        h, w = img.shape[0] // k * k, img.shape[1] // k * k
+        if k == 1:
+            parts.append(img)
+            continue
+        blocks = img[:h, :w].reshape(h // k, k, w // k, k)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
+            parts.append(np.nanmean(blocks, axis=(1, 3)).astype(np.float32))
+    return np.concatenate(parts, axis=0)

@@ -20,6 +20,7 @@ they are NaN in the output. Large images are processed by overlapping blocks (bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -138,6 +139,39 @@ def mulog(
     return np.where(valid, out, np.nan).astype(np.float32)
 
 
+def mulog_rows(
+    read: Callable[[int, int], NDArray[np.floating]],
+    height: int,
+    width: int,
+    write: Callable[[int, int, NDArray[np.float32]], None],
+    likelihood: Likelihood,
+    denoiser: GaussianDenoiser,
+    block: int = 1024,
+    halo: int = 32,
+    **kwargs: float,
+) -> None:
+    """MuLoG by overlapping blocks of ``block`` + 2 ``halo`` pixels on an image read (``read(r0, r1)``:
+    rows, full width) and written (``write(r0, r1, rows)``) by bands of rows: bounded memory on
+    images of any size. Each block keeps only its centre; an image smaller than a block is one block."""
+    if height <= block + 2 * halo and width <= block + 2 * halo:
+        write(0, height, mulog(read(0, height), likelihood, denoiser, **kwargs))  # type: ignore[arg-type]
+        return
+    for r0 in range(0, height, block):
+        r1 = min(height, r0 + block)
+        a0, a1 = max(0, r0 - halo), min(height, r1 + halo)
+        strip = read(a0, a1)
+        out = np.full((r1 - r0, width), np.nan, dtype=np.float32)
+        for c0 in range(0, width, block):
+            c1 = min(width, c0 + block)
+            b0, b1 = max(0, c0 - halo), min(width, c1 + halo)
+            sub = strip[:, b0:b1]
+            if not (np.isfinite(sub) & (sub > 0)).any():
+                continue
+            res = mulog(sub, likelihood, denoiser, **kwargs)  # type: ignore[arg-type]
+            out[:, c0:c1] = res[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
+        write(r0, r1, out)
+
+
 def mulog_blocks(
     data: NDArray[np.floating],
     likelihood: Likelihood,
@@ -146,20 +180,12 @@ def mulog_blocks(
     halo: int = 32,
     **kwargs: float,
 ) -> NDArray[np.float32]:
-    """MuLoG by overlapping blocks of ``block`` + 2 ``halo`` pixels: bounded memory on large images.
-    Each block keeps only its centre; images smaller than a block are processed at once."""
+    """:func:`mulog_rows` on an image in memory."""
     h, w = data.shape
-    if h <= block + 2 * halo and w <= block + 2 * halo:
-        return mulog(data, likelihood, denoiser, **kwargs)  # type: ignore[arg-type]
     out = np.full((h, w), np.nan, dtype=np.float32)
-    for r0 in range(0, h, block):
-        for c0 in range(0, w, block):
-            r1, c1 = min(h, r0 + block), min(w, c0 + block)
-            a0, b0 = max(0, r0 - halo), max(0, c0 - halo)
-            a1, b1 = min(h, r1 + halo), min(w, c1 + halo)
-            sub = data[a0:a1, b0:b1]
-            if not (np.isfinite(sub) & (sub > 0)).any():
-                continue
-            res = mulog(sub, likelihood, denoiser, **kwargs)  # type: ignore[arg-type]
-            out[r0:r1, c0:c1] = res[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
+
+    def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
+        out[r0:r1] = rows
+
+    mulog_rows(lambda r0, r1: data[r0:r1], h, w, write, likelihood, denoiser, block, halo, **kwargs)
     return out

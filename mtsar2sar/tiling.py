@@ -48,6 +48,89 @@ def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> NDArray[np
     return w
 
 
+RowSource = Callable[[int, int], NDArray[np.floating]]  # rows [r0, r1) of the image, full width
+RowSink = Callable[[int, int, NDArray[np.floating]], None]  # final rows [r0, r1) of the result
+
+
+def _check(tile: int, overlap: int) -> None:
+    if tile % GRID or tile <= 0:
+        raise ValueError(f"tile must be a positive multiple of {GRID}, got {tile}")
+    if overlap % GRID or not 0 <= overlap < tile:
+        raise ValueError(f"overlap must be a multiple of {GRID} in [0, tile), got {overlap}")
+
+
+def _padded_index(size: int, padded: int, mode: str) -> NDArray[np.int64]:
+    """Source index of each position of an axis padded from ``size`` to ``padded`` (as ``np.pad``)."""
+    return np.pad(np.arange(size), (0, padded - size), mode=mode)  # type: ignore[call-overload]
+
+
+def tiled_apply_rows(
+    net: Callable[[torch.Tensor], torch.Tensor],
+    source: RowSource,
+    height: int,
+    width: int,
+    sink: RowSink,
+    tile: int = 256,
+    overlap: int = 64,
+    batch: int = 4,
+    device: torch.device | str = "cpu",
+    progress: bool = False,
+) -> None:
+    """Apply ``net`` (N,1,h,w -> N,1,h,w) by overlapping tiles to an image read by bands of rows.
+
+    The image is padded (reflect) to the pooling grid; tiles are processed one row of tiles at a
+    time, and the rows that no later tile touches are handed to ``sink`` at once, so memory holds
+    one row of tiles (``tile`` x ``width``), whatever the height.
+    """
+    _check(tile, overlap)
+    ph, pw = _ceil_to(height, GRID), _ceil_to(width, GRID)
+    th, tw = min(tile, ph), min(tile, pw)
+    stride = tile - overlap
+    rows, cols = tile_starts(ph, th, stride), tile_starts(pw, tw, stride)
+    pad_mode = "reflect" if min(height, width) > 1 else "edge"
+    row_index = _padded_index(height, ph, pad_mode)
+    device = torch.device(device)
+    buf0 = 0  # first row held in the buffers
+    out = np.zeros((0, pw), dtype=np.float64)
+    wsum = np.zeros((0, pw), dtype=np.float64)
+
+    def flush(upto: int) -> None:
+        nonlocal buf0, out, wsum
+        upto = min(upto, height)
+        if upto > buf0:
+            n = upto - buf0
+            sink(buf0, upto, (out[:n] / wsum[:n])[:, :width].astype(np.float32))
+            out, wsum, buf0 = out[n:], wsum[n:], upto
+
+    bar = tqdm(total=len(rows) * len(cols), desc="tiles", disable=not progress, mininterval=2.0)
+    with torch.inference_mode():
+        for r in rows:
+            flush(r)  # rows above r are final: no later tile reaches them
+            need = r + th - buf0
+            if out.shape[0] < need:
+                grow = need - out.shape[0]
+                out = np.concatenate([out, np.zeros((grow, pw))])
+                wsum = np.concatenate([wsum, np.zeros((grow, pw))])
+            idx = row_index[r : r + th]
+            lo = int(idx.min())
+            band = source(lo, int(idx.max()) + 1)[idx - lo]
+            band = np.pad(band, ((0, 0), (0, pw - width)), mode=pad_mode)
+            wr = _ramp(th, min(overlap, th), r == 0, r + th >= ph)
+            for i in range(0, len(cols), batch):
+                chunk = cols[i : i + batch]
+                x = np.stack([band[:, c : c + tw] for c in chunk])[:, None]
+                y = net(torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)).float().cpu().numpy()[:, 0]
+                for c, yi in zip(chunk, y):
+                    wc = _ramp(tw, min(overlap, tw), c == 0, c + tw >= pw)
+                    wt = wr[:, None] * wc[None, :]
+                    o = r - buf0
+                    out[o : o + th, c : c + tw] += yi * wt
+                    wsum[o : o + th, c : c + tw] += wt
+                bar.update(len(chunk))
+    bar.close()
+    flush(height)
+
+
 def tiled_apply(
     net: Callable[[torch.Tensor], torch.Tensor],
     image: NDArray[np.float32],
@@ -57,36 +140,16 @@ def tiled_apply(
     device: torch.device | str = "cpu",
     progress: bool = False,
 ) -> NDArray[np.float32]:
-    """Apply ``net`` (N,1,h,w -> N,1,h,w) to a 2-D float32 image by overlapping tiles."""
-    if tile % GRID or tile <= 0:
-        raise ValueError(f"tile must be a positive multiple of {GRID}, got {tile}")
-    if overlap % GRID or not 0 <= overlap < tile:
-        raise ValueError(f"overlap must be a multiple of {GRID} in [0, tile), got {overlap}")
+    """Apply ``net`` (N,1,h,w -> N,1,h,w) to a 2-D float32 image in memory by overlapping tiles."""
+    _check(tile, overlap)
     h, w = image.shape
-    ph, pw = max(_ceil_to(h, GRID), min(tile, _ceil_to(h, GRID))), max(_ceil_to(w, GRID), min(tile, _ceil_to(w, GRID)))
-    th, tw = min(tile, ph), min(tile, pw)
-    padded = np.pad(image, ((0, ph - h), (0, pw - w)), mode="reflect" if min(h, w) > 1 else "edge")
-    stride = tile - overlap
-    rows, cols = tile_starts(ph, th, stride), tile_starts(pw, tw, stride)
-    out = np.zeros((ph, pw), dtype=np.float64)
-    wsum = np.zeros((ph, pw), dtype=np.float64)
-    boxes = [(r, c) for r in rows for c in cols]
-    device = torch.device(device)
-    bar = tqdm(total=len(boxes), desc="tiles", disable=not progress, mininterval=2.0)
-    with torch.inference_mode():
-        for i in range(0, len(boxes), batch):
-            chunk = boxes[i : i + batch]
-            x = np.stack([padded[r : r + th, c : c + tw] for r, c in chunk])[:, None]
-            y = net(torch.from_numpy(np.ascontiguousarray(x)).to(device)).float().cpu().numpy()[:, 0]
-            for (r, c), yi in zip(chunk, y):
-                wr = _ramp(th, min(overlap, th), r == 0, r + th >= ph)
-                wc = _ramp(tw, min(overlap, tw), c == 0, c + tw >= pw)
-                wt = wr[:, None] * wc[None, :]
-                out[r : r + th, c : c + tw] += yi * wt
-                wsum[r : r + th, c : c + tw] += wt
-            bar.update(len(chunk))
-    bar.close()
-    return (out / wsum)[:h, :w].astype(np.float32)
+    result = np.empty((h, w), dtype=np.float32)
+
+    def sink(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
+        result[r0:r1] = rows
+
+    tiled_apply_rows(net, lambda r0, r1: image[r0:r1], h, w, sink, tile, overlap, batch, device, progress)
+    return result
 
 
 def whole_apply(net: Callable[[torch.Tensor], torch.Tensor], image: NDArray[np.float32]) -> NDArray[np.float32]:

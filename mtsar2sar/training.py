@@ -11,6 +11,17 @@ and j must not be learnt as noise: pixels where a 7 x 7 boxcar ratio test says t
 are masked out of the loss, and a share of the patches is drawn on such changes so the network
 learns to keep them (it sees the changed input and is not asked to erase it).
 
+Targets (``targets``):
+
+* ``pair``: one other date j per patch (the classic noise2noise pair), changed pixels masked;
+* ``stable_mean``: per pixel, the mean intensity of *every* other training date that the change test
+  finds stable with respect to date i. Still self-supervised (only noisy dates), but the target has
+  up to T - 1 looks instead of one, and a pixel that changed between i and some dates is still
+  supervised by the dates that share its state at i (a harvested field, a new building), so the
+  network learns to denoise temporal changes instead of only passing them through. The NLL of a
+  mean of n L-look intensities has its minimum at the same place (the mean), so the estimate stays
+  unbiased; pixels count equally in the loss.
+
 The network sees every image at the working level of :class:`mtsar2sar.despeckle.NetworkDenoiser`
 (gain ``level / geometric_mean``), exactly as at inference. Training is deterministic for a seed,
 checkpoints every ``checkpoint_every`` steps and resumes from the last checkpoint.
@@ -55,6 +66,8 @@ class TrainingConfig:
     change_window: int = 7
     change_threshold_db: float = 3.0
     change_patch_share: float = 0.3
+    targets: str = "pair"  # pair | stable_mean
+    change_model: str | None = None  # weights whose ratio-chain estimates drive the change test (else boxcar)
     validation_dates: int = 2
     checkpoint_every: int = 250
     validate_every: int = 250
@@ -76,18 +89,22 @@ class Stack:
     inputs: NDArray[np.float32]  # (T, H, W) normalized log-amplitude at the working level
     log_gain: NDArray[np.float64]  # (T,) log of the gain applied to each date
     targets: NDArray[np.float32]  # (T, H, W) log-intensity in the training domain (NaN invalid)
-    smooth_log: NDArray[np.float32]  # (T, H, W) log of the boxcar-filtered intensities (change test)
+    smooth_log: NDArray[np.float32]  # (T, H, W) log of the boxcar-filtered (or estimated) intensities: change test
     train_dates: list[int] = field(default_factory=list)
     val_dates: list[int] = field(default_factory=list)
 
 
 def prepare_stack(
-    name: str, dates: list[NDArray[np.floating]], super_image: NDArray[np.floating], cfg: TrainingConfig
+    name: str, dates: list[NDArray[np.floating]], super_image: NDArray[np.floating], cfg: TrainingConfig,
+    estimates: list[NDArray[np.floating]] | None = None,
 ) -> Stack:
+    """Network inputs, targets and change-test images of one AOI. The change test compares the
+    ``change_window`` boxcar of the dates, or ``estimates`` of them (e.g. despeckled by an earlier
+    model: sharper at the edges of a change and less noisy than a boxcar) when given."""
     s = np.asarray(super_image, dtype=np.float64)
     s_norm = s / geometric_mean(s)
     ins, gains, tgts, smooth = [], [], [], []
-    for w in dates:
+    for k, w in enumerate(dates):
         w = np.asarray(w, dtype=np.float64)
         img = w / s_norm if cfg.domain == "ratio" else w
         ok = np.isfinite(img) & (img > 0)
@@ -96,7 +113,8 @@ def prepare_stack(
         ins.append(normalize_log_amplitude(filled * gain))
         gains.append(math.log(gain))
         tgts.append(np.where(ok, np.log(np.where(ok, img, 1.0)), np.nan).astype(np.float32))
-        smooth.append(np.log(boxcar(w, cfg.change_window)).astype(np.float32))
+        ref = boxcar(w, cfg.change_window) if estimates is None else np.asarray(estimates[k], dtype=np.float64)
+        smooth.append(np.log(ref).astype(np.float32))
     t = len(dates)
     nval = min(cfg.validation_dates, max(0, t - 2))
     val = list(range(t - nval, t)) if nval >= 2 else []
@@ -116,6 +134,21 @@ def change_mask(stack: Stack, i: int, j: int, sl: tuple[slice, slice], threshold
     """True where dates i and j do NOT differ by more than ``threshold_db`` (7 x 7 boxcar test) and the target is valid."""
     d = np.abs(stack.smooth_log[i][sl] - stack.smooth_log[j][sl]) * (10 / math.log(10))
     return (d <= threshold_db) & np.isfinite(stack.targets[j][sl]) & np.isfinite(d)
+
+
+def stable_mean_target(
+    stack: Stack, i: int, sl: tuple[slice, slice], threshold_db: float
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Log of the mean intensity of the other training dates that are stable w.r.t. date i, and where there is one."""
+    others = [c for c in stack.train_dates if c != i]
+    d = np.abs(stack.smooth_log[:, sl[0], sl[1]][others] - stack.smooth_log[i][sl]) * (10 / math.log(10))
+    tg = stack.targets[:, sl[0], sl[1]][others]
+    ok = (d <= threshold_db) & np.isfinite(tg) & np.isfinite(d)
+    n = ok.sum(axis=0)
+    total = np.where(ok, np.exp(np.where(ok, tg, 0.0)), 0.0).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(n > 0, np.log(total / np.maximum(n, 1)), np.nan)
+    return y.astype(np.float32), n > 0
 
 
 class PatchSampler:
@@ -144,8 +177,11 @@ class PatchSampler:
             else:
                 r0, c0 = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
             sl = (slice(r0, r0 + p), slice(c0, c0 + p))
-            x, y = st.inputs[i][sl], st.targets[j][sl]
-            m = change_mask(st, i, j, sl, cfg.change_threshold_db)
+            x = st.inputs[i][sl]
+            if cfg.targets == "stable_mean":
+                y, m = stable_mean_target(st, int(i), sl, cfg.change_threshold_db)
+            else:
+                y, m = st.targets[j][sl], change_mask(st, i, j, sl, cfg.change_threshold_db)
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
             x, y, m = (np.rot90(a, k) for a in (x, y, m))
             if flip:

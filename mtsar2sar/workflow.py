@@ -16,12 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mtsar2sar.enl import estimate_enl
+from mtsar2sar.enl import enl_from_log_variances, estimate_enl
 from mtsar2sar.errors import InputError
-from mtsar2sar.io import default_mode, read_intensity, read_product, remove_stale_temporaries, write_float32, write_json
+from mtsar2sar.io import (
+    default_mode,
+    read_grid,
+    read_intensity,
+    read_intensity_decimated,
+    read_product,
+    remove_stale_temporaries,
+    write_float32,
+    write_json,
+)
 from mtsar2sar.logs import log
 from mtsar2sar.simulate import SimulationConfig, write_stack
-from mtsar2sar.superimage import filter_super_image, temporal_mean
 
 if TYPE_CHECKING:
     from mtsar2sar.despeckle import NetworkDenoiser
@@ -91,26 +99,19 @@ def super_image(
     out_image: str | Path,
     out_enl: str | Path,
 ) -> dict[str, Any]:
-    """Temporal mean of the kept dates (date by date) and its ENL; writes the image and the ENL report."""
+    """Temporal mean of the kept dates (strip by strip) and its ENL; writes the image and the ENL report."""
+    from mtsar2sar.streaming import temporal_mean_file
+
     dates = kept_dates(report_path)
-    grid = None
-
-    def stream():
-        nonlocal grid
-        for d in dates:
-            img, g = read_intensity(files[d], domain, band)
-            grid = g
-            log.info("accumulated %s", d)
-            yield img
-
-    mean, count = temporal_mean(stream())
-    assert grid is not None
-    if not np.isfinite(mean).any():
-        raise InputError(f"{report_path}: no pixel is valid at any date; cannot form the super-image")
-    write_float32(out_image, mean, grid, "temporal mean of the valid intensities", {"dates": ",".join(dates)})
+    window = int(settings.get("enl_window", 15))
+    try:
+        res = temporal_mean_file([files[d] for d in dates], domain, band, out_image, window,
+                                 "temporal mean of the valid intensities", {"dates": ",".join(dates)})
+    except ValueError as exc:
+        raise InputError(f"{report_path}: {exc}") from exc
     expected = len(dates) * looks
     enl_setting = settings.get("enl", "auto")
-    estimate = estimate_enl(mean, settings.get("enl_window", 15))
+    estimate = enl_from_log_variances(res.log_variances, window)
     enl = estimate.enl if enl_setting == "auto" else float(enl_setting)
     result = {
         "enl": enl,
@@ -120,7 +121,7 @@ def super_image(
         "looks": looks,
         "dates_times_looks": expected,
         "estimate_over_dates_times_looks": estimate.enl / expected,
-        "min_valid_dates": int(count.min()),
+        "min_valid_dates": res.min_valid_dates,
     }
     log.info("super-image ENL %.2f (%s); T*L = %.1f", enl, result["source"], expected)
     write_json(out_enl, result)
@@ -131,13 +132,13 @@ def filter_super_image_step(
     in_image: str | Path, enl_path: str | Path, method: str, output: str | Path,
     mulog_settings: Mapping[str, Any] | None = None,
 ) -> None:
-    """Filter the super-image with ``method`` (L = the super-image's ENL) and write it."""
-    s, grid = read_product(in_image)
+    """Filter the super-image with ``method`` (L = the super-image's ENL) and write it (by blocks)."""
+    from mtsar2sar.streaming import filter_file
+
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     t0 = time.perf_counter()
-    out = filter_super_image(s, method, enl, dict(mulog_settings or {}))
+    filter_file(in_image, output, method, enl, mulog_settings, f"super-image filtered ({method})")
     log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, enl, time.perf_counter() - t0)
-    write_float32(output, out, grid, f"super-image filtered ({method})")
 
 
 def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, progress: bool = True) -> NetworkDenoiser:
@@ -171,34 +172,32 @@ def despeckle(
     output: str | Path,
     looks: float | None = None,
 ) -> None:
-    """Despeckle one date by the ratio to the normalized filtered super-image and write it on the input grid."""
-    from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean
+    """Despeckle one date by the ratio to the normalized filtered super-image and write it on the input
+    grid, by bands of rows (bounded memory whatever the size)."""
+    from mtsar2sar.streaming import despeckle_file
 
-    w, grid = read_intensity(date_file, domain, band)
-    s, sgrid = read_product(super_path)
+    grid, sgrid = read_grid(date_file), read_grid(super_path)
     diffs = sgrid.differences(grid)
     if diffs:
         raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
     denoiser = build_denoiser(settings, looks)
-    lam = geometric_mean(s)
     t0 = time.perf_counter()
-    result = despeckle_by_ratio(w, s, denoiser, lam)
-    log.info(
-        "despeckled %s: lambda=%.6g, %.2f Mpx in %.1f s on %s",
-        date_file, lam, w.size / 1e6, time.perf_counter() - t0, denoiser.device,
+    lam, gain = despeckle_file(
+        date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
+        {"weights": str(settings.get("weights", "auto")), "looks": repr(looks), "source": str(date_file)},
     )
-    write_float32(
-        output, result.despeckled, grid, "despeckled intensity (ratio + SAR2SAR)",
-        {"lambda": repr(lam), "weights": str(settings.get("weights", "auto")), "looks": repr(looks), "source": str(date_file)},
-    )
+    mpx = grid.height * grid.width / 1e6
+    seconds = time.perf_counter() - t0
+    log.info("despeckled %s: lambda=%.6g, gain=%.6g, %.2f Mpx in %.1f s (%.3f Mpx/s) on %s",
+             date_file, lam, gain, mpx, seconds, mpx / seconds, denoiser.device)
 
 
 def quicklook(date_file: str | Path, domain: str, band: int | None, despeckled: str | Path, output: str | Path, title: str) -> None:
     """Noisy and despeckled side by side in dB (one display range)."""
     from mtsar2sar.quicklook import save_side_by_side
 
-    w, _ = read_intensity(date_file, domain, band)
-    w_hat, _ = read_product(despeckled)
+    w = read_intensity_decimated(date_file, domain, band)
+    w_hat = read_intensity_decimated(despeckled, "intensity")
     save_side_by_side(output, {"noisy": w, "despeckled": w_hat}, title)
 
 
@@ -271,12 +270,20 @@ def train_model(
     st = dict(settings)
     st.pop("aois", None)
     cfg = TrainingConfig.from_dict(st)
+    change_den = None
+    if cfg.change_model:
+        change_den = build_denoiser({"weights": cfg.change_model, "base": base, "threads": cfg.threads}, cfg.looks, False)
     stacks = []
     for name, a in aois.items():
         dates = kept_dates(a["coregistration"])
         imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
         s, _ = read_product(a["super_image"])
-        stacks.append(prepare_stack(name, imgs, s, cfg))
+        estimates = None
+        if change_den is not None:
+            from mtsar2sar.despeckle import despeckle_by_ratio
+
+            estimates = [despeckle_by_ratio(w, s, change_den).despeckled for w in imgs]
+        stacks.append(prepare_stack(name, imgs, s, cfg, estimates))
         log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
     summary = train(stacks, cfg, output, workdir, base)
     log.info("trained in %.0f s; validation NLL %.5f -> %.5f", summary["seconds"],

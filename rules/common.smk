@@ -90,8 +90,10 @@ def training_settings(wildcards):
 
 
 def training_inputs(wildcards):
-    out = []
-    for name in training_settings(wildcards)["aois"]:
+    settings = training_settings(wildcards)
+    # weights trained by this workflow (results/models/*.pt) that this model starts from or uses
+    out = [settings[k] for k in ("init", "change_model") if str(settings.get(k, "")).endswith(".pt")]
+    for name in settings["aois"]:
         if name not in AOIS:
             raise WorkflowError(
                 f"training.models.{wildcards.model}.aois: {name!r} is not an AOI of the config"

@@ -1,0 +1,145 @@
+"""The workflow's image steps on files of any size, in bounded memory.
+
+Every image is read and written by bands of rows (``io.strip_rows``: about 4 Mpx at a time, on the
+GeoTIFF block grid), with the context each step needs: none for the temporal mean, MuLoG's halo for
+the filtered super-image, one row of network tiles for the ratio despeckling. Memory therefore
+depends on the width of the scene, not on its height or on the number of dates, and each output is
+written under a temporary name and renamed only once complete.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mtsar2sar.enl import window_log_variances
+from mtsar2sar.io import Grid, open_writer, read_grid, read_intensity, read_product, strip_rows, strips
+from mtsar2sar.logs import log
+from mtsar2sar.superimage import FILTERS, temporal_mean
+
+if TYPE_CHECKING:
+    from mtsar2sar.despeckle import NetworkDenoiser
+
+# Histogram of 10 log10(intensity) for streamed medians: 0.001 dB bins over every positive float32.
+DB_RANGE = (-460.0, 400.0)
+DB_BINS = 860_000
+
+
+@dataclass(frozen=True)
+class MeanResult:
+    grid: Grid
+    log_variances: NDArray[np.float64]  # per ENL window, row-major, as enl.window_log_variances
+    min_valid_dates: int
+    any_valid: bool
+
+
+def temporal_mean_file(
+    files: Sequence[str | Path], domain: str, band: int | None, output: str | Path,
+    enl_window: int = 15, description: str = "", tags: dict[str, str] | None = None,
+) -> MeanResult:
+    """Temporal mean of the valid intensities of ``files``, strip by strip (all dates of one strip at
+    a time), and the log-variances of its ENL windows (strips are multiples of the window, so these
+    are the windows of the whole image)."""
+    grid = read_grid(files[0])
+    rows = max(enl_window, strip_rows(grid.width) // enl_window * enl_window)
+    k2: list[NDArray[np.float64]] = []
+    min_count, any_valid = np.iinfo(np.int32).max, False
+    with open_writer(output, grid, description, tags) as dst:
+        for r0, r1 in strips(grid.height, rows):
+            mean, count = temporal_mean(read_intensity(f, domain, band, (r0, r1))[0] for f in files)
+            dst.write(mean, r0)
+            min_count = min(min_count, int(count.min()))
+            any_valid |= bool(np.isfinite(mean).any())
+            if r1 - r0 >= enl_window and grid.width >= enl_window:
+                k2.append(window_log_variances(mean, enl_window))
+            log.info("super-image rows %d-%d of %d", r0, r1, grid.height)
+        if not any_valid:  # raised before the rename: nothing is left under the output's name
+            raise ValueError("no pixel is valid at any date; cannot form the super-image")
+    return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count, any_valid)
+
+
+def filter_file(
+    in_path: str | Path, out_path: str | Path, method: str, enl: float,
+    mulog_settings: Mapping[str, Any] | None = None, description: str = "",
+) -> None:
+    """Filter a super-image file (``none``: copy; ``mulog``: MuLoG, L = ``enl``, by blocks with halo)."""
+    grid = read_grid(in_path)
+    with open_writer(out_path, grid, description) as dst:
+        if method == "none":
+            for r0, r1 in strips(grid.height, strip_rows(grid.width)):
+                dst.write(read_product(in_path, (r0, r1))[0], r0)
+        elif method == "mulog":
+            from mtsar2sar.denoisers import get_denoiser
+            from mtsar2sar.mulog import GammaLikelihood, mulog_rows
+            from mtsar2sar.superimage import mulog_kwargs
+
+            st = dict(mulog_settings or {})
+            denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+
+            def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
+                dst.write(rows, r0)
+                log.info("filtered rows %d-%d of %d", r0, r1, grid.height)
+
+            mulog_rows(lambda r0, r1: read_product(in_path, (r0, r1))[0], grid.height, grid.width, write,
+                       GammaLikelihood(enl), denoiser, **mulog_kwargs(st))
+        else:
+            raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
+
+
+def despeckle_file(
+    date_file: str | Path, domain: str, band: int | None, super_path: str | Path, denoiser: NetworkDenoiser,
+    output: str | Path, description: str = "", tags: dict[str, str] | None = None,
+) -> tuple[float, float]:
+    """Ratio + network on one date, by bands of rows; returns ``lambda`` and the network gain.
+
+    Three passes: ``lambda`` (geometric mean of the super-image), the geometric mean of the ratio
+    (the network's working level), then the network one row of tiles at a time.
+    """
+    from mtsar2sar.despeckle import geometric_mean_of, ratio_of  # torch: only the rules that run the network
+
+    grid = read_grid(date_file)
+    rows = strip_rows(grid.width)
+    lam = geometric_mean_of(read_product(super_path, r)[0] for r in strips(grid.height, rows))
+
+    def ratio(r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
+        return ratio_of(read_intensity(date_file, domain, band, (r0, r1))[0], read_product(super_path, (r0, r1))[0], lam)
+
+    gain = denoiser.gain(geometric_mean_of(ratio(*r)[0] for r in strips(grid.height, rows)))
+    with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam)}) as dst:
+
+        def sink(r0: int, r1: int, tau_hat: NDArray[np.floating]) -> None:
+            _, valid, s_norm = ratio(r0, r1)
+            dst.write(np.where(valid, tau_hat * s_norm, np.nan), r0)
+
+        denoiser.stream(lambda r0, r1: ratio(r0, r1)[0], grid.height, grid.width, sink, gain)
+    return lam, gain
+
+
+@dataclass(frozen=True)
+class DateStatistics:
+    invalid_fraction: float
+    median: float  # of the valid intensities (nan when none), to 0.001 dB
+
+
+def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
+    """Fraction of invalid pixels and median intensity of one date, strip by strip (a 0.001 dB histogram)."""
+    grid = read_grid(path)
+    hist = np.zeros(DB_BINS, dtype=np.int64)
+    step = (DB_RANGE[1] - DB_RANGE[0]) / DB_BINS
+    n_valid = 0
+    for r in strips(grid.height, strip_rows(grid.width)):
+        img = read_intensity(path, domain, band, r)[0]
+        x = img[np.isfinite(img)].astype(np.float64)
+        n_valid += x.size
+        idx = np.clip(((10 * np.log10(x) - DB_RANGE[0]) / step).astype(np.int64), 0, DB_BINS - 1)
+        hist += np.bincount(idx, minlength=DB_BINS)
+    invalid = 1.0 - n_valid / (grid.height * grid.width)
+    if n_valid == 0:
+        return DateStatistics(invalid, float("nan"))
+    k = int(np.searchsorted(np.cumsum(hist), (n_valid + 1) / 2))
+    return DateStatistics(invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)))
