@@ -78,7 +78,8 @@ def run(size: int, dates: int, denoiser: str, workdir: Path, keep: bool) -> list
     wall = time.perf_counter() - t0
     rows = []
     for rule in RULES:
-        for tsv in sorted((workdir / "results" / aoi / "benchmarks").glob(f"{rule}*.tsv")):
+        bdir = workdir / "results" / aoi / "benchmarks"
+        for tsv in sorted([*bdir.glob(f"{rule}.tsv"), *bdir.glob(f"{rule}/*.tsv")]):
             with tsv.open() as f:
                 rec = next(csv.DictReader(f, delimiter="\t"))
             rows.append({"size": str(size), "rule": rule, "s": rec["s"], "max_rss_mb": rec["max_rss"]})

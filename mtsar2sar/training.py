@@ -52,7 +52,7 @@ SPAN = LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    domain: str = "ratio"  # ratio | image
+    domain: str = "ratio"  # ratio | image | both (each stack twice: ratios and images)
     init: str = "sar2sar-grd"  # sar2sar-grd | scratch | path to a state dict
     steps: int = 3000
     patch: int = 96
@@ -67,7 +67,6 @@ class TrainingConfig:
     change_threshold_db: float = 3.0
     change_patch_share: float = 0.3
     targets: str = "pair"  # pair | stable_mean
-    change_model: str | None = None  # weights whose ratio-chain estimates drive the change test (else boxcar)
     validation_dates: int = 2
     checkpoint_every: int = 250
     validate_every: int = 250
@@ -89,32 +88,34 @@ class Stack:
     inputs: NDArray[np.float32]  # (T, H, W) normalized log-amplitude at the working level
     log_gain: NDArray[np.float64]  # (T,) log of the gain applied to each date
     targets: NDArray[np.float32]  # (T, H, W) log-intensity in the training domain (NaN invalid)
-    smooth_log: NDArray[np.float32]  # (T, H, W) log of the boxcar-filtered (or estimated) intensities: change test
+    smooth_log: NDArray[np.float32]  # (T, H, W) log of the boxcar-filtered intensities (change test)
     train_dates: list[int] = field(default_factory=list)
     val_dates: list[int] = field(default_factory=list)
 
 
 def prepare_stack(
     name: str, dates: list[NDArray[np.floating]], super_image: NDArray[np.floating], cfg: TrainingConfig,
-    estimates: list[NDArray[np.floating]] | None = None,
+    domain: str | None = None,
 ) -> Stack:
-    """Network inputs, targets and change-test images of one AOI. The change test compares the
-    ``change_window`` boxcar of the dates, or ``estimates`` of them (e.g. despeckled by an earlier
-    model: sharper at the edges of a change and less noisy than a boxcar) when given."""
+    """Network inputs, targets and change-test images of one AOI (in ``domain``, default the config's).
+
+    The change test compares the ``change_window`` boxcars of the dates. (Comparing the estimates of
+    an earlier model instead was tried: the estimate of date i depends on its own speckle, so the
+    dates selected as "stable" follow the earlier model's errors and training reinforces them:
+    -3 dB on changed pixels of the held-out scene.)"""
     s = np.asarray(super_image, dtype=np.float64)
     s_norm = s / geometric_mean(s)
     ins, gains, tgts, smooth = [], [], [], []
-    for k, w in enumerate(dates):
+    for w in dates:
         w = np.asarray(w, dtype=np.float64)
-        img = w / s_norm if cfg.domain == "ratio" else w
+        img = w / s_norm if (domain or cfg.domain) == "ratio" else w
         ok = np.isfinite(img) & (img > 0)
         filled = np.where(ok, img, geometric_mean(img))
         gain = cfg.level / geometric_mean(filled)
         ins.append(normalize_log_amplitude(filled * gain))
         gains.append(math.log(gain))
         tgts.append(np.where(ok, np.log(np.where(ok, img, 1.0)), np.nan).astype(np.float32))
-        ref = boxcar(w, cfg.change_window) if estimates is None else np.asarray(estimates[k], dtype=np.float64)
-        smooth.append(np.log(ref).astype(np.float32))
+        smooth.append(np.log(boxcar(w, cfg.change_window)).astype(np.float32))
     t = len(dates)
     nval = min(cfg.validation_dates, max(0, t - 2))
     val = list(range(t - nval, t)) if nval >= 2 else []

@@ -270,20 +270,13 @@ def train_model(
     st = dict(settings)
     st.pop("aois", None)
     cfg = TrainingConfig.from_dict(st)
-    change_den = None
-    if cfg.change_model:
-        change_den = build_denoiser({"weights": cfg.change_model, "base": base, "threads": cfg.threads}, cfg.looks, False)
     stacks = []
     for name, a in aois.items():
         dates = kept_dates(a["coregistration"])
         imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
         s, _ = read_product(a["super_image"])
-        estimates = None
-        if change_den is not None:
-            from mtsar2sar.despeckle import despeckle_by_ratio
-
-            estimates = [despeckle_by_ratio(w, s, change_den).despeckled for w in imgs]
-        stacks.append(prepare_stack(name, imgs, s, cfg, estimates))
+        for domain in ("ratio", "image") if cfg.domain == "both" else (cfg.domain,):
+            stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain))
         log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
     summary = train(stacks, cfg, output, workdir, base)
     log.info("trained in %.0f s; validation NLL %.5f -> %.5f", summary["seconds"],

@@ -91,8 +91,8 @@ def training_settings(wildcards):
 
 def training_inputs(wildcards):
     settings = training_settings(wildcards)
-    # weights trained by this workflow (results/models/*.pt) that this model starts from or uses
-    out = [settings[k] for k in ("init", "change_model") if str(settings.get(k, "")).endswith(".pt")]
+    # weights trained by this workflow (results/models/*.pt) that this model starts from
+    out = [settings["init"]] if str(settings.get("init", "")).endswith(".pt") else []
     for name in settings["aois"]:
         if name not in AOIS:
             raise WorkflowError(

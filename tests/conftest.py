@@ -16,7 +16,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def tiny_config(**kw) -> SimulationConfig:
-    base = dict(seed=7, height=80, width=96, dates=5, looks=1, speckle="correlated")
+    base = {"seed": 7, "height": 80, "width": 96, "dates": 5, "looks": 1, "speckle": "correlated"}
     base.update(kw)
     return SimulationConfig(**base)
 

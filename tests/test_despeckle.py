@@ -14,7 +14,7 @@ from mtsar2sar.superimage import filter_super_image, temporal_mean
 
 @pytest.fixture(scope="module")
 def stack():
-    _, truths, noisy, _ = simulate_stack(SimulationConfig(seed=5, height=96, width=128, dates=5, looks=1))
+    _, _truths, noisy, _ = simulate_stack(SimulationConfig(seed=5, height=96, width=128, dates=5, looks=1))
     return [n.astype(np.float32) for n in noisy]
 
 

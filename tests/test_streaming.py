@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 import torch
+from conftest import utm_grid, write_dates
 
 from mtsar2sar import io as mio
 from mtsar2sar import streaming
@@ -16,8 +19,6 @@ from mtsar2sar.mulog import GammaLikelihood, mulog_blocks
 from mtsar2sar.network import SAR2SARUNet
 from mtsar2sar.superimage import temporal_mean
 from mtsar2sar.tiling import tiled_apply, tiled_apply_rows
-
-from conftest import utm_grid, write_dates
 
 
 @pytest.fixture
@@ -56,7 +57,7 @@ def test_all_invalid_stack_leaves_no_super_image(tmp_path, small_strips):
 
 
 def test_streamed_mulog_filter_is_bit_identical_to_blocks_in_memory(dates, tmp_path, small_strips):
-    imgs, files = dates
+    imgs, _files = dates
     mean, _ = temporal_mean(imgs.values())
     mio.write_float32(tmp_path / "mean.tif", mean, utm_grid(150, 70))
     settings = {"denoiser": "dct", "block": 48, "halo": 16, "admm_iterations": 2, "newton_iterations": 3}
@@ -100,7 +101,7 @@ def test_tiled_rows_hold_one_row_of_tiles_and_match_in_memory():
 
     tiled_apply_rows(net, source, 300, 90, sink, tile=64, overlap=32)
     assert max(asked) <= 64  # never more than one row of tiles in memory
-    assert given[0][0] == 0 and given[-1][1] == 300 and all(a[1] == b[0] for a, b in zip(given, given[1:]))
+    assert given[0][0] == 0 and given[-1][1] == 300 and all(a[1] == b[0] for a, b in itertools.pairwise(given))
     np.testing.assert_array_equal(out, tiled_apply(net, img, tile=64, overlap=32))
 
 

@@ -60,3 +60,23 @@ def test_training_is_deterministic_and_resumes(tmp_path, stacks):
     assert a["history"]["loss"] == b["history"]["loss"]
     assert (tmp_path / "a" / "loss.png").stat().st_size > 5000
     assert len(a["history"]["val_nll"]) == 3  # steps 0, 2, 4
+
+
+def test_stable_mean_target_averages_only_the_dates_that_share_the_state():
+    from mtsar2sar.training import Stack, stable_mean_target
+
+    t, h, w = 4, 8, 8
+    intens = np.array([1.0, 2.0, 4.0, 100.0])[:, None, None] * np.ones((t, h, w))
+    smooth = np.zeros((t, h, w), np.float32)
+    smooth[3, :4] = np.log(100.0)  # date 3 differs by 20 dB in the top half
+    intens[3, 4:] = 3.0  # and is stable (same boxcar level) in the bottom half
+    targets = np.log(intens).astype(np.float32)
+    targets[2, 0, 0] = np.nan  # an invalid target pixel is not averaged
+    st = Stack("s", np.zeros((t, h, w), np.float32), np.zeros(t), targets, smooth, [0, 1, 2, 3], [])
+    y, m = stable_mean_target(st, 0, (slice(0, h), slice(0, w)), 3.0)
+    assert m.all()
+    assert np.exp(y[1, 1]) == pytest.approx((2 + 4) / 2)  # date 3 excluded: changed
+    assert np.exp(y[6, 6]) == pytest.approx((2 + 4 + 3) / 3)  # date 3 included: stable
+    assert np.exp(y[0, 0]) == pytest.approx(2.0)  # the invalid pixel of date 2 is left out
+    y3, m3 = stable_mean_target(st, 3, (slice(0, h), slice(0, w)), 3.0)
+    assert not m3[:4].any() and m3[4:].all()  # no other date shares date 3's state up there
