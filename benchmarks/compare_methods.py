@@ -8,7 +8,7 @@ over the dates: PSNR on log-intensity (peak = the truth's log dynamic range), PS
 over time, and seconds per megapixel per date.
 
     .venv/bin/python benchmarks/compare_methods.py results/demo_1look --dates 4 \
-        --weights sar2sar-s1-ratio --weights sar2sar-grd
+        --weights sar2sar-s1 --weights sar2sar-s1-ratio --weights sar2sar-grd
 """
 
 from __future__ import annotations

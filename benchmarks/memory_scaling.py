@@ -2,13 +2,14 @@
 
 For each size (default 1024, 2048, 4096 and 8192 pixels a side) this script generates a stack of
 single-look dates (default 20) written strip by strip (a 512 x 512 tile of the project's simulated
-scene, with its temporal changes, repeated; fresh Gamma speckle everywhere), runs the workflow on it
+scene, with its temporal changes, repeated with a random rotation/flip per tile so that the scene is not
+periodic; fresh Gamma speckle everywhere), runs the workflow on it
 with Snakemake up to one despeckled date and its quicklook, and prints the peak RSS and wall time that
 Snakemake's ``benchmark:`` recorded for every rule (``results/{aoi}/benchmarks/*.tsv``). The data and
 the results of each size are deleted after it (``--keep`` keeps them).
 
     .venv/bin/python benchmarks/memory_scaling.py [--sizes 1024 2048 4096 8192] [--dates 20]
-        [--denoiser dct|bm3d] [--workdir /tmp/mtsar2sar-memory]
+        [--denoiser dct|bm3d] [--filter mulog|none] [--workdir /tmp/mtsar2sar-memory]
 
 The super-image filter is MuLoG with the DCT denoiser by default: MuLoG-BM3D costs about 15 min per
 megapixel here, which would make the largest sizes a matter of days; its memory is bounded the same way
@@ -45,17 +46,20 @@ def generate(folder: Path, size: int, dates: int, seed: int = 0) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     keys = cfg.date_keys()
     reps = -(-size // TILE)
+    transforms = np.random.default_rng(seed).integers(0, 8, (reps, reps))  # one dihedral transform per tile
     for t, key in enumerate(keys):
-        truth = np.tile(reflectivity(scene, cfg, t), (1, reps))[:, :size]
+        tile = reflectivity(scene, cfg, t)
+        views = [np.rot90(tile, k)[:, :: (1 - 2 * f)] for f in (0, 1) for k in range(4)]
         with open_writer(folder / f"S1_{key}.tif", grid, "simulated single-look intensity") as dst:
-            for r0, r1 in strips(size, TILE):
+            for i, (r0, r1) in enumerate(strips(size, TILE)):
+                truth = np.concatenate([views[k] for k in transforms[i]], axis=1)[: r1 - r0, :size]
                 rng = np.random.default_rng([seed, t, r0])
-                rows = truth[: r1 - r0] * rng.gamma(1.0, 1.0, (r1 - r0, size))
+                rows = truth * rng.gamma(1.0, 1.0, (r1 - r0, size))
                 dst.write(rows.astype(np.float32), r0)
     return keys
 
 
-def run(size: int, dates: int, denoiser: str, workdir: Path, keep: bool) -> list[dict[str, str]]:
+def run(size: int, dates: int, denoiser: str, filt: str, workdir: Path, keep: bool) -> list[dict[str, str]]:
     aoi = f"scale_{size}"
     data = workdir / "data" / aoi
     t0 = time.perf_counter()
@@ -64,6 +68,7 @@ def run(size: int, dates: int, denoiser: str, workdir: Path, keep: bool) -> list
     config = {
         "aois": {aoi: {"inputs": str(data / "*.tif"), "date_regex": r"_(\d{8})\.tif$", "input_domain": "intensity", "looks": 1}},
         "mulog": {"denoiser": denoiser},
+        "super_image": {"filter": filt},
         "outputs": {"quicklooks": True},
     }
     cfg_path = workdir / f"{aoi}.yaml"
@@ -95,13 +100,14 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[1024, 2048, 4096, 8192])
     ap.add_argument("--dates", type=int, default=20)
     ap.add_argument("--denoiser", choices=["dct", "bm3d"], default="dct")
+    ap.add_argument("--filter", choices=["mulog", "none"], default="mulog", help="super-image filter")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/mtsar2sar-memory"))
     ap.add_argument("--keep", action="store_true")
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     table = []
     for size in args.sizes:
-        table += run(size, args.dates, args.denoiser, args.workdir, args.keep)
+        table += run(size, args.dates, args.denoiser, args.filter, args.workdir, args.keep)
         print(f"{'size':>6} {'rule':<22}{'time s':>9}{'peak RSS MB':>13}{'Mpx':>7}{'s/Mpx':>8}")
         for r in table:
             mpx = int(r["size"]) ** 2 / 1e6

@@ -53,6 +53,14 @@ class AoiSpec:
         assert self.inputs is not None
         return find_dates(self.inputs, self.date_regex)
 
+    def shape(self, results: str | Path = "results") -> tuple[int, int]:
+        """(height, width) of the AOI's grid: from the simulation settings, or the first date's file."""
+        if self.simulate is not None:
+            return self.simulate.height, self.simulate.width
+        from mtsar2sar.io import read_grid
+
+        return read_grid(next(iter(self.date_files(results).values()))).shape
+
     def truth_files(self, results: str | Path = "results") -> dict[str, Path]:
         """Date key -> truth file (empty when the AOI has no truth)."""
         if self.simulate is not None:

@@ -156,7 +156,10 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
+    except OSError as exc:  # read-only folder, no space, quota...
+        raise InputError(f"{path.parent}: cannot write {path.name} there ({exc.strerror or exc})") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:

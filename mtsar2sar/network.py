@@ -25,6 +25,7 @@ AMPLITUDE_EPS = 1e-6
 # and the weights trained by this project (single-look, ratio domain), shipped inside this package.
 PUBLISHED_WEIGHTS = {
     "sar2sar-grd": ("deepdespeckling", "sar2sar/saved_model/sar2sar.pth"),
+    "sar2sar-s1": ("mtsar2sar", "weights/sar2sar-s1.pt"),
     "sar2sar-s1-ratio": ("mtsar2sar", "weights/sar2sar-s1-ratio.pt"),
 }
 # ``weights: auto``: single-look weights below this number of looks, the published GRD weights from it.
@@ -33,7 +34,7 @@ AUTO_MULTILOOK_THRESHOLD = 3.0
 
 def auto_weights(looks: float) -> str:
     """The default weights for data of ``looks`` looks."""
-    return "sar2sar-grd" if looks >= AUTO_MULTILOOK_THRESHOLD else "sar2sar-s1-ratio"
+    return "sar2sar-grd" if looks >= AUTO_MULTILOOK_THRESHOLD else "sar2sar-s1"
 
 
 def _conv(cin: int, cout: int) -> nn.Conv2d:

@@ -1,4 +1,5 @@
 # Configuration helpers and input functions shared by the rules. Logic lives in the package.
+import math
 from types import SimpleNamespace
 
 from mtsar2sar.config import AoiSpec
@@ -148,3 +149,41 @@ def truth_files(wildcards):
         } or None
     except InputError as exc:
         raise WorkflowError(f"AOI {wildcards.aoi!r}: truth: {exc}") from None
+
+
+# --- resources, from figures measured on a 2-core CPU (benchmarks/memory_scaling.py, speed.py) ---
+# Seconds per megapixel of each step on CPU (2 threads), before a margin of 3 (x the attempt).
+SECONDS_PER_MPX = {
+    "check_coregistration": 0.2,  # per date
+    "super_image": 0.1,  # per date
+    "mulog_bm3d": 950,
+    "mulog_dct": 25,
+    "despeckle": 25,
+    "quicklook": 3,
+}
+
+
+def megapixels(wildcards):
+    h, w = aoi(wildcards).shape(RESULTS)
+    return h * w / 1e6
+
+
+def runtime_min(step, per_date=False):
+    """Runtime in minutes for SLURM: measured seconds per Mpx x size x 3 (x attempt), at least 5."""
+
+    def f(wildcards, attempt):
+        n = len(date_files(wildcards)) if per_date else 1
+        s = SECONDS_PER_MPX[step] * megapixels(wildcards) * n
+        return max(5, math.ceil(3 * s * attempt / 60))
+
+    return f
+
+
+def mulog_step():
+    denoiser = config.get("mulog", {}).get("denoiser", "bm3d")
+    return f"mulog_{denoiser}"
+
+
+def network_gpus():
+    """The `gpu` resource of the rules that run the network (SLURM's --gpus)."""
+    return 1 if config.get("network", {}).get("device", "auto") == "cuda" else 0

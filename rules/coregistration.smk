@@ -12,8 +12,8 @@ checkpoint check_coregistration:
         "../envs/environment.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=1000,
+        runtime=runtime_min("check_coregistration", per_date=True),
     params:
         files=date_files,
         domain=lambda w: aoi(w).read_domain(),

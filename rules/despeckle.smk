@@ -13,8 +13,9 @@ rule despeckle:
         "../envs/environment.yaml"
     threads: config.get("network", {}).get("threads", 2)
     resources:
-        mem_mb=3000,
-        runtime=30,
+        mem_mb=2000,
+        runtime=runtime_min("despeckle"),
+        gpu=network_gpus(),
     params:
         file=date_file,
         domain=lambda w: aoi(w).read_domain(),
@@ -31,7 +32,12 @@ rule quicklook:
         date=date_input,
         despeckled=f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     output:
-        f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.png",
+        report(
+            f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.png",
+            caption="../report/quicklook.rst",
+            category="Quicklooks",
+            subcategory="{aoi}",
+        ),
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
     benchmark:
@@ -41,7 +47,7 @@ rule quicklook:
     threads: 1
     resources:
         mem_mb=1000,
-        runtime=5,
+        runtime=runtime_min("quicklook"),
     params:
         file=date_file,
         domain=lambda w: aoi(w).read_domain(),

@@ -19,7 +19,8 @@ rule method:
     threads: 2
     resources:
         mem_mb=3000,
-        runtime=60,
+        runtime=runtime_min(mulog_step()),
+        gpu=network_gpus(),
     params:
         file=date_file,
         domain=lambda w: aoi(w).read_domain(),

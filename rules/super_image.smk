@@ -14,8 +14,8 @@ rule super_image:
         "../envs/environment.yaml"
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=30,
+        mem_mb=1000,
+        runtime=runtime_min("super_image", per_date=True),
     params:
         files=date_files,
         domain=lambda w: aoi(w).read_domain(),
@@ -41,8 +41,8 @@ rule filter_super_image:
         "../envs/environment.yaml"
     threads: 2
     resources:
-        mem_mb=3000,
-        runtime=120,
+        mem_mb=1500,
+        runtime=runtime_min(mulog_step()),
     params:
         method=config.get("super_image", {}).get("filter", "mulog"),
         mulog=config.get("mulog", {}),

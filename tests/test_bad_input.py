@@ -28,6 +28,9 @@ leaves no output behind. Catalogue (cases tested elsewhere are named with their 
 27 weights path that does not exist ...... test_missing_weights_file
 28 full disk while writing ............... test_full_disk_leaves_nothing
 29 a missing input file .................. test_missing_file
+30 a read-only results folder ............ test_read_only_results_folder (the OS refusal is simulated:
+   the tests run as root, for whom chmod does not make a folder read-only)
+31 an all-invalid stack (no super-image) . test_streaming::test_all_invalid_stack_leaves_no_super_image
 """
 
 from __future__ import annotations
@@ -140,6 +143,16 @@ def test_full_disk_leaves_nothing(tmp_path, monkeypatch):
     with pytest.raises(OSError, match="No space left"):
         write_float32(tmp_path / "out.tif", np.ones((16, 16)), utm_grid(16, 16))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_read_only_results_folder(tmp_path, monkeypatch):
+    def refused(*args, **kwargs):
+        raise PermissionError(errno.EACCES, "Permission denied")
+
+    monkeypatch.setattr(mio.tempfile, "mkstemp", refused)
+    with pytest.raises(InputError, match=r"results: cannot write out\.tif there \(Permission denied\)"):
+        write_float32(tmp_path / "results" / "out.tif", np.ones((16, 16)), utm_grid(16, 16))
+    assert list((tmp_path / "results").iterdir()) == []
 
 
 def test_missing_file(tmp_path):

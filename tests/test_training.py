@@ -80,3 +80,4 @@ def test_stable_mean_target_averages_only_the_dates_that_share_the_state():
     assert np.exp(y[0, 0]) == pytest.approx(2.0)  # the invalid pixel of date 2 is left out
     y3, m3 = stable_mean_target(st, 3, (slice(0, h), slice(0, w)), 3.0)
     assert not m3[:4].any() and m3[4:].all()  # no other date shares date 3's state up there
+    assert np.exp(y3[6, 6]) == pytest.approx((1 + 2 + 4) / 3)

@@ -76,6 +76,12 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     # inputs never change
     assert {p: sha256(p) for p in before} == before
     assert not list(out.rglob("*.part*")), "temporary files left behind"
+    # the HTML report of the finished run
+    res = run_workflow(work, tiny_config(tmp_path / "stack", tmp_path / "truth"), "--report", "report.html")
+    assert res.returncode == 0, res.stderr[-3000:]
+    html = (work / "report.html").read_text()
+    assert "check_coregistration" in html and "Quicklooks" in html
+    assert len(html) > len(files) * 10_000  # the quicklooks are embedded
 
 
 @pytest.mark.slow
