@@ -108,6 +108,11 @@ class NetworkDenoiser:
     batch: int = 1
     device: torch.device | str = "cpu"
     progress: bool = False
+    channels_last: bool = True  # 1.6x faster convolutions on CPU (benchmarks/speed.py), same output to 1e-6
+
+    def __post_init__(self) -> None:
+        if self.channels_last:
+            self.net = self.net.to(memory_format=torch.channels_last)
 
     def gain(self, geometric_mean_value: float) -> float:
         """The factor that brings an image of this geometric mean to the working level."""
@@ -116,7 +121,7 @@ class NetworkDenoiser:
     def __call__(self, intensity: NDArray[np.float64]) -> NDArray[np.float64]:
         gain = self.gain(geometric_mean(intensity))
         x = normalize_log_amplitude(intensity * gain)
-        y = tiled_apply(self.net, x, self.tile, self.overlap, self.batch, self.device, self.progress)
+        y = tiled_apply(self.net, x, self.tile, self.overlap, self.batch, self.device, self.progress, self.channels_last)
         return denormalize_to_intensity(y) / gain
 
     def stream(self, source: RowSource, height: int, width: int, sink: RowSink, gain: float) -> None:
@@ -126,7 +131,7 @@ class NetworkDenoiser:
             lambda r0, r1: normalize_log_amplitude(source(r0, r1) * gain),
             height, width,
             lambda r0, r1, y: sink(r0, r1, denormalize_to_intensity(y) / gain),
-            self.tile, self.overlap, self.batch, self.device, self.progress,
+            self.tile, self.overlap, self.batch, self.device, self.progress, self.channels_last,
         )
 
 
