@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -95,3 +96,16 @@ def test_any_image_size(shape):
     net = torch.nn.Identity()
     x = np.random.default_rng(0).random(shape).astype(np.float32)
     np.testing.assert_allclose(tiled_apply(net, x, tile=64, overlap=32, batch=3), x, rtol=1e-6)
+
+
+def test_fitted_tiles_cover_with_the_fewest_pixels():
+    from mtsar2sar.tiling import fitted_tile, tile_starts
+
+    assert fitted_tile(2048, 1024, 256) == 864  # 3 tiles of 864 instead of 3 of 1024
+    assert fitted_tile(512, 768, 256) == 512 and fitted_tile(4096, 768, 256) == 736
+    for size, tile, overlap in [(2048, 1024, 256), (1000 // 32 * 32, 768, 256), (4096, 768, 256), (1600, 512, 128)]:
+        th = fitted_tile(size, tile, overlap)
+        starts = tile_starts(size, th, th - overlap)
+        assert th % 32 == 0 and th <= tile and starts[-1] + th == size
+        assert len(starts) == len(tile_starts(size, tile, tile - overlap))  # no more tiles than before
+        assert all(b - a <= th - overlap for a, b in itertools.pairwise(starts))  # overlaps never below `overlap`
