@@ -63,12 +63,17 @@ class RatioResult:
 
 
 def despeckle_by_ratio(
-    date: NDArray[np.floating], super_image: NDArray[np.floating], denoiser: IntensityDenoiser, lam: float | None = None
+    date: NDArray[np.floating], super_image: NDArray[np.floating], denoiser: IntensityDenoiser, lam: float | None = None,
+    debias: bool = True,
 ) -> RatioResult:
-    """Apply the ratio chain to one date (see module doc). ``lam`` defaults to the super-image's geometric mean."""
+    """Apply the ratio chain to one date (see module doc). ``lam`` defaults to the super-image's geometric
+    mean. ``debias``: scale ``tau_hat'`` so that its mean over the valid pixels equals that of ``tau'``
+    (the noisy ratio is an unbiased estimate of the true one, so despeckling should keep its mean)."""
     lam = geometric_mean(super_image) if lam is None else lam
     tau, valid, s_norm = ratio_of(date, super_image, lam)
     tau_hat = denoiser(tau)
+    if debias and valid.any():
+        tau_hat = tau_hat * (float(tau[valid].mean()) / float(tau_hat[valid].mean()))
     w_hat = np.where(valid, tau_hat * s_norm, np.nan)
     return RatioResult(
         despeckled=w_hat.astype(np.float32),

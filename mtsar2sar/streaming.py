@@ -9,7 +9,7 @@ written under a temporary name and renamed only once complete.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -93,12 +93,14 @@ def filter_file(
 
 def despeckle_file(
     date_file: str | Path, domain: str, band: int | None, super_path: str | Path, denoiser: NetworkDenoiser,
-    output: str | Path, description: str = "", tags: dict[str, str] | None = None,
-) -> tuple[float, float]:
-    """Ratio + network on one date, by bands of rows; returns ``lambda`` and the network gain.
+    output: str | Path, description: str = "", tags: dict[str, str] | None = None, debias: bool = True,
+) -> tuple[float, float, float]:
+    """Ratio + network on one date, by bands of rows; returns ``lambda``, the network gain and the
+    debiasing factor (1 without ``debias``; see :func:`mtsar2sar.despeckle.despeckle_by_ratio`).
 
-    Three passes: ``lambda`` (geometric mean of the super-image), the geometric mean of the ratio
-    (the network's working level), then the network one row of tiles at a time.
+    Passes: ``lambda`` (geometric mean of the super-image); the geometric and arithmetic means of the
+    ratio (the network's working level, the debiasing target); the network, one row of tiles at a
+    time, into a scratch file of ``tau_hat'`` beside the output; then ``w_hat = k tau_hat' s'``.
     """
     from mtsar2sar.despeckle import geometric_mean_of, ratio_of  # torch: only the rules that run the network
 
@@ -109,15 +111,36 @@ def despeckle_file(
     def ratio(r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
         return ratio_of(read_intensity(date_file, domain, band, (r0, r1))[0], read_product(super_path, (r0, r1))[0], lam)
 
-    gain = denoiser.gain(geometric_mean_of(ratio(*r)[0] for r in strips(grid.height, rows)))
-    with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam)}) as dst:
+    sums = {"tau": 0.0, "tau_hat": 0.0}
 
-        def sink(r0: int, r1: int, tau_hat: NDArray[np.floating]) -> None:
-            _, valid, s_norm = ratio(r0, r1)
-            dst.write(np.where(valid, tau_hat * s_norm, np.nan), r0)
+    def ratios() -> Iterator[NDArray[np.float64]]:
+        for r in strips(grid.height, rows):
+            tau, valid, _ = ratio(*r)
+            sums["tau"] += float(tau[valid].sum())
+            yield tau
 
-        denoiser.stream(lambda r0, r1: ratio(r0, r1)[0], grid.height, grid.width, sink, gain)
-    return lam, gain
+    gain = denoiser.gain(geometric_mean_of(ratios()))
+    grid_out = Grid(grid.height, grid.width, grid.crs, grid.transform, None)  # scratch: NaN as nodata
+    # scratch file of tau_hat' beside the output (overwritten by a rerun after a kill, removed at the end)
+    scratch = Path(output).with_name(f".{Path(output).name}.scratch-ratio.tif")
+    try:
+        with open_writer(scratch, grid_out) as dst:
+
+            def sink(r0: int, r1: int, tau_hat: NDArray[np.floating]) -> None:
+                _, valid, _ = ratio(r0, r1)
+                sums["tau_hat"] += float(tau_hat[valid].sum())
+                dst.write(np.where(valid, tau_hat, np.nan), r0)
+
+            denoiser.stream(lambda r0, r1: ratio(r0, r1)[0], grid.height, grid.width, sink, gain)
+        k = sums["tau"] / sums["tau_hat"] if debias and sums["tau_hat"] > 0 else 1.0
+        with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam), "debias": repr(k)}) as out:
+            for r0, r1 in strips(grid.height, rows):
+                _, valid, s_norm = ratio(r0, r1)
+                tau_hat = read_product(scratch, (r0, r1))[0].astype(np.float64)
+                out.write(np.where(valid, k * tau_hat * s_norm, np.nan), r0)
+    finally:
+        scratch.unlink(missing_ok=True)
+    return lam, gain, k
 
 
 @dataclass(frozen=True)

@@ -182,14 +182,15 @@ def despeckle(
         raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
     denoiser = build_denoiser(settings, looks)
     t0 = time.perf_counter()
-    lam, gain = despeckle_file(
+    lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
         {"weights": str(settings.get("weights", "auto")), "looks": repr(looks), "source": str(date_file)},
+        debias=bool(settings.get("debias", True)),
     )
     mpx = grid.height * grid.width / 1e6
     seconds = time.perf_counter() - t0
-    log.info("despeckled %s: lambda=%.6g, gain=%.6g, %.2f Mpx in %.1f s (%.3f Mpx/s) on %s",
-             date_file, lam, gain, mpx, seconds, mpx / seconds, denoiser.device)
+    log.info("despeckled %s: lambda=%.6g, gain=%.6g, debiasing factor %.4f, %.2f Mpx in %.1f s (%.3f Mpx/s) on %s",
+             date_file, lam, gain, k, mpx, seconds, mpx / seconds, denoiser.device)
 
 
 def quicklook(date_file: str | Path, domain: str, band: int | None, despeckled: str | Path, output: str | Path, title: str) -> None:

@@ -75,13 +75,17 @@ def test_streamed_despeckling_equals_in_memory(dates, tmp_path, small_strips):
     mio.write_float32(tmp_path / "mean.tif", mean, utm_grid(150, 70))
     torch.manual_seed(0)
     den = NetworkDenoiser(SAR2SARUNet().eval(), tile=64, overlap=32)
-    lam, _ = streaming.despeckle_file(files["20240102"], "intensity", None, tmp_path / "mean.tif", den, tmp_path / "o.tif")
+    lam, _, k = streaming.despeckle_file(files["20240102"], "intensity", None, tmp_path / "mean.tif", den, tmp_path / "o.tif")
     ref = despeckle_by_ratio(imgs["20240102"], mean, den)
     got, grid = read_product(tmp_path / "o.tif")
     assert lam == pytest.approx(ref.lam, rel=1e-12)
     assert np.array_equal(np.isnan(got), np.isnan(ref.despeckled)) and np.isnan(got[10:20, 5:9]).all()
     np.testing.assert_allclose(got, ref.despeckled, rtol=1e-5)
     assert grid.differences(utm_grid(150, 70)) == []
+    # debiasing: the despeckled ratio keeps the mean of the noisy ratio; the scratch file is gone
+    assert k != 1.0 and np.nanmean(ref.ratio_despeckled, dtype=np.float64) == pytest.approx(
+        np.nanmean(ref.ratio, dtype=np.float64), rel=1e-5)
+    assert not list(tmp_path.glob(".*"))
 
 
 def test_tiled_rows_hold_one_row_of_tiles_and_match_in_memory():
