@@ -189,9 +189,6 @@ class BlockWriter:
             data = np.where(np.isnan(data), np.float32(self._nodata), data)
         self._ds.write(data, 1, window=row_window((row0, row0 + data.shape[0]), self.grid.width))
 
-    def update_tags(self, **tags: str) -> None:
-        self._ds.update_tags(**tags)
-
 
 @contextlib.contextmanager
 def open_writer(

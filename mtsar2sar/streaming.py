@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from mtsar2sar.enl import window_log_variances
 from mtsar2sar.io import Grid, open_writer, read_grid, read_intensity, read_product, strip_rows, strips
 from mtsar2sar.logs import log
-from mtsar2sar.superimage import FILTERS, temporal_mean
+from mtsar2sar.superimage import filter_rows, temporal_mean
 
 if TYPE_CHECKING:
     from mtsar2sar.despeckle import NetworkDenoiser
@@ -35,7 +35,6 @@ class MeanResult:
     grid: Grid
     log_variances: NDArray[np.float64]  # per ENL window, row-major, as enl.window_log_variances
     min_valid_dates: int
-    any_valid: bool
 
 
 def temporal_mean_file(
@@ -60,7 +59,7 @@ def temporal_mean_file(
             log.info("super-image rows %d-%d of %d", r0, r1, grid.height)
         if not any_valid:  # raised before the rename: nothing is left under the output's name
             raise ValueError("no pixel is valid at any date; cannot form the super-image")
-    return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count, any_valid)
+    return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count)
 
 
 def filter_file(
@@ -70,25 +69,13 @@ def filter_file(
     """Filter a super-image file (``none``: copy; ``mulog``: MuLoG, L = ``enl``, by blocks with halo)."""
     grid = read_grid(in_path)
     with open_writer(out_path, grid, description) as dst:
-        if method == "none":
-            for r0, r1 in strips(grid.height, strip_rows(grid.width)):
-                dst.write(read_product(in_path, (r0, r1))[0], r0)
-        elif method == "mulog":
-            from mtsar2sar.denoisers import get_denoiser
-            from mtsar2sar.mulog import GammaLikelihood, mulog_rows
-            from mtsar2sar.superimage import mulog_kwargs
 
-            st = dict(mulog_settings or {})
-            denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+        def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
+            dst.write(rows, r0)
+            log.info("filtered rows %d-%d of %d", r0, r1, grid.height)
 
-            def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
-                dst.write(rows, r0)
-                log.info("filtered rows %d-%d of %d", r0, r1, grid.height)
-
-            mulog_rows(lambda r0, r1: read_product(in_path, (r0, r1))[0], grid.height, grid.width, write,
-                       GammaLikelihood(enl), denoiser, **mulog_kwargs(st))
-        else:
-            raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
+        filter_rows(lambda r0, r1: read_product(in_path, (r0, r1))[0], grid.height, grid.width, write,
+                    method, enl, mulog_settings, rows=strip_rows(grid.width))
 
 
 def despeckle_file(

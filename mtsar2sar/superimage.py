@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import numpy as np
@@ -30,31 +30,46 @@ def temporal_mean(dates: Iterable[NDArray[np.floating]]) -> tuple[NDArray[np.flo
     return mean.astype(np.float32), count
 
 
-def no_filter(super_image: NDArray[np.float32], enl: float) -> NDArray[np.float32]:
-    """The plain temporal mean, unfiltered."""
-    return super_image.copy()
-
-
 FILTERS = ("none", "mulog")
+
+RowReader = Callable[[int, int], NDArray[np.floating]]  # rows [r0, r1), full width
+RowWriter = Callable[[int, int, NDArray[np.float32]], None]
+
+
+def filter_rows(
+    read: RowReader, height: int, width: int, write: RowWriter, method: str, enl: float,
+    mulog_settings: Mapping[str, Any] | None = None, rows: int | None = None,
+) -> None:
+    """Filter a super-image read and written by bands of rows: ``none`` keeps the mean (copied by
+    bands of ``rows``, all at once by default); ``mulog`` runs MuLoG with L = ``enl`` and the
+    Gaussian denoiser of ``mulog_settings``, by overlapping blocks. NaN stays NaN."""
+    if method == "none":
+        step = rows or max(height, 1)
+        for r0 in range(0, height, step):
+            r1 = min(height, r0 + step)
+            write(r0, r1, np.array(read(r0, r1), dtype=np.float32))
+    elif method == "mulog":
+        from mtsar2sar.denoisers import get_denoiser
+        from mtsar2sar.mulog import GammaLikelihood, mulog_rows
+
+        st = dict(mulog_settings or {})
+        denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+        mulog_rows(read, height, width, write, GammaLikelihood(enl), denoiser, **mulog_kwargs(st))
+    else:
+        raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
 
 
 def filter_super_image(
     super_image: NDArray[np.float32], method: str, enl: float, mulog_settings: dict[str, Any] | None = None
 ) -> NDArray[np.float32]:
-    """Filter the super-image: ``none`` keeps the mean; ``mulog`` runs MuLoG with L = ``enl`` and
-    the Gaussian denoiser of ``mulog_settings`` (by overlapping blocks). NaN stays NaN."""
-    if method == "none":
-        out = no_filter(super_image, enl)
-    elif method == "mulog":
-        from mtsar2sar.denoisers import get_denoiser
-        from mtsar2sar.mulog import GammaLikelihood, mulog_blocks
+    """:func:`filter_rows` on a super-image in memory."""
+    h, w = super_image.shape
+    out = np.full((h, w), np.nan, dtype=np.float32)
 
-        st = dict(mulog_settings or {})
-        out = mulog_blocks(
-            super_image, GammaLikelihood(enl), get_denoiser(st.pop("denoiser", "bm3d")), **mulog_kwargs(st)
-        )
-    else:
-        raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
+    def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
+        out[r0:r1] = rows
+
+    filter_rows(lambda r0, r1: super_image[r0:r1], h, w, write, method, enl, mulog_settings)
     out[~np.isfinite(super_image)] = np.nan
     return out
 

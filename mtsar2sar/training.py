@@ -131,9 +131,14 @@ def nll_loss(out: torch.Tensor, log_gain: torch.Tensor, target: torch.Tensor, ma
     return (nll * mask).sum() / mask.sum().clamp(min=1)
 
 
+def change_db(log_a: NDArray[np.float32], log_b: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Absolute difference in dB of two log-intensity images (the change test's statistic)."""
+    return np.abs(log_a - log_b) * (10 / math.log(10))
+
+
 def change_mask(stack: Stack, i: int, j: int, sl: tuple[slice, slice], threshold_db: float) -> NDArray[np.bool_]:
     """True where dates i and j do NOT differ by more than ``threshold_db`` (7 x 7 boxcar test) and the target is valid."""
-    d = np.abs(stack.smooth_log[i][sl] - stack.smooth_log[j][sl]) * (10 / math.log(10))
+    d = change_db(stack.smooth_log[i][sl], stack.smooth_log[j][sl])
     return (d <= threshold_db) & np.isfinite(stack.targets[j][sl]) & np.isfinite(d)
 
 
@@ -142,7 +147,7 @@ def stable_mean_target(
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """Log of the mean intensity of the other training dates that are stable w.r.t. date i, and where there is one."""
     others = [c for c in stack.train_dates if c != i]
-    d = np.abs(stack.smooth_log[:, sl[0], sl[1]][others] - stack.smooth_log[i][sl]) * (10 / math.log(10))
+    d = change_db(stack.smooth_log[:, sl[0], sl[1]][others], stack.smooth_log[i][sl])
     tg = stack.targets[:, sl[0], sl[1]][others]
     ok = (d <= threshold_db) & np.isfinite(tg) & np.isfinite(d)
     n = ok.sum(axis=0)
@@ -167,7 +172,7 @@ class PatchSampler:
             _, h, w = st.inputs.shape
             if rng.random() < cfg.change_patch_share:
                 # centre the patch on a pixel that changes between i and j (if any)
-                d = np.abs(st.smooth_log[i] - st.smooth_log[j]) * (10 / math.log(10)) > cfg.change_threshold_db
+                d = change_db(st.smooth_log[i], st.smooth_log[j]) > cfg.change_threshold_db
                 idx = np.flatnonzero(d)
                 if idx.size:
                     r, c = divmod(int(idx[int(rng.integers(idx.size))]), w)
