@@ -12,6 +12,7 @@ and 3e-4 with tile 384 / overlap 256 (zero with tile 512: one tile).
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -105,27 +106,37 @@ def tiled_apply_rows(
     out = np.zeros((0, pw), dtype=np.float64)
     wsum = np.zeros((0, pw), dtype=np.float64)
 
-    def flush(upto: int) -> None:
+    def flush(upto: int, emit: RowSink) -> None:
         nonlocal buf0, out, wsum
         upto = min(upto, height)
         if upto > buf0:
             n = upto - buf0
-            sink(buf0, upto, (out[:n] / wsum[:n])[:, :width].astype(np.float32))
+            emit(buf0, upto, (out[:n] / wsum[:n])[:, :width].astype(np.float32))
             out, wsum, buf0 = out[n:], wsum[n:], upto
 
+    def load(r: int) -> NDArray[np.floating]:
+        idx = row_index[r : r + th]
+        lo = int(idx.min())
+        band = source(lo, int(idx.max()) + 1)[idx - lo]
+        return np.pad(band, ((0, 0), (0, pw - width)), mode=pad_mode)
+
+    # I/O overlaps the network: the next band of rows is read, and finished rows are written, by two
+    # single-thread pools (in order) while the current row of tiles runs.
     bar = tqdm(total=len(rows) * len(cols), desc="tiles", disable=not progress, mininterval=2.0)
-    with torch.inference_mode():
-        for r in rows:
-            flush(r)  # rows above r are final: no later tile reaches them
+    with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer, torch.inference_mode():
+        written: list[Future[None]] = []
+        sink_async: RowSink = lambda r0, r1, rows_: written.append(writer.submit(sink, r0, r1, rows_))
+        pending = reader.submit(load, rows[0])
+        for k, r in enumerate(rows):
+            flush(r, sink_async)  # rows above r are final: no later tile reaches them
+            band = pending.result()
+            if k + 1 < len(rows):
+                pending = reader.submit(load, rows[k + 1])
             need = r + th - buf0
             if out.shape[0] < need:
                 grow = need - out.shape[0]
                 out = np.concatenate([out, np.zeros((grow, pw))])
                 wsum = np.concatenate([wsum, np.zeros((grow, pw))])
-            idx = row_index[r : r + th]
-            lo = int(idx.min())
-            band = source(lo, int(idx.max()) + 1)[idx - lo]
-            band = np.pad(band, ((0, 0), (0, pw - width)), mode=pad_mode)
             wr = _ramp(th, min(overlap, th), r == 0, r + th >= ph)
             for i in range(0, len(cols), batch):
                 chunk = cols[i : i + batch]
@@ -141,8 +152,13 @@ def tiled_apply_rows(
                     out[o : o + th, c : c + tw] += yi * wt
                     wsum[o : o + th, c : c + tw] += wt
                 bar.update(len(chunk))
+            for f in written:  # surface a failed write at once
+                if f.done():
+                    f.result()
+        flush(height, sink_async)
+        for f in written:
+            f.result()
     bar.close()
-    flush(height)
 
 
 def tiled_apply(

@@ -67,6 +67,8 @@ class TrainingConfig:
     change_threshold_db: float = 3.0
     change_patch_share: float = 0.3
     targets: str = "pair"  # pair | stable_mean
+    synthetic_change_share: float = 0.0  # share of patches given a synthetic change (see change_field)
+    synthetic_change_db: float = 6.0  # standard deviation of the synthetic changes' gains, dB
     validation_dates: int = 2
     checkpoint_every: int = 250
     validate_every: int = 250
@@ -157,6 +159,37 @@ def stable_mean_target(
     return y.astype(np.float32), n > 0
 
 
+def change_field(rng: np.random.Generator, size: int, sigma_db: float) -> NDArray[np.float32]:
+    """A random log-intensity change ``log c`` on a ``size`` x ``size`` patch: fields (Voronoi cells of
+    3-12 random seeds, each changing with probability 1/2 by a gain of ``sigma_db`` dB standard deviation)
+    and, one time in three, a few bright point or line targets (+10 to +25 dB).
+
+    Used to augment training patches: the input and the target are both multiplied by ``c``. That is a
+    change of the scene's reflectivity, not of its speckle, so the noise2noise pair stays valid and no
+    clean image is involved; it shows the network, in the ratio domain where real changes are rare,
+    piecewise-constant changes with sharp edges that it must keep."""
+    k = int(rng.integers(3, 13))
+    seeds = rng.uniform(0, size, size=(k, 2))
+    rr, cc = np.mgrid[0:size, 0:size]
+    label = np.argmin((rr[..., None] - seeds[:, 0]) ** 2 + (cc[..., None] - seeds[:, 1]) ** 2, axis=-1)
+    gain_db = np.where(rng.random(k) < 0.5, rng.normal(0.0, sigma_db, k), 0.0)
+    out = gain_db[label]
+    if rng.random() < 1 / 3:
+        for _ in range(int(rng.integers(1, 4))):
+            r, c = rng.integers(0, size, 2)
+            if rng.random() < 0.5:  # point target, 1-3 px
+                h = int(rng.integers(1, 4))
+                out[r : r + h, c : c + h] += rng.uniform(10, 25)
+            else:  # thin line (road, ditch), 1-2 px wide, bright or dark
+                width = int(rng.integers(1, 3))
+                sign = 1.0 if rng.random() < 0.5 else -1.0
+                if rng.random() < 0.5:
+                    out[r : r + width, :] += sign * rng.uniform(3, 10)
+                else:
+                    out[:, c : c + width] += sign * rng.uniform(3, 10)
+    return (out * (math.log(10) / 10)).astype(np.float32)
+
+
 class PatchSampler:
     """Deterministic random patches of (input date i, target date j), flips and rotations."""
 
@@ -188,6 +221,10 @@ class PatchSampler:
                 y, m = stable_mean_target(st, int(i), sl, cfg.change_threshold_db)
             else:
                 y, m = st.targets[j][sl], change_mask(st, i, j, sl, cfg.change_threshold_db)
+            if cfg.synthetic_change_share and rng.random() < cfg.synthetic_change_share:
+                c = change_field(rng, p, cfg.synthetic_change_db)  # same reflectivity change on both
+                x = x + c / (2 * SPAN)  # normalized log-amplitude: (log A - m) / SPAN, log A = log w / 2
+                y = y + c
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
             x, y, m = (np.rot90(a, k) for a in (x, y, m))
             if flip:

@@ -109,6 +109,27 @@ def test_tiled_rows_hold_one_row_of_tiles_and_match_in_memory():
     np.testing.assert_array_equal(out, tiled_apply(net, img, tile=64, overlap=32))
 
 
+@pytest.mark.parametrize("failing", ["source", "sink"])
+def test_tiled_rows_surface_a_failed_read_or_write(failing):
+    """Reads and writes run in background threads (overlapping the network): their errors still reach the caller."""
+    img = np.ones((300, 90), np.float32)
+    calls = {"source": 0, "sink": 0}
+
+    def source(r0, r1):
+        calls["source"] += 1
+        if failing == "source" and calls["source"] == 3:
+            raise OSError("read error in band 3")
+        return img[r0:r1]
+
+    def sink(r0, r1, rows):
+        calls["sink"] += 1
+        if failing == "sink" and calls["sink"] == 2:
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="band 3" if failing == "source" else "disk full"):
+        tiled_apply_rows(torch.nn.Identity(), source, 300, 90, sink, tile=64, overlap=32)
+
+
 def test_date_statistics_median_and_invalid_fraction(dates, small_strips):
     imgs, files = dates
     st = streaming.date_statistics(files["20240102"], "intensity", None)

@@ -81,3 +81,35 @@ def test_stable_mean_target_averages_only_the_dates_that_share_the_state():
     y3, m3 = stable_mean_target(st, 3, (slice(0, h), slice(0, w)), 3.0)
     assert not m3[:4].any() and m3[4:].all()  # no other date shares date 3's state up there
     assert np.exp(y3[6, 6]) == pytest.approx((1 + 2 + 4) / 3)
+
+
+def test_change_field_is_piecewise_constant_and_deterministic():
+    from mtsar2sar.training import change_field
+
+    a = change_field(np.random.default_rng(3), 96, 6.0)
+    b = change_field(np.random.default_rng(3), 96, 6.0)
+    assert a.dtype == np.float32 and a.shape == (96, 96)
+    np.testing.assert_array_equal(a, b)
+    fields = [change_field(np.random.default_rng(s), 96, 6.0) for s in range(40)]
+    # Voronoi fields: at most 12 levels plus point/line targets; most patches do change somewhere
+    assert all(np.unique(f).size <= 12 + 64 for f in fields)
+    assert sum(bool(np.any(f != 0)) for f in fields) >= 30
+    db = np.concatenate([f.ravel() for f in fields]) * 10 / np.log(10)
+    assert np.abs(db).max() < 6.0 * 6 + 25 + 2 * 10
+
+
+def test_synthetic_change_multiplies_input_and_target_alike(monkeypatch):
+    """The augmentation is a reflectivity change: +5 dB on the target log-intensity and on the input's log-amplitude."""
+    import mtsar2sar.training as tr
+
+    cfg = TrainingConfig(domain="ratio", patch=32, batch=4, synthetic_change_share=1.0, targets="pair")
+    _, _, noisy, _ = simulate_stack(SimulationConfig(seed=21, height=64, width=64, dates=6, looks=1))
+    prepared = [prepare_stack("a", noisy, temporal_mean(noisy)[0], cfg)]
+    monkeypatch.setattr(tr, "change_field", lambda rng, size, sigma: np.zeros((size, size), np.float32))
+    x0, g0, y0, m0 = tr.PatchSampler(prepared, cfg, np.random.default_rng(0)).sample()
+    step = np.float32(5 * np.log(10) / 10)
+    monkeypatch.setattr(tr, "change_field", lambda rng, size, sigma: np.full((size, size), step, np.float32))
+    x1, g1, y1, m1 = tr.PatchSampler(prepared, cfg, np.random.default_rng(0)).sample()
+    assert torch.equal(m0, m1) and torch.equal(g0, g1)
+    np.testing.assert_allclose((y1 - y0)[m0].numpy(), step, atol=1e-5)
+    np.testing.assert_allclose((x1 - x0).numpy(), step / (2 * tr.SPAN), atol=1e-5)
