@@ -32,6 +32,7 @@ from __future__ import annotations
 import json
 import math
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,8 @@ class TrainingConfig:
     change_window: int = 7
     change_threshold_db: float = 3.0
     change_patch_share: float = 0.3
-    targets: str = "pair"  # pair | stable_mean
+    targets: str = "pair"  # pair | stable_mean | compensated_mean
+    pre_estimator: str = ""  # compensated_mean: weights of the pre-estimates (default: init)
     synthetic_change_share: float = 0.0  # share of patches given a synthetic change (see change_field)
     synthetic_change_db: float = 6.0  # standard deviation of the synthetic changes' gains, dB
     validation_dates: int = 2
@@ -93,21 +95,23 @@ class Stack:
     smooth_log: NDArray[np.float32]  # (T, H, W) log of the boxcar-filtered intensities (change test)
     train_dates: list[int] = field(default_factory=list)
     val_dates: list[int] = field(default_factory=list)
+    pre_log: NDArray[np.float32] | None = None  # (T, H, W) log pre-estimates (compensated_mean targets)
 
 
 def prepare_stack(
     name: str, dates: list[NDArray[np.floating]], super_image: NDArray[np.floating], cfg: TrainingConfig,
-    domain: str | None = None,
+    domain: str | None = None, pre_estimator: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None,
 ) -> Stack:
     """Network inputs, targets and change-test images of one AOI (in ``domain``, default the config's).
 
     The change test compares the ``change_window`` boxcars of the dates. (Comparing the estimates of
     an earlier model instead was tried: the estimate of date i depends on its own speckle, so the
     dates selected as "stable" follow the earlier model's errors and training reinforces them:
-    -3 dB on changed pixels of the held-out scene.)"""
+    -3 dB on changed pixels of the held-out scene.) ``pre_estimator`` (an intensity despeckler applied
+    to each date in the training domain) gives the pre-estimates of the ``compensated_mean`` targets."""
     s = np.asarray(super_image, dtype=np.float64)
     s_norm = s / geometric_mean(s)
-    ins, gains, tgts, smooth = [], [], [], []
+    ins, gains, tgts, smooth, pre = [], [], [], [], []
     for w in dates:
         w = np.asarray(w, dtype=np.float64)
         img = w / s_norm if (domain or cfg.domain) == "ratio" else w
@@ -118,11 +122,13 @@ def prepare_stack(
         gains.append(math.log(gain))
         tgts.append(np.where(ok, np.log(np.where(ok, img, 1.0)), np.nan).astype(np.float32))
         smooth.append(np.log(boxcar(w, cfg.change_window)).astype(np.float32))
+        if pre_estimator is not None:
+            pre.append(np.log(pre_estimator(filled)).astype(np.float32))
     t = len(dates)
     nval = min(cfg.validation_dates, max(0, t - 2))
     val = list(range(t - nval, t)) if nval >= 2 else []
     return Stack(name, np.stack(ins), np.array(gains), np.stack(tgts), np.stack(smooth),
-                 [i for i in range(t) if i not in val], val)
+                 [i for i in range(t) if i not in val], val, np.stack(pre) if pre else None)
 
 
 def nll_loss(out: torch.Tensor, log_gain: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, looks: float) -> torch.Tensor:
@@ -190,6 +196,26 @@ def change_field(rng: np.random.Generator, size: int, sigma_db: float) -> NDArra
     return (out * (math.log(10) / 10)).astype(np.float32)
 
 
+def compensated_mean_target(stack: Stack, i: int, sl: tuple[slice, slice]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """SAR2SAR's change compensation, averaged over dates: log of the mean over the other training
+    dates j of ``w_j * exp(x_i - x_j)``, with ``x`` the log pre-estimates (a previous model's output),
+    and where there is one. A change between i and j is carried by the pre-estimates instead of being
+    learnt as noise, so every date supervises every pixel, changed or not; what the pre-estimator gets
+    wrong the same way on every date (texture it smooths away) is corrected by the average of the
+    dates' residuals ``y_j - x_j``."""
+    if stack.pre_log is None:
+        raise ValueError(f"{stack.name}: compensated_mean targets need pre-estimates (pre_estimator)")
+    others = [c for c in stack.train_dates if c != i]
+    tg = stack.targets[:, sl[0], sl[1]][others]
+    comp = tg - stack.pre_log[:, sl[0], sl[1]][others] + stack.pre_log[i][sl]
+    ok = np.isfinite(comp)
+    n = ok.sum(axis=0)
+    total = np.where(ok, np.exp(np.where(ok, comp, 0.0)), 0.0).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(n > 0, np.log(total / np.maximum(n, 1)), np.nan)
+    return y.astype(np.float32), n > 0
+
+
 class PatchSampler:
     """Deterministic random patches of (input date i, target date j), flips and rotations."""
 
@@ -219,6 +245,8 @@ class PatchSampler:
             x = st.inputs[i][sl]
             if cfg.targets == "stable_mean":
                 y, m = stable_mean_target(st, int(i), sl, cfg.change_threshold_db)
+            elif cfg.targets == "compensated_mean":
+                y, m = compensated_mean_target(st, int(i), sl)
             else:
                 y, m = st.targets[j][sl], change_mask(st, i, j, sl, cfg.change_threshold_db)
             if cfg.synthetic_change_share and rng.random() < cfg.synthetic_change_share:

@@ -271,13 +271,23 @@ def train_model(
     st = dict(settings)
     st.pop("aois", None)
     cfg = TrainingConfig.from_dict(st)
+    pre = None
+    if cfg.targets == "compensated_mean":  # pre-estimates by a previous model, as at inference
+        import torch
+
+        from mtsar2sar.despeckle import NetworkDenoiser
+        from mtsar2sar.network import load_network
+
+        torch.set_num_threads(cfg.threads)
+        pre = NetworkDenoiser(load_network(cfg.pre_estimator or cfg.init, base), level=cfg.level)
+        log.info("pre-estimates by %s", cfg.pre_estimator or cfg.init)
     stacks = []
     for name, a in aois.items():
         dates = kept_dates(a["coregistration"])
         imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
         s, _ = read_product(a["super_image"])
         for domain in ("ratio", "image") if cfg.domain == "both" else (cfg.domain,):
-            stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain))
+            stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain, pre))
         log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
     summary = train(stacks, cfg, output, workdir, base)
     log.info("trained in %.0f s; validation NLL %.5f -> %.5f", summary["seconds"],

@@ -113,3 +113,26 @@ def test_synthetic_change_multiplies_input_and_target_alike(monkeypatch):
     assert torch.equal(m0, m1) and torch.equal(g0, g1)
     np.testing.assert_allclose((y1 - y0)[m0].numpy(), step, atol=1e-5)
     np.testing.assert_allclose((x1 - x0).numpy(), step / (2 * tr.SPAN), atol=1e-5)
+
+
+def test_compensated_mean_target_carries_changes_through_the_pre_estimates():
+    """A date twice as bright as the others (a 3 dB change) is still supervised by all of them, at its own level."""
+    from mtsar2sar.training import Stack, compensated_mean_target
+
+    rng = np.random.default_rng(5)
+    t, n = 8, 200
+    level = np.ones(t)
+    level[3] = 2.0
+    w = level[:, None, None] * rng.exponential(1.0, (t, n, n))
+    logs = np.log(w).astype(np.float32)
+    st = Stack("s", np.zeros((t, n, n), np.float32), np.zeros(t), logs, logs, list(range(t)), [],
+               np.log(level)[:, None, None].repeat(n, 1).repeat(n, 2).astype(np.float32))
+    y, m = compensated_mean_target(st, 3, (slice(None), slice(None)))
+    assert m.all()
+    # 7 other dates, each carried to date 3's level: mean intensity 2 (the changed state), not 8/7
+    assert float(np.exp(y).mean()) == pytest.approx(2.0, rel=0.01)
+    y0, _ = compensated_mean_target(st, 0, (slice(None), slice(None)))
+    assert float(np.exp(y0).mean()) == pytest.approx(1.0, rel=0.01)
+    with pytest.raises(ValueError, match="pre-estimates"):
+        compensated_mean_target(Stack("s", st.inputs, st.log_gain, logs, logs, list(range(t)), []), 0,
+                                (slice(None), slice(None)))
