@@ -109,7 +109,7 @@ class NetworkDenoiser:
     net: SAR2SARUNet | torch.nn.Module
     level: float | None = 1e4
     tile: int = 768
-    overlap: int = 256
+    overlap: int = 128
     batch: int = 1
     device: torch.device | str = "cpu"
     progress: bool = False

@@ -156,7 +156,7 @@ def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, prog
         net,
         level=settings.get("level", 1e4),
         tile=int(settings.get("tile", 768)),
-        overlap=int(settings.get("overlap", 256)),
+        overlap=int(settings.get("overlap", 128)),
         batch=int(settings.get("batch", 1)),
         device=device,
         progress=progress,
