@@ -150,6 +150,15 @@ def change_mask(stack: Stack, i: int, j: int, sl: tuple[slice, slice], threshold
     return (d <= threshold_db) & np.isfinite(stack.targets[j][sl]) & np.isfinite(d)
 
 
+def log_mean_intensity(logs: NDArray[np.floating], ok: NDArray[np.bool_]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Per pixel, the log of the mean intensity of the dates (axis 0) where ``ok``, and where there is one."""
+    n = ok.sum(axis=0)
+    total = np.where(ok, np.exp(np.where(ok, logs, 0.0)), 0.0).sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(n > 0, np.log(total / np.maximum(n, 1)), np.nan)
+    return y.astype(np.float32), n > 0
+
+
 def stable_mean_target(
     stack: Stack, i: int, sl: tuple[slice, slice], threshold_db: float
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
@@ -157,12 +166,7 @@ def stable_mean_target(
     others = [c for c in stack.train_dates if c != i]
     d = change_db(stack.smooth_log[:, sl[0], sl[1]][others], stack.smooth_log[i][sl])
     tg = stack.targets[:, sl[0], sl[1]][others]
-    ok = (d <= threshold_db) & np.isfinite(tg) & np.isfinite(d)
-    n = ok.sum(axis=0)
-    total = np.where(ok, np.exp(np.where(ok, tg, 0.0)), 0.0).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(n > 0, np.log(total / np.maximum(n, 1)), np.nan)
-    return y.astype(np.float32), n > 0
+    return log_mean_intensity(tg, (d <= threshold_db) & np.isfinite(tg) & np.isfinite(d))
 
 
 def change_field(rng: np.random.Generator, size: int, sigma_db: float) -> NDArray[np.float32]:
@@ -208,12 +212,7 @@ def compensated_mean_target(stack: Stack, i: int, sl: tuple[slice, slice]) -> tu
     others = [c for c in stack.train_dates if c != i]
     tg = stack.targets[:, sl[0], sl[1]][others]
     comp = tg - stack.pre_log[:, sl[0], sl[1]][others] + stack.pre_log[i][sl]
-    ok = np.isfinite(comp)
-    n = ok.sum(axis=0)
-    total = np.where(ok, np.exp(np.where(ok, comp, 0.0)), 0.0).sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(n > 0, np.log(total / np.maximum(n, 1)), np.nan)
-    return y.astype(np.float32), n > 0
+    return log_mean_intensity(comp, np.isfinite(comp))
 
 
 class PatchSampler:

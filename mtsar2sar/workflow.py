@@ -154,10 +154,10 @@ def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, prog
     net = load_network(settings.get("weights", "auto"), settings.get("base", "."), looks).to(device)
     return NetworkDenoiser(
         net,
-        level=settings.get("level", 1e4),
-        tile=int(settings.get("tile", 768)),
-        overlap=int(settings.get("overlap", 128)),
-        batch=int(settings.get("batch", 1)),
+        level=settings.get("level", NetworkDenoiser.level),
+        tile=int(settings.get("tile", NetworkDenoiser.tile)),
+        overlap=int(settings.get("overlap", NetworkDenoiser.overlap)),
+        batch=int(settings.get("batch", NetworkDenoiser.batch)),
         device=device,
         progress=progress,
     )
