@@ -60,12 +60,20 @@ def run_mulog_down2(w: NDArray[np.floating], looks: float, denoiser: GaussianDen
     return np.where(np.isfinite(w) & (w > 0), out, np.nan).astype(np.float32)
 
 
+def rabasar_ratio(
+    ratio: NDArray[np.floating], looks: float, looks_super: float, denoiser: GaussianDenoiser, **kw: float
+) -> NDArray[np.float32]:
+    """RABASAR's despeckled ratio: MuLoG on ``w / s`` with the likelihood of an L-look date over a
+    super-image of ENL ``looks_super``."""
+    return mulog_blocks(ratio, FisherRatioLikelihood(looks, looks_super), denoiser, **kw)
+
+
 def run_rabasar(
     w: NDArray[np.floating], s: NDArray[np.floating], looks: float, looks_super: float,
     denoiser: GaussianDenoiser, **kw: float,
 ) -> NDArray[np.float32]:
     ratio = np.asarray(w, dtype=np.float64) / np.asarray(s, dtype=np.float64)
-    rho = mulog_blocks(ratio, FisherRatioLikelihood(looks, looks_super), denoiser, **kw)
+    rho = rabasar_ratio(ratio, looks, looks_super, denoiser, **kw)
     return (rho * np.asarray(s, dtype=np.float64)).astype(np.float32)
 
 
@@ -74,6 +82,6 @@ def run_rabasar_down2(
     denoiser: GaussianDenoiser, **kw: float,
 ) -> NDArray[np.float32]:
     ratio = np.asarray(w, dtype=np.float64) / np.asarray(s, dtype=np.float64)
-    rho_small = mulog_blocks(decimate2(ratio), FisherRatioLikelihood(looks, looks_super), denoiser, **kw)
+    rho_small = rabasar_ratio(decimate2(ratio), looks, looks_super, denoiser, **kw)
     rho = upsample2_log(rho_small, w.shape)
     return np.where(np.isfinite(ratio) & (ratio > 0), rho * s, np.nan).astype(np.float32)

@@ -68,7 +68,9 @@ class TrainingConfig:
     change_threshold_db: float = 3.0
     change_patch_share: float = 0.3
     targets: str = "pair"  # pair | stable_mean | compensated_mean
-    pre_estimator: str = ""  # compensated_mean: weights of the pre-estimates (default: init)
+    pre_estimator: str = ""  # compensated_mean: "rabasar", or weights of the pre-estimates (default: init)
+    pre_denoiser: str = "dct"  # pre_estimator rabasar: MuLoG's Gaussian denoiser (dct | bm3d)
+    compensation_gate_db: tuple[float, float] | None = None  # compensate only changes above (soft ramp, dB)
     synthetic_change_share: float = 0.0  # share of patches given a synthetic change (see change_field)
     synthetic_change_db: float = 6.0  # standard deviation of the synthetic changes' gains, dB
     validation_dates: int = 2
@@ -81,6 +83,11 @@ class TrainingConfig:
         d = dict(d)
         if "lr_milestones" in d:
             d["lr_milestones"] = tuple(d["lr_milestones"])
+        if d.get("compensation_gate_db") is not None:
+            lo, hi = (float(x) for x in d["compensation_gate_db"])
+            if not 0 <= lo < hi:
+                raise ValueError(f"training: compensation_gate_db must be [low, high] with 0 <= low < high dB, got {[lo, hi]}")
+            d["compensation_gate_db"] = (lo, hi)
         return cls(**d)
 
 
@@ -200,18 +207,29 @@ def change_field(rng: np.random.Generator, size: int, sigma_db: float) -> NDArra
     return (out * (math.log(10) / 10)).astype(np.float32)
 
 
-def compensated_mean_target(stack: Stack, i: int, sl: tuple[slice, slice]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+def compensated_mean_target(
+    stack: Stack, i: int, sl: tuple[slice, slice], gate_db: tuple[float, float] | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """SAR2SAR's change compensation, averaged over dates: log of the mean over the other training
-    dates j of ``w_j * exp(x_i - x_j)``, with ``x`` the log pre-estimates (a previous model's output),
-    and where there is one. A change between i and j is carried by the pre-estimates instead of being
-    learnt as noise, so every date supervises every pixel, changed or not; what the pre-estimator gets
-    wrong the same way on every date (texture it smooths away) is corrected by the average of the
-    dates' residuals ``y_j - x_j``."""
+    dates j of ``w_j * exp(g (x_i - x_j))``, with ``x`` the log pre-estimates (a previous model's or
+    RABASAR's output), and where there is one. A change between i and j is carried by the
+    pre-estimates instead of being learnt as noise, so every date supervises every pixel, changed or
+    not; what the pre-estimator gets wrong the same way on every date (texture it smooths away) is
+    corrected by the average of the dates' residuals ``y_j - x_j``.
+
+    ``g = 1`` everywhere by default. With ``gate_db = (low, high)``, ``g`` ramps from 0 to 1 as
+    ``|x_i - x_j|`` goes from ``low`` to ``high`` dB: where the pre-estimates see no change, date j
+    supervises date i as it is (its speckle is independent of the input's, the pre-estimates' errors
+    are not), and only real changes are compensated."""
     if stack.pre_log is None:
         raise ValueError(f"{stack.name}: compensated_mean targets need pre-estimates (pre_estimator)")
     others = [c for c in stack.train_dates if c != i]
     tg = stack.targets[:, sl[0], sl[1]][others]
-    comp = tg - stack.pre_log[:, sl[0], sl[1]][others] + stack.pre_log[i][sl]
+    shift = stack.pre_log[i][sl] - stack.pre_log[:, sl[0], sl[1]][others]
+    if gate_db is not None:
+        lo, hi = gate_db
+        shift = shift * np.clip((change_db(shift, np.zeros_like(shift)) - lo) / (hi - lo), 0.0, 1.0)
+    comp = tg + shift
     return log_mean_intensity(comp, np.isfinite(comp))
 
 
@@ -245,7 +263,7 @@ class PatchSampler:
             if cfg.targets == "stable_mean":
                 y, m = stable_mean_target(st, int(i), sl, cfg.change_threshold_db)
             elif cfg.targets == "compensated_mean":
-                y, m = compensated_mean_target(st, int(i), sl)
+                y, m = compensated_mean_target(st, int(i), sl, cfg.compensation_gate_db)
             else:
                 y, m = st.targets[j][sl], change_mask(st, i, j, sl, cfg.change_threshold_db)
             if cfg.synthetic_change_share and rng.random() < cfg.synthetic_change_share:

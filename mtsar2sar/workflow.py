@@ -10,11 +10,12 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from mtsar2sar.enl import enl_from_log_variances, estimate_enl
 from mtsar2sar.errors import InputError
@@ -261,6 +262,31 @@ def run_method(
                   {"method": method, "seconds": f"{seconds:.3f}", "source": str(date_file), **extra})
 
 
+def rabasar_pre_estimator(
+    super_image: NDArray[np.floating], domain: str, looks: float, denoiser: str
+) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """RABASAR (MuLoG on the ratio to the filtered super-image, the ``methods`` rule's ``rabasar``)
+    as the pre-estimator of ``compensated_mean`` targets, for images of the training ``domain``.
+
+    Its estimates are independent of the network being trained and keep temporal changes (their
+    PSNR on changed pixels is as high as on stable ones), which is what the compensation needs."""
+    from mtsar2sar.denoisers import get_denoiser
+    from mtsar2sar.despeckle import geometric_mean
+    from mtsar2sar.methods import rabasar_ratio
+
+    s_norm = np.asarray(super_image, dtype=np.float64)
+    s_norm = s_norm / geometric_mean(s_norm)
+    looks_super = estimate_enl(super_image).enl  # on the filtered super-image, as the methods rule
+    den = get_denoiser(denoiser)
+
+    def estimate(img: NDArray[np.float64]) -> NDArray[np.float64]:
+        if domain == "ratio":
+            return np.asarray(rabasar_ratio(img, looks, looks_super, den), dtype=np.float64)
+        return np.asarray(rabasar_ratio(img / s_norm, looks, looks_super, den), dtype=np.float64) * s_norm
+
+    return estimate
+
+
 def train_model(
     aois: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any], output: str | Path, workdir: str | Path,
     base: str | Path = ".",
@@ -271,22 +297,26 @@ def train_model(
     st = dict(settings)
     st.pop("aois", None)
     cfg = TrainingConfig.from_dict(st)
-    pre = None
-    if cfg.targets == "compensated_mean":  # pre-estimates by a previous model, as at inference
-        import torch
-
-        from mtsar2sar.despeckle import NetworkDenoiser
-        from mtsar2sar.network import load_network
-
-        torch.set_num_threads(cfg.threads)
-        pre = NetworkDenoiser(load_network(cfg.pre_estimator or cfg.init, base), level=cfg.level)
+    network_pre = None
+    if cfg.targets == "compensated_mean":
         log.info("pre-estimates by %s", cfg.pre_estimator or cfg.init)
+        if cfg.pre_estimator != "rabasar":  # a previous model, applied as at inference
+            import torch
+
+            from mtsar2sar.despeckle import NetworkDenoiser
+            from mtsar2sar.network import load_network
+
+            torch.set_num_threads(cfg.threads)
+            network_pre = NetworkDenoiser(load_network(cfg.pre_estimator or cfg.init, base), level=cfg.level)
     stacks = []
     for name, a in aois.items():
         dates = kept_dates(a["coregistration"])
         imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
         s, _ = read_product(a["super_image"])
         for domain in ("ratio", "image") if cfg.domain == "both" else (cfg.domain,):
+            pre = network_pre
+            if cfg.targets == "compensated_mean" and cfg.pre_estimator == "rabasar":
+                pre = rabasar_pre_estimator(s, domain, cfg.looks, cfg.pre_denoiser)
             stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain, pre))
         log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
     summary = train(stacks, cfg, output, workdir, base)
