@@ -71,6 +71,7 @@ class TrainingConfig:
     pre_estimator: str = ""  # compensated_mean: "rabasar", or weights of the pre-estimates (default: init)
     pre_denoiser: str = "dct"  # pre_estimator rabasar: MuLoG's Gaussian denoiser (dct | bm3d)
     compensation_gate_db: tuple[float, float] | None = None  # compensate only changes above (soft ramp, dB)
+    pre_neighbour_share: float = 0.0  # share of x_i taken from the pre-estimates of dates i - 1 and i + 1
     synthetic_change_share: float = 0.0  # share of patches given a synthetic change (see change_field)
     synthetic_change_db: float = 6.0  # standard deviation of the synthetic changes' gains, dB
     validation_dates: int = 2
@@ -88,6 +89,8 @@ class TrainingConfig:
             if not 0 <= lo < hi:
                 raise ValueError(f"training: compensation_gate_db must be [low, high] with 0 <= low < high dB, got {[lo, hi]}")
             d["compensation_gate_db"] = (lo, hi)
+        if not 0 <= float(d.get("pre_neighbour_share", 0.0)) <= 1:
+            raise ValueError(f"training: pre_neighbour_share must be in [0, 1], got {d['pre_neighbour_share']}")
         return cls(**d)
 
 
@@ -208,7 +211,8 @@ def change_field(rng: np.random.Generator, size: int, sigma_db: float) -> NDArra
 
 
 def compensated_mean_target(
-    stack: Stack, i: int, sl: tuple[slice, slice], gate_db: tuple[float, float] | None = None
+    stack: Stack, i: int, sl: tuple[slice, slice], gate_db: tuple[float, float] | None = None,
+    neighbour_share: float = 0.0,
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """SAR2SAR's change compensation, averaged over dates: log of the mean over the other training
     dates j of ``w_j * exp(g (x_i - x_j))``, with ``x`` the log pre-estimates (a previous model's or
@@ -220,12 +224,23 @@ def compensated_mean_target(
     ``g = 1`` everywhere by default. With ``gate_db = (low, high)``, ``g`` ramps from 0 to 1 as
     ``|x_i - x_j|`` goes from ``low`` to ``high`` dB: where the pre-estimates see no change, date j
     supervises date i as it is (its speckle is independent of the input's, the pre-estimates' errors
-    are not), and only real changes are compensated."""
+    are not), and only real changes are compensated.
+
+    ``neighbour_share`` takes that share of ``x_i`` from the mean of the pre-estimates of the
+    neighbouring training dates (i - 1, i + 1) instead of date i's own. Date i's own pre-estimate is a
+    function of the network's input, so its errors are learnable and the network learns to copy them
+    (it ends up as good as the pre-estimator, no better); the neighbours' errors come from other
+    speckle and are averaged away, at the cost of the changes between neighbouring dates."""
     if stack.pre_log is None:
         raise ValueError(f"{stack.name}: compensated_mean targets need pre-estimates (pre_estimator)")
     others = [c for c in stack.train_dates if c != i]
     tg = stack.targets[:, sl[0], sl[1]][others]
-    shift = stack.pre_log[i][sl] - stack.pre_log[:, sl[0], sl[1]][others]
+    pre = stack.pre_log[:, sl[0], sl[1]]
+    x_i = pre[i]
+    near = [k for k in (i - 1, i + 1) if k in stack.train_dates]
+    if neighbour_share and near:
+        x_i = (1 - neighbour_share) * x_i + neighbour_share * pre[near].mean(axis=0)
+    shift = x_i - pre[others]
     if gate_db is not None:
         lo, hi = gate_db
         shift = shift * np.clip((change_db(shift, np.zeros_like(shift)) - lo) / (hi - lo), 0.0, 1.0)
@@ -263,7 +278,7 @@ class PatchSampler:
             if cfg.targets == "stable_mean":
                 y, m = stable_mean_target(st, int(i), sl, cfg.change_threshold_db)
             elif cfg.targets == "compensated_mean":
-                y, m = compensated_mean_target(st, int(i), sl, cfg.compensation_gate_db)
+                y, m = compensated_mean_target(st, int(i), sl, cfg.compensation_gate_db, cfg.pre_neighbour_share)
             else:
                 y, m = st.targets[j][sl], change_mask(st, i, j, sl, cfg.change_threshold_db)
             if cfg.synthetic_change_share and rng.random() < cfg.synthetic_change_share:

@@ -186,3 +186,28 @@ def test_gated_compensation_moves_only_the_changes():
     assert float(np.exp(target(noisy, 3, (1.0, 2.0))).mean()) == pytest.approx(2.0, rel=0.02)
     with pytest.raises(ValueError, match="compensation_gate_db"):
         TrainingConfig.from_dict({"compensation_gate_db": [2.0, 1.0]})
+
+
+def test_neighbour_share_takes_x_i_from_the_neighbouring_dates():
+    """pre_neighbour_share = 1: the target of date i does not depend on date i's own pre-estimate
+    (whose errors the network could learn from its input) but on dates i - 1 and i + 1's."""
+    from mtsar2sar.training import Stack, compensated_mean_target
+
+    rng = np.random.default_rng(2)
+    t, n = 6, 16
+    logs = np.log(rng.exponential(1.0, (t, n, n))).astype(np.float32)
+    pre = np.zeros((t, n, n), np.float32)
+    sl = (slice(None), slice(None))
+
+    def target(p, share):
+        return compensated_mean_target(Stack("s", logs, np.zeros(t), logs, logs, list(range(t)), [], p), 2, sl, None, share)[0]
+
+    moved_self, moved_neighbours = pre.copy(), pre.copy()
+    moved_self[2] += 0.3
+    moved_neighbours[[1, 3]] += 0.3
+    np.testing.assert_allclose(target(moved_self, 1.0), target(pre, 1.0), atol=1e-6)
+    np.testing.assert_allclose(target(moved_self, 0.0), target(pre, 0.0) + 0.3, atol=1e-5)
+    # neighbours at +0.3 carried into x_i, minus their own (other) dates' share of the mean
+    assert float((target(moved_neighbours, 1.0) - target(pre, 1.0)).mean()) > 0.15
+    with pytest.raises(ValueError, match="pre_neighbour_share"):
+        TrainingConfig.from_dict({"pre_neighbour_share": 1.5})
