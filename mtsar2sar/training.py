@@ -243,7 +243,7 @@ def compensated_mean_target(
     shift = x_i - pre[others]
     if gate_db is not None:
         lo, hi = gate_db
-        shift = shift * np.clip((change_db(shift, np.zeros_like(shift)) - lo) / (hi - lo), 0.0, 1.0)
+        shift = shift * np.clip((change_db(x_i, pre[others]) - lo) / (hi - lo), 0.0, 1.0)
     comp = tg + shift
     return log_mean_intensity(comp, np.isfinite(comp))
 
