@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import torch
 from numpy.typing import NDArray
+from scipy.ndimage import uniform_filter
 from tqdm import tqdm
 
 from mtsar2sar.despeckle import geometric_mean, normalize_log_amplitude
@@ -67,11 +68,14 @@ class TrainingConfig:
     change_window: int = 7
     change_threshold_db: float = 3.0
     change_patch_share: float = 0.3
+    change_patch_departure_db: float | None = None  # centre change patches on dates departing from their mean
     targets: str = "pair"  # pair | stable_mean | compensated_mean
     pre_estimator: str = ""  # compensated_mean: "rabasar", or weights of the pre-estimates (default: init)
     pre_denoiser: str = "dct"  # pre_estimator rabasar: MuLoG's Gaussian denoiser (dct | bm3d)
     compensation_gate_db: tuple[float, float] | None = None  # compensate only changes above (soft ramp, dB)
     pre_neighbour_share: float = 0.0  # share of x_i taken from the pre-estimates of dates i - 1 and i + 1
+    pre_neighbour_db: float | None = None  # ... scaled down where a neighbour's state differs (5 x 5 rms, dB)
+    compensation_weight_db: float | None = None  # weight dates j by how close their state is to date i's (dB)
     synthetic_change_share: float = 0.0  # share of patches given a synthetic change (see change_field)
     synthetic_change_db: float = 6.0  # standard deviation of the synthetic changes' gains, dB
     validation_dates: int = 2
@@ -91,6 +95,9 @@ class TrainingConfig:
             d["compensation_gate_db"] = (lo, hi)
         if not 0 <= float(d.get("pre_neighbour_share", 0.0)) <= 1:
             raise ValueError(f"training: pre_neighbour_share must be in [0, 1], got {d['pre_neighbour_share']}")
+        for key in ("pre_neighbour_db", "compensation_weight_db", "change_patch_departure_db"):
+            if d.get(key) is not None and not float(d[key]) > 0:
+                raise ValueError(f"training: {key} must be a positive number of dB, got {d[key]}")
         return cls(**d)
 
 
@@ -212,7 +219,7 @@ def change_field(rng: np.random.Generator, size: int, sigma_db: float) -> NDArra
 
 def compensated_mean_target(
     stack: Stack, i: int, sl: tuple[slice, slice], gate_db: tuple[float, float] | None = None,
-    neighbour_share: float = 0.0,
+    neighbour_share: float = 0.0, neighbour_db: float | None = None, weight_db: float | None = None,
 ) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
     """SAR2SAR's change compensation, averaged over dates: log of the mean over the other training
     dates j of ``w_j * exp(g (x_i - x_j))``, with ``x`` the log pre-estimates (a previous model's or
@@ -226,11 +233,18 @@ def compensated_mean_target(
     supervises date i as it is (its speckle is independent of the input's, the pre-estimates' errors
     are not), and only real changes are compensated.
 
+    ``weight_db`` weights date j by ``exp(-(|x_i - x_j| / weight_db)^2)`` (|.| in dB): the dates in
+    the same state as date i (the other dates of a flood, the dates after a harvest) supervise it
+    most, and the compensation's errors, which grow with the change it carries (the pre-estimator
+    shrinks changes towards the temporal mean), count least.
+
     ``neighbour_share`` takes that share of ``x_i`` from the mean of the pre-estimates of the
     neighbouring training dates (i - 1, i + 1) instead of date i's own. Date i's own pre-estimate is a
     function of the network's input, so its errors are learnable and the network learns to copy them
     (it ends up as good as the pre-estimator, no better); the neighbours' errors come from other
-    speckle and are averaged away, at the cost of the changes between neighbouring dates."""
+    speckle and are averaged away, at the cost of the changes between neighbouring dates. With
+    ``neighbour_db``, a neighbour's share is scaled by ``exp(-(d / neighbour_db)^2)``, ``d`` the 5 x 5
+    rms of its difference to date i's pre-estimate (dB): it is not taken across a change."""
     if stack.pre_log is None:
         raise ValueError(f"{stack.name}: compensated_mean targets need pre-estimates (pre_estimator)")
     others = [c for c in stack.train_dates if c != i]
@@ -239,32 +253,68 @@ def compensated_mean_target(
     x_i = pre[i]
     near = [k for k in (i - 1, i + 1) if k in stack.train_dates]
     if neighbour_share and near:
-        x_i = (1 - neighbour_share) * x_i + neighbour_share * pre[near].mean(axis=0)
+        share = np.full((len(near), *x_i.shape), neighbour_share / len(near), dtype=np.float32)
+        if neighbour_db is not None:
+            d2 = uniform_filter(change_db(pre[near], x_i[None]) ** 2, size=(1, 5, 5), mode="nearest")
+            share *= np.exp(-d2 / neighbour_db**2)
+        x_i = (1 - share.sum(axis=0)) * x_i + (share * pre[near]).sum(axis=0)
     shift = x_i - pre[others]
     if gate_db is not None:
         lo, hi = gate_db
         shift = shift * np.clip((change_db(x_i, pre[others]) - lo) / (hi - lo), 0.0, 1.0)
     comp = tg + shift
-    return log_mean_intensity(comp, np.isfinite(comp))
+    ok = np.isfinite(comp)
+    if weight_db is None:
+        return log_mean_intensity(comp, ok)
+    wt = np.where(ok, np.exp(-(change_db(x_i, pre[others]) / weight_db) ** 2), 0.0)
+    total = (wt * np.exp(np.where(ok, comp, 0.0))).sum(axis=0)
+    norm = wt.sum(axis=0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.where(norm > 0, np.log(total / np.where(norm > 0, norm, 1.0)), np.nan)
+    return y.astype(np.float32), norm > 0
+
+
+def departures(stack: Stack, threshold_db: float) -> NDArray[np.int64]:
+    """Flat indices into (T, H, W) of the (training date, pixel) pairs where the date's boxcar departs
+    from the pixel's temporal mean (boxcars of the training dates) by more than ``threshold_db``: the
+    abrupt changes at the input date (a flood, a harvest) that random patches rarely show."""
+    sm = stack.smooth_log[stack.train_dates]
+    mean, _ = log_mean_intensity(sm, np.isfinite(sm))
+    d = np.zeros(stack.smooth_log.shape, dtype=bool)
+    d[stack.train_dates] = change_db(sm, mean[None]) > threshold_db
+    return np.flatnonzero(d)
 
 
 class PatchSampler:
-    """Deterministic random patches of (input date i, target date j), flips and rotations."""
+    """Deterministic random patches of (input date i, target date j), flips and rotations.
+
+    A ``change_patch_share`` of the patches is centred on a change: on a pixel that changes between
+    i and j, or with ``change_patch_departure_db`` on a (date i, pixel) whose state departs from the
+    pixel's temporal mean (date i drawn with it)."""
 
     def __init__(self, stacks: list[Stack], cfg: TrainingConfig, rng: np.random.Generator):
         self.stacks, self.cfg, self.rng = stacks, cfg, rng
+        thr = cfg.change_patch_departure_db
+        self.departures = [departures(st, thr) if thr is not None else None for st in stacks]
 
     def sample(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         cfg, rng, p = self.cfg, self.rng, self.cfg.patch
         xs, gs, ys, ms = [], [], [], []
         for _ in range(cfg.batch):
-            st = self.stacks[int(rng.integers(len(self.stacks)))]
+            k_st = int(rng.integers(len(self.stacks)))
+            st, dep = self.stacks[k_st], self.departures[k_st]
             i, j = rng.choice(st.train_dates, size=2, replace=False)
             _, h, w = st.inputs.shape
             if rng.random() < cfg.change_patch_share:
-                # centre the patch on a pixel that changes between i and j (if any)
-                d = change_db(st.smooth_log[i], st.smooth_log[j]) > cfg.change_threshold_db
-                idx = np.flatnonzero(d)
+                if dep is None:  # centre the patch on a pixel that changes between i and j (if any)
+                    idx = np.flatnonzero(change_db(st.smooth_log[i], st.smooth_log[j]) > cfg.change_threshold_db)
+                elif dep.size:  # on a (date, pixel) departing from the pixel's mean: date i drawn with it
+                    i, pixel = divmod(int(dep[int(rng.integers(dep.size))]), h * w)
+                    if j == i:
+                        j = int(rng.choice([c for c in st.train_dates if c != i]))
+                    idx = np.array([pixel])
+                else:
+                    idx = dep
                 if idx.size:
                     r, c = divmod(int(idx[int(rng.integers(idx.size))]), w)
                     r0 = int(np.clip(r - p // 2, 0, h - p))
@@ -278,7 +328,8 @@ class PatchSampler:
             if cfg.targets == "stable_mean":
                 y, m = stable_mean_target(st, int(i), sl, cfg.change_threshold_db)
             elif cfg.targets == "compensated_mean":
-                y, m = compensated_mean_target(st, int(i), sl, cfg.compensation_gate_db, cfg.pre_neighbour_share)
+                y, m = compensated_mean_target(st, int(i), sl, cfg.compensation_gate_db, cfg.pre_neighbour_share,
+                                               cfg.pre_neighbour_db, cfg.compensation_weight_db)
             else:
                 y, m = st.targets[j][sl], change_mask(st, i, j, sl, cfg.change_threshold_db)
             if cfg.synthetic_change_share and rng.random() < cfg.synthetic_change_share:

@@ -211,3 +211,74 @@ def test_neighbour_share_takes_x_i_from_the_neighbouring_dates():
     assert float((target(moved_neighbours, 1.0) - target(pre, 1.0)).mean()) > 0.15
     with pytest.raises(ValueError, match="pre_neighbour_share"):
         TrainingConfig.from_dict({"pre_neighbour_share": 1.5})
+
+
+def test_departure_patches_are_centred_on_the_dates_that_leave_their_mean(monkeypatch):
+    """change_patch_departure_db: change patches show date i in a state far from its temporal mean
+    (a flood on one date): date i is drawn with the pixel, and the patch covers it."""
+    import mtsar2sar.training as tr
+
+    t, n = 8, 64
+    smooth = np.zeros((t, n, n), np.float32)
+    smooth[5, 40:44, 10:14] = np.log(10 ** -1.0)  # date 5: a -10 dB "flood" on 4 x 4 pixels
+    smooth[7, :8, :8] = np.log(10 ** -1.0)  # a validation date: never drawn
+    st = tr.Stack("s", np.zeros((t, n, n), np.float32), np.zeros(t), smooth, smooth, list(range(6)), [6, 7])
+    dep = tr.departures(st, 5.0)
+    dates, pixels = np.divmod(dep, n * n)
+    assert set(dates.tolist()) == {5} and dep.size == 16
+    assert sorted(set((pixels // n).tolist())) == [40, 41, 42, 43]
+    cfg = TrainingConfig(patch=16, batch=6, change_patch_share=1.0, change_patch_departure_db=5.0, targets="pair")
+    sampler = tr.PatchSampler([st], cfg, np.random.default_rng(0))
+    drawn = []
+    monkeypatch.setattr(tr, "change_mask", lambda stack, i, j, sl, thr: (drawn.append((i, j, sl)), np.ones((16, 16), bool))[1])
+    sampler.sample()
+    assert len(drawn) == 6
+    for i, j, (rows, cols) in drawn:
+        assert i == 5 and j != 5 and j in range(6)
+        assert rows.start <= 40 and rows.stop >= 44 and cols.start <= 10 and cols.stop >= 14
+    # without the option, patches are centred on changes between i and j as before
+    assert tr.PatchSampler([st], TrainingConfig(patch=16), np.random.default_rng(0)).departures == [None]
+
+
+def test_weighted_compensation_trusts_the_dates_in_the_same_state():
+    """Pre-estimates that shrink a change (a pre-estimator's bias) bias the compensated target;
+    weighting the dates by their closeness to date i's state lets the dates sharing it decide."""
+    from mtsar2sar.training import Stack, compensated_mean_target
+
+    rng = np.random.default_rng(7)
+    t, n = 8, 200
+    level = np.ones(t)
+    level[[3, 4]] = 8.0  # a 9 dB change on two dates
+    shrunk = np.where(level > 1, 4.0, 1.0)  # the pre-estimates see 6 dB of it
+    logs = np.log(level[:, None, None] * rng.exponential(1.0, (t, n, n))).astype(np.float32)
+    pre = np.log(shrunk)[:, None, None].repeat(n, 1).repeat(n, 2).astype(np.float32)
+    st = Stack("s", logs, np.zeros(t), logs, logs, list(range(t)), [], pre)
+    sl = (slice(None), slice(None))
+    plain, _ = compensated_mean_target(st, 3, sl)
+    weighted, m = compensated_mean_target(st, 3, sl, weight_db=1.0)
+    assert m.all()
+    # plain: 6 dates carried to 4 (their level 1 x 4 / 1) and date 4 at 8: (6 x 4 + 8) / 7
+    assert float(np.exp(plain).mean()) == pytest.approx(32 / 7, rel=0.02)
+    assert float(np.exp(weighted).mean()) == pytest.approx(8.0, rel=0.02)  # date 4 alone shares the state
+    # a stable date is unaffected: all its others are at its state but two, down-weighted
+    assert float(np.exp(compensated_mean_target(st, 0, sl, weight_db=1.0)[0]).mean()) == pytest.approx(1.0, rel=0.02)
+    with pytest.raises(ValueError, match="compensation_weight_db"):
+        TrainingConfig.from_dict({"compensation_weight_db": 0})
+
+
+def test_neighbour_share_is_not_taken_across_a_change():
+    """pre_neighbour_db: date i takes its neighbours' pre-estimates only where they share its state."""
+    from mtsar2sar.training import Stack, compensated_mean_target
+
+    t, n = 6, 16
+    logs = np.zeros((t, n, n), np.float32)
+    pre = np.zeros((t, n, n), np.float32)
+    pre[3:] = np.log(10.0)  # a 10 dB change from date 3 on
+    pre[3] += 0.1  # date 3's own pre-estimate, 0.43 dB off its neighbour 4's
+    st = Stack("s", logs, np.zeros(t), logs, logs, list(range(t)), [], pre)
+    sl = (slice(None), slice(None))
+    shift = compensated_mean_target(st, 3, sl, None, 1.0, 2.0)[0] - compensated_mean_target(st, 3, sl)[0]
+    # x_3 moves half-way to date 4 (weight exp(-(0.43/2)^2) = 0.95), not to date 2 (10 dB off)
+    assert float(shift.mean()) == pytest.approx(-0.1 * 0.5 * np.exp(-(0.1 * 10 / np.log(10) / 2.0) ** 2), abs=1e-4)
+    unweighted = compensated_mean_target(st, 3, sl, None, 1.0)[0] - compensated_mean_target(st, 3, sl)[0]
+    assert float(unweighted.mean()) < -1.0  # the plain share drags x_3 half-way across the change
