@@ -167,12 +167,20 @@ def change_mask(stack: Stack, i: int, j: int, sl: tuple[slice, slice], threshold
     return (d <= threshold_db) & np.isfinite(stack.targets[j][sl]) & np.isfinite(d)
 
 
-def log_mean_intensity(logs: NDArray[np.floating], ok: NDArray[np.bool_]) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
-    """Per pixel, the log of the mean intensity of the dates (axis 0) where ``ok``, and where there is one."""
-    n = ok.sum(axis=0)
-    total = np.where(ok, np.exp(np.where(ok, logs, 0.0)), 0.0).sum(axis=0)
+def log_mean_intensity(
+    logs: NDArray[np.floating], ok: NDArray[np.bool_], weights: NDArray[np.floating] | None = None,
+) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
+    """Per pixel, the log of the mean intensity of the dates (axis 0) where ``ok`` (weighted by
+    ``weights`` if given), and where there is one."""
+    if weights is None:
+        n = ok.sum(axis=0)
+        total = np.where(ok, np.exp(np.where(ok, logs, 0.0)), 0.0).sum(axis=0)
+    else:
+        wt = np.where(ok, weights, 0.0)
+        n = wt.sum(axis=0)
+        total = (wt * np.exp(np.where(ok, logs, 0.0))).sum(axis=0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(n > 0, np.log(total / np.maximum(n, 1)), np.nan)
+        y = np.where(n > 0, np.log(total / np.where(n > 0, n, 1)), np.nan)
     return y.astype(np.float32), n > 0
 
 
@@ -263,15 +271,8 @@ def compensated_mean_target(
         lo, hi = gate_db
         shift = shift * np.clip((change_db(x_i, pre[others]) - lo) / (hi - lo), 0.0, 1.0)
     comp = tg + shift
-    ok = np.isfinite(comp)
-    if weight_db is None:
-        return log_mean_intensity(comp, ok)
-    wt = np.where(ok, np.exp(-(change_db(x_i, pre[others]) / weight_db) ** 2), 0.0)
-    total = (wt * np.exp(np.where(ok, comp, 0.0))).sum(axis=0)
-    norm = wt.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        y = np.where(norm > 0, np.log(total / np.where(norm > 0, norm, 1.0)), np.nan)
-    return y.astype(np.float32), norm > 0
+    weights = None if weight_db is None else np.exp(-(change_db(x_i, pre[others]) / weight_db) ** 2)
+    return log_mean_intensity(comp, np.isfinite(comp), weights)
 
 
 def departures(stack: Stack, threshold_db: float) -> NDArray[np.int64]:
