@@ -266,12 +266,14 @@ def compensated_mean_target(
             d2 = uniform_filter(change_db(pre[near], x_i[None]) ** 2, size=(1, 5, 5), mode="nearest")
             share *= np.exp(-d2 / neighbour_db**2)
         x_i = (1 - share.sum(axis=0)) * x_i + (share * pre[near]).sum(axis=0)
-    shift = x_i - pre[others]
+    pre_others = pre[others]
+    shift = x_i - pre_others
+    change = change_db(x_i, pre_others)  # dB, for the gate and the weights
     if gate_db is not None:
         lo, hi = gate_db
-        shift = shift * np.clip((change_db(x_i, pre[others]) - lo) / (hi - lo), 0.0, 1.0)
+        shift = shift * np.clip((change - lo) / (hi - lo), 0.0, 1.0)
     comp = tg + shift
-    weights = None if weight_db is None else np.exp(-(change_db(x_i, pre[others]) / weight_db) ** 2)
+    weights = None if weight_db is None else np.exp(-(change / weight_db) ** 2)
     return log_mean_intensity(comp, np.isfinite(comp), weights)
 
 
