@@ -7,8 +7,11 @@ so an interrupted or failed step never leaves a half-written file under the fina
 from __future__ import annotations
 
 import contextlib
+import errno
 import glob
 import json
+import logging
+import math
 import os
 import shutil
 import tempfile
@@ -27,7 +30,7 @@ from rasterio.errors import RasterioIOError
 from rasterio.windows import Window
 
 from mtsar2sar.domain import to_intensity, valid_mask
-from mtsar2sar.errors import InputError
+from mtsar2sar.errors import InputError, OutputError
 
 # One place for the GeoTIFF creation options of every product: tiled, lossless, BigTIFF if needed.
 GTIFF_OPTIONS: dict[str, Any] = {
@@ -150,36 +153,122 @@ def default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~umask
 
 
+WRITE_FAILURE_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS)
+
+
+def write_failure(path: Path, exc: BaseException) -> OutputError:
+    """The :class:`OutputError` for a failed write of ``path`` (no space, quota, I/O error...)."""
+    what = getattr(exc, "strerror", None) or str(exc)
+    return OutputError(f"{path}: writing failed ({what}); nothing was kept under that name")
+
+
+@contextlib.contextmanager
+def gdal_errors_raised(path: Path) -> Iterator[None]:
+    """Turn the errors GDAL only *signals* while writing (e.g. a full disk in the middle of a flush,
+    reported as an INFO log line by rasterio while the write returns normally) into an
+    :class:`OutputError` naming ``path``, raised when the block ends."""
+    errors: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            msg = record.getMessage()
+            if "GDAL signalled an error" in msg:
+                errors.append(msg)
+
+    logger = logging.getLogger("rasterio")
+    handler, level = Collect(logging.INFO), logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    if errors:
+        raise OutputError(f"{path}: writing failed ({errors[0]}); nothing was kept under that name")
+
+
+def verify_raster(path: Path, rows: int = 1024) -> None:
+    """Read back every pixel of a GeoTIFF just written (by bands of ``rows``): raises if it is truncated."""
+    with rasterio.open(path) as ds:
+        for r0, r1 in strips(ds.height, rows):
+            ds.read(window=row_window((r0, r1), ds.width))
+
+
+def verify_written(path: Path) -> None:
+    """Check a file just written under a temporary name: not empty; a JSON file parses; a GeoTIFF reads
+    back in full. Raises :class:`OutputError` naming the file otherwise."""
+    try:
+        if path.stat().st_size == 0:
+            raise OutputError(f"{path}: empty after writing (full disk?)")
+        suffix = path.suffix.lower()
+        if suffix == ".json":
+            json.loads(path.read_text())
+        elif suffix in (".tif", ".tiff"):
+            verify_raster(path)
+    except OutputError:
+        raise
+    except (OSError, ValueError, RasterioIOError) as exc:
+        raise OutputError(f"{path}: not readable after writing ({exc}); full disk or I/O error?") from exc
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds."""
+    """Yield a temporary path beside ``path``; rename it to ``path`` only if the block succeeds and the
+    file written there is complete (flushed to disk, not empty, readable: :func:`verify_written`).
+    A write error (no space, quota, I/O) becomes an :class:`OutputError` and leaves nothing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part" + path.suffix, dir=path.parent)
     except OSError as exc:  # read-only folder, no space, quota...
-        raise InputError(f"{path.parent}: cannot write {path.name} there ({exc.strerror or exc})") from exc
+        raise OutputError(f"{path.parent}: cannot write {path.name} there ({exc.strerror or exc})") from exc
     os.close(fd)
     tmp_path = Path(tmp)
     try:
-        yield tmp_path
-        os.chmod(tmp_path, default_mode())  # mkstemp makes it private (0o600)
-        os.replace(tmp_path, path)
+        try:
+            yield tmp_path
+        except OSError as exc:
+            if exc.errno in WRITE_FAILURE_ERRNOS:
+                raise write_failure(path, exc) from exc
+            raise
+        try:
+            verify_written(tmp_path)
+        except OutputError as exc:
+            raise OutputError(f"{path}: writing failed, {exc}; nothing was kept under that name") from exc
+        try:
+            fd = os.open(tmp_path, os.O_RDONLY)
+            try:
+                os.fsync(fd)  # a delayed write error (no space at write-back) surfaces here, not after the rename
+            finally:
+                os.close(fd)
+            os.chmod(tmp_path, default_mode())  # mkstemp makes it private (0o600)
+            os.replace(tmp_path, path)
+        except OSError as exc:
+            raise write_failure(path, exc) from exc
     finally:
         tmp_path.unlink(missing_ok=True)
 
 
 def output_nodata(grid: Grid) -> float:
-    """The nodata value of float32 products: the input's own when it has one, else NaN."""
-    return float(grid.nodata) if grid.nodata is not None else float("nan")
+    """The nodata value of float32 products: the input's own when it has one and float32 holds it
+    exactly (not e.g. -DBL_MAX of a float64 file), else NaN."""
+    if grid.nodata is None:
+        return float("nan")
+    value = float(grid.nodata)
+    if math.isfinite(value) and (abs(value) > float(np.finfo(np.float32).max) or float(np.float32(value)) != value):
+        return float("nan")
+    return value
 
 
 class BlockWriter:
     """Writes bands of rows of a float32 product (NaN written as the grid's nodata)."""
 
-    def __init__(self, dataset: rasterio.io.DatasetWriter, grid: Grid):
+    def __init__(self, dataset: rasterio.io.DatasetWriter, grid: Grid, path: Path | None = None):
         self._ds, self.grid, self._nodata = dataset, grid, output_nodata(grid)
+        self._path = path or Path(str(dataset.name))
 
     def write(self, array: NDArray[np.floating], row0: int = 0) -> None:
         if array.ndim != 2 or array.shape[1] != self.grid.width or not 0 <= row0 <= self.grid.height - array.shape[0]:
@@ -187,7 +276,10 @@ class BlockWriter:
         data = np.asarray(array, dtype=np.float32)
         if not np.isnan(self._nodata):
             data = np.where(np.isnan(data), np.float32(self._nodata), data)
-        self._ds.write(data, 1, window=row_window((row0, row0 + data.shape[0]), self.grid.width))
+        try:
+            self._ds.write(data, 1, window=row_window((row0, row0 + data.shape[0]), self.grid.width))
+        except (RasterioIOError, OSError) as exc:  # no space, quota, I/O error
+            raise write_failure(self._path, exc) from exc
 
 
 @contextlib.contextmanager
@@ -201,12 +293,16 @@ def open_writer(
         height=grid.height, width=grid.width, count=1, dtype="float32",
         crs=grid.crs, transform=grid.transform, nodata=output_nodata(grid),
     )
-    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
-        if description:
-            dst.set_band_description(1, description)
-        if tags:
-            dst.update_tags(**tags)
-        yield BlockWriter(dst, grid)
+    with atomic_path(path) as tmp:
+        try:
+            with gdal_errors_raised(Path(path)), rasterio.open(tmp, "w", **profile) as dst:
+                if description:
+                    dst.set_band_description(1, description)
+                if tags:
+                    dst.update_tags(**tags)
+                yield BlockWriter(dst, grid, Path(path))
+        except RasterioIOError as exc:  # raised by GDAL while writing or closing (flush)
+            raise write_failure(Path(path), exc) from exc
 
 
 def write_float32(
@@ -233,10 +329,23 @@ def read_product(path: str | Path, rows: Rows | None = None) -> tuple[NDArray[np
     return data, grid
 
 
+def json_ready(obj: Any) -> Any:
+    """``obj`` with every non-finite float (NaN, inf) replaced by ``None``: strict JSON (``null``)."""
+    if isinstance(obj, dict):
+        return {k: json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, float | np.floating):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
 def write_json(path: str | Path, obj: Any) -> None:
-    """Write a JSON report atomically."""
+    """Write a JSON report atomically, as strict JSON: NaN and infinities are written as ``null``."""
     with atomic_path(path) as tmp:
-        tmp.write_text(json.dumps(obj, indent=2, sort_keys=False) + "\n")
+        tmp.write_text(json.dumps(json_ready(obj), indent=2, sort_keys=False, allow_nan=False) + "\n")
 
 
 def read_intensity_decimated(

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mtsar2sar.enl import window_log_variances
+from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, open_writer, read_grid, read_intensity, read_product, strip_rows, strips
 from mtsar2sar.logs import log
 from mtsar2sar.superimage import filter_rows, temporal_mean
@@ -58,7 +59,10 @@ def temporal_mean_file(
                 k2.append(window_log_variances(mean, enl_window))
             log.info("super-image rows %d-%d of %d", r0, r1, grid.height)
         if not any_valid:  # raised before the rename: nothing is left under the output's name
-            raise ValueError("no pixel is valid at any date; cannot form the super-image")
+            raise InputError(
+                f"{output}: no pixel is valid at any date ({len(files)} dates: {', '.join(str(f) for f in files)});"
+                " cannot form the super-image"
+            )
     return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count)
 
 

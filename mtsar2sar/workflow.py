@@ -90,6 +90,31 @@ def kept_dates(report_path: str | Path) -> list[str]:
     return list(json.loads(Path(report_path).read_text())["kept_dates"])
 
 
+# The super-image ENL estimate against T x L (dates x looks) beyond which the log warns: the data are
+# not what the configuration says (measured: amplitude declared as intensity gives 3.8 on 1-look data).
+ENL_RATIO_RANGE = (0.3, 2.0)
+
+
+def enl_warning(estimate: float, dates: int, looks: float) -> str | None:
+    """A loud message when the super-image ENL estimate is far from ``dates x looks``, naming the likely cause."""
+    expected = dates * looks
+    ratio = estimate / expected
+    if ratio > ENL_RATIO_RANGE[1]:
+        return (
+            f"the super-image ENL estimate {estimate:.1f} is {ratio:.1f} x T*L = {dates} dates x {looks:g} looks:"
+            f" the dates are much smoother than {looks:g}-look speckle. Likely amplitude declared as intensity"
+            " (set input_domain: amplitude), a 'looks' setting too low, or data already filtered or multi-looked"
+        )
+    if ratio < ENL_RATIO_RANGE[0]:
+        return (
+            f"the super-image ENL estimate {estimate:.1f} is only {ratio:.2f} x T*L = {dates} dates x {looks:g} looks:"
+            f" the dates are much rougher than {looks:g}-look speckle averaged over {dates} dates. Likely intensity"
+            " declared as amplitude (input_domain), a 'looks' setting too high, or dates that are not co-registered"
+            " or differ strongly (radiometry, changes)"
+        )
+    return None
+
+
 def super_image(
     files: Mapping[str, str | Path],
     report_path: str | Path,
@@ -100,32 +125,58 @@ def super_image(
     out_image: str | Path,
     out_enl: str | Path,
 ) -> dict[str, Any]:
-    """Temporal mean of the kept dates (strip by strip) and its ENL; writes the image and the ENL report."""
+    """Temporal mean of the dates the co-registration report keeps for the mean (its ``mean_dates``:
+    the kept dates less the radiometric outliers) strip by strip, and its ENL; writes the image and
+    the ENL report (both or neither).
+
+    A given ``enl`` does not need the estimate (which needs three fully valid ENL windows); with
+    ``enl: auto`` a failed estimate is an :class:`InputError` naming the image and what to set."""
     from mtsar2sar.streaming import temporal_mean_file
 
-    dates = kept_dates(report_path)
+    report = json.loads(Path(report_path).read_text())
+    dates = list(report.get("mean_dates", report["kept_dates"]))
+    excluded = [d for d in report["kept_dates"] if d not in dates]
+    if excluded:
+        log.warning("dates left out of the super-image mean (radiometric outliers, see %s): %s",
+                    report_path, ", ".join(excluded))
     window = int(settings.get("enl_window", 15))
+    res = temporal_mean_file([files[d] for d in dates], domain, band, out_image, window,
+                             "temporal mean of the valid intensities", {"dates": ",".join(dates)})
     try:
-        res = temporal_mean_file([files[d] for d in dates], domain, band, out_image, window,
-                                 "temporal mean of the valid intensities", {"dates": ",".join(dates)})
-    except ValueError as exc:
-        raise InputError(f"{report_path}: {exc}") from exc
-    expected = len(dates) * looks
-    enl_setting = settings.get("enl", "auto")
-    estimate = enl_from_log_variances(res.log_variances, window)
-    enl = estimate.enl if enl_setting == "auto" else float(enl_setting)
-    result = {
-        "enl": enl,
-        "source": "estimated" if enl_setting == "auto" else "config",
-        "estimate": estimate.as_dict(),
-        "dates": len(dates),
-        "looks": looks,
-        "dates_times_looks": expected,
-        "estimate_over_dates_times_looks": estimate.enl / expected,
-        "min_valid_dates": res.min_valid_dates,
-    }
-    log.info("super-image ENL %.2f (%s); T*L = %.1f", enl, result["source"], expected)
-    write_json(out_enl, result)
+        expected = len(dates) * looks
+        enl_setting = settings.get("enl", "auto")
+        try:
+            estimate = enl_from_log_variances(res.log_variances, window)
+        except ValueError as exc:
+            if enl_setting == "auto":
+                raise InputError(
+                    f"{out_image}: cannot estimate the ENL of the super-image ({res.grid.height} x {res.grid.width} px,"
+                    f" {len(dates)} dates): {exc}; set super_image.enl (about {expected:g} = dates x looks"
+                    f" for independent dates) or a smaller super_image.enl_window"
+                ) from exc
+            estimate = None
+            log.info("no ENL estimate (%s); super_image.enl = %s is used", exc, enl_setting)
+        enl = estimate.enl if enl_setting == "auto" and estimate is not None else float(enl_setting)
+        warning = enl_warning(estimate.enl, len(dates), looks) if estimate is not None else None
+        if warning:
+            log.warning("%s: %s", out_image, warning)
+        result = {
+            "enl": enl,
+            "source": "estimated" if enl_setting == "auto" else "config",
+            "estimate": estimate.as_dict() if estimate is not None else None,
+            "dates": len(dates),
+            "looks": looks,
+            "dates_times_looks": expected,
+            "estimate_over_dates_times_looks": estimate.enl / expected if estimate is not None else None,
+            "min_valid_dates": res.min_valid_dates,
+            "excluded_from_mean": excluded,
+            "warnings": [warning] if warning else [],
+        }
+        log.info("super-image ENL %.2f (%s); T*L = %.1f", enl, result["source"], expected)
+        write_json(out_enl, result)
+    except BaseException:
+        Path(out_image).unlink(missing_ok=True)  # both products or neither
+        raise
     return result
 
 

@@ -47,7 +47,7 @@ from conftest import REPO, utm_grid, write_dates
 from mtsar2sar import io as mio
 from mtsar2sar.config import config_errors
 from mtsar2sar.coregistration import check_stack
-from mtsar2sar.errors import InputError
+from mtsar2sar.errors import InputError, OutputError
 from mtsar2sar.io import read_intensity, write_float32
 from mtsar2sar.network import load_network
 from mtsar2sar.stack import find_dates
@@ -140,7 +140,7 @@ def test_full_disk_leaves_nothing(tmp_path, monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(mio.os, "replace", no_space)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError, match=r"out\.tif: writing failed \(No space left on device\); nothing was kept"):
         write_float32(tmp_path / "out.tif", np.ones((16, 16)), utm_grid(16, 16))
     assert list(tmp_path.iterdir()) == []
 
