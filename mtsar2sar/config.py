@@ -100,6 +100,17 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     return messages
 
 
+def semantic_errors(config: dict[str, Any]) -> list[str]:
+    """Problems the schema cannot express: settings that are valid alone but not together."""
+    messages = []
+    net = config.get("network") or {}
+    tile, overlap = net.get("tile", 768), net.get("overlap", 128)
+    if isinstance(tile, int) and isinstance(overlap, int) and overlap >= tile:
+        given = "network.overlap" if "overlap" in net else "network.overlap (default)"
+        messages.append(f"config: {given}: {overlap} must be smaller than network.tile ({tile})")
+    return messages
+
+
 def validate_config(config: dict[str, Any], schema_path: str | Path) -> None:
     """Raise :class:`InputError` listing every problem of ``config`` against the YAML schema."""
     import yaml
@@ -107,6 +118,6 @@ def validate_config(config: dict[str, Any], schema_path: str | Path) -> None:
     from mtsar2sar.errors import InputError
 
     schema = yaml.safe_load(Path(schema_path).read_text())
-    errors = config_errors(config, schema)
+    errors = config_errors(config, schema) + semantic_errors(config)
     if errors:
         raise InputError("invalid configuration:\n  " + "\n  ".join(errors))

@@ -25,26 +25,50 @@ from mtsar2sar.streaming import date_statistics
 PLAUSIBLE_INTENSITY = (1e-12, 1e12)
 
 
+# A measured shift above max_shift_px drops the date only if it is this many standard errors from zero
+# (the standard error from the spread of the shifts measured on the four quadrants of the window):
+# single-look speckle over a scene with few edges gives spurious shifts of about a pixel.
+SHIFT_SIGNIFICANCE = 3.0
+# Below this share of the shift window valid in both the date and the reference, or fewer pixels than
+# MIN_SHIFT_PIXELS, the shift is not measurable.
+MIN_SHIFT_COVERAGE = 0.5
+MIN_SHIFT_PIXELS = 32 * 32
+# A date whose raw values are mostly negative is in dB, not linear units.
+MAX_NEGATIVE_FRACTION = 0.5
+# A single value held by this share of the valid pixels of a float date, at its minimum or maximum, is
+# an undeclared fill (nodata) value, not speckle.
+MAX_EXTREME_FRACTION = 0.01
+
+
 @dataclass
 class DateReport:
     date: str
     file: str
-    shift_px: tuple[float, float] = (0.0, 0.0)
-    shift_norm_px: float = 0.0
-    correlation: float = 1.0
+    shift_px: tuple[float, float] | None = (0.0, 0.0)
+    shift_norm_px: float | None = 0.0
+    shift_se_px: float | None = None  # standard error of the shift norm (quadrant spread); None if unknown
+    correlation: float | None = 1.0
     shift_measurable: bool = True
+    shift_window: tuple[int, int, int, int] | None = None  # row, col, height, width
     median_db: float = float("nan")
     invalid_fraction: float = 0.0
     radiometric_outlier: bool = False
+    in_mean: bool = True  # averaged into the super-image
     status: str = "kept"
     reasons: list[str] = field(default_factory=list)
 
 
-def log_image(intensity: NDArray[np.floating], smooth: int = 1) -> NDArray[np.float64]:
-    """Log-intensity with invalid pixels set to the median (optionally box-smoothed; measured: smoothing
-    widens the correlation peak and worsens the sub-pixel estimate, so the default is none)."""
-    logs = np.log(np.where(np.isfinite(intensity) & (intensity > 0), intensity, np.nan).astype(np.float64))
-    logs = np.where(np.isfinite(logs), logs, np.nanmedian(logs))
+def log_image(intensity: NDArray[np.floating], smooth: int = 1, valid: NDArray[np.bool_] | None = None) -> NDArray[np.float64]:
+    """Log-intensity with invalid pixels (and those outside ``valid``) set to the median of the others
+    (optionally box-smoothed; measured: smoothing widens the correlation peak and worsens the sub-pixel
+    estimate, so the default is none)."""
+    ok = np.isfinite(intensity) & (intensity > 0)
+    if valid is not None:
+        ok &= valid
+    if not ok.any():
+        raise ValueError("no valid pixel in the shift window")
+    logs = np.log(np.where(ok, intensity, 1.0).astype(np.float64))
+    logs = np.where(ok, logs, np.median(logs[ok]))
     if smooth > 1:
         logs = uniform_filter(logs, smooth, mode="reflect")
     return logs - logs.mean()
@@ -59,10 +83,11 @@ def estimate_shift_and_correlation(
     The sign follows scikit-image: ``moving`` must be shifted by (+dy, +dx) to match ``reference``.
     A low correlation (e.g. open sea, where nothing is stable between dates) means the shift cannot
     be measured: measured here, 0.04-0.12 over the sea sites of the real OPERA stack, 0.6 over land,
-    0.4 on a single-look simulated scene.
+    0.4 on a single-look simulated scene. Pixels invalid in either image are set to the median in both.
     """
+    both = np.isfinite(reference) & (reference > 0) & np.isfinite(moving) & (moving > 0)
     shift, error, _ = phase_cross_correlation(
-        log_image(reference), log_image(moving), upsample_factor=upsample, normalization=None
+        log_image(reference, valid=both), log_image(moving, valid=both), upsample_factor=upsample, normalization=None
     )
     correlation = float(np.sqrt(max(0.0, 1.0 - float(error) ** 2)))
     return float(shift[0]), float(shift[1]), correlation
@@ -76,6 +101,64 @@ def estimate_shift(
     return dy, dx
 
 
+@dataclass(frozen=True)
+class ShiftMeasure:
+    dy: float
+    dx: float
+    correlation: float
+    se: float | None  # standard error of the shift norm; None when fewer than 3 quadrants are measurable
+
+    @property
+    def norm(self) -> float:
+        return float(np.hypot(self.dy, self.dx))
+
+
+def measure_shift(reference: NDArray[np.floating], moving: NDArray[np.floating], upsample: int = 100) -> ShiftMeasure:
+    """The shift of ``moving`` onto ``reference`` over the whole window, and its standard error.
+
+    The same estimate on the four quadrants of the window gives four independent estimates (speckle
+    is independent between quadrants) from a quarter of the pixels each: their spread over 2 is the
+    standard error of the whole-window estimate, per axis; a quadrant with less than
+    ``MIN_SHIFT_COVERAGE`` valid pixels is left out.
+    """
+    dy, dx, corr = estimate_shift_and_correlation(reference, moving, upsample)
+    h, w = reference.shape
+    both = np.isfinite(reference) & (reference > 0) & np.isfinite(moving) & (moving > 0)
+    quads = []
+    for rs in (slice(0, h // 2), slice(h // 2, h)):
+        for cs in (slice(0, w // 2), slice(w // 2, w)):
+            if min(rs.stop - rs.start, cs.stop - cs.start) >= 16 and both[rs, cs].mean() >= MIN_SHIFT_COVERAGE:
+                qy, qx, _ = estimate_shift_and_correlation(reference[rs, cs], moving[rs, cs], upsample)
+                quads.append((qy, qx))
+    se = None
+    if len(quads) >= 3:
+        q = np.array(quads)
+        se_axes = q.std(axis=0, ddof=1) / np.sqrt(len(quads))
+        se = float(np.hypot(*se_axes))
+    return ShiftMeasure(dy, dx, corr, se)
+
+
+def best_window(coverage: NDArray[np.int64], block: int, shape: tuple[int, int], size: int) -> tuple[slice, slice]:
+    """The ``size`` x ``size`` window (block-aligned, all of the image if smaller) with the most valid
+    pixels according to ``coverage`` (valid pixels per ``block`` x ``block`` block); the central window
+    when it holds at least 95 % of the best."""
+    h, w = shape
+    sh, sw = min(h, size), min(w, size)
+    central = central_window(shape, size)
+    nb_r, nb_c = max(1, sh // block), max(1, sw // block)
+    cum = np.zeros((coverage.shape[0] + 1, coverage.shape[1] + 1), dtype=np.int64)
+    cum[1:, 1:] = coverage.cumsum(0).cumsum(1)
+    if nb_r > coverage.shape[0] or nb_c > coverage.shape[1]:
+        return central
+    sums = cum[nb_r:, nb_c:] - cum[:-nb_r, nb_c:] - cum[nb_r:, :-nb_c] + cum[:-nb_r, :-nb_c]
+    i, j = np.unravel_index(int(np.argmax(sums)), sums.shape)
+    ci, cj = central[0].start // block, central[1].start // block
+    if ci < sums.shape[0] and cj < sums.shape[1] and sums[ci, cj] >= 0.95 * sums[i, j]:
+        return central
+    r0, c0 = min(int(i) * block, h - sh), min(int(j) * block, w - sw)
+    return slice(r0, r0 + sh), slice(c0, c0 + sw)
+
+
 def central_window(shape: tuple[int, int], size: int) -> tuple[slice, slice]:
     """The central ``size`` x ``size`` window of an image (all of it if smaller)."""
     h, w = shape
@@ -85,17 +168,37 @@ def central_window(shape: tuple[int, int], size: int) -> tuple[slice, slice]:
 
 
 def check_grids(files: Mapping[str, Path]) -> Grid:
-    """All files on one grid (shape, CRS, transform); else an error naming the first offending file."""
-    items = list(files.items())
-    ref_file = items[0][1]
-    ref = read_grid(ref_file)
-    for _date, f in items[1:]:
-        diffs = ref.differences(read_grid(f))
+    """All files on one grid (shape, CRS, transform); else an error naming the offending file.
+
+    The grid of the stack is the one most dates share (the first date's on a tie): a corrupt, PNG or
+    otherwise odd *first* date is the one named, not the healthy date after it."""
+    grids = {d: read_grid(f) for d, f in files.items()}
+    items = list(grids.items())
+    agree = [sum(1 for _, g in items if not ref.differences(g)) for _, ref in items]
+    ref_date, ref = items[int(np.argmax(agree))]  # argmax: the first of the most shared
+    ref_file = files[ref_date]
+    others = max(agree) - 1
+    for date, g in items:
+        diffs = ref.differences(g)
         if diffs:
             raise InputError(
-                f"{f}: not on the grid of the reference date {ref_file}: " + "; ".join(diffs)
+                f"{files[date]}: not on the grid of the reference date {ref_file}: " + "; ".join(diffs)
+                + f" ({others + 1} of the {len(items)} dates share the reference grid)"
+                + ("" if g.crs is not None else "; it has no CRS: not a georeferenced raster (e.g. a PNG)?")
             )
     return ref
+
+
+def choose_reference(reports: Mapping[str, DateReport], dates: list[str]) -> str | None:
+    """The date nearest the middle of the stack among the usable ones (not dropped) whose coverage
+    is within 5 % of the best; None when none is usable."""
+    usable = [d for d in dates if reports[d].status == "kept"]
+    if not usable:
+        return None
+    best = min(reports[d].invalid_fraction for d in usable)
+    good = [d for d in usable if reports[d].invalid_fraction <= best + 0.05]
+    middle = (len(dates) - 1) / 2
+    return min(good, key=lambda d: (abs(dates.index(d) - middle), dates.index(d)))
 
 
 def check_stack(
@@ -108,36 +211,45 @@ def check_stack(
     shift_window: int = 1024,
     reference_date: str | None = None,
     min_correlation: float = 0.2,
+    on_radiometric_outlier: str = "exclude",
+    shift_significance: float = SHIFT_SIGNIFICANCE,
 ) -> dict[str, Any]:
     """Check a stack and return the co-registration report (JSON-ready).
 
-    Raises :class:`InputError` for different grids, fewer than two dates, or (with
-    ``on_misregistered='fail'``) a date shifted by more than ``max_shift_px`` or with no valid pixel.
+    Raises :class:`InputError` for different grids, fewer than two dates, data in dB declared as
+    linear, or (with ``on_misregistered='fail'``) a date shifted by more than ``max_shift_px`` (and
+    significantly: ``shift_significance`` standard errors), with no valid pixel, implausible
+    magnitudes or an undeclared fill value. A date whose median is more than ``radiometric_outlier_db``
+    from the stack's is left out of the super-image mean (``exclude``), dropped (``drop``) or only
+    flagged (``keep``).
     """
+    from mtsar2sar.streaming import COVERAGE_BLOCK
+
     if len(files) < 2:
         only = ", ".join(str(f) for f in files.values()) or "none"
         raise InputError(f"multi-temporal despeckling needs at least 2 dates; found {len(files)} ({only})")
+    if on_radiometric_outlier not in ("exclude", "drop", "keep"):
+        raise InputError(f"coregistration.on_radiometric_outlier: {on_radiometric_outlier!r} is not one of exclude, drop, keep")
     grid = check_grids(files)
     dates = list(files)
-    ref_date = reference_date or dates[len(dates) // 2]
-    if ref_date not in files:
-        raise InputError(f"reference_date: {ref_date!r} is not one of the dates {dates}")
-    window = central_window(grid.shape, shift_window)
-    rows, cols = (window[0].start, window[0].stop), window[1]
-
-    def central(f: Path) -> NDArray[np.float32]:
-        return read_intensity(f, domain, band, rows)[0][:, cols]
-
-    ref_img = central(files[ref_date])
-    reports: list[DateReport] = []
+    if reference_date is not None and reference_date not in files:
+        raise InputError(f"reference_date: {reference_date!r} is not one of the dates {dates}")
+    reports: dict[str, DateReport] = {}
+    coverage: dict[str, NDArray[np.int64] | None] = {}
     for date, f in files.items():
         stats = date_statistics(f, domain, band)  # strip by strip: bounded memory
-        rep = DateReport(date=date, file=str(f))
+        rep = reports[date] = DateReport(date=date, file=str(f))
         rep.invalid_fraction = stats.invalid_fraction
+        coverage[date] = stats.coverage
+        if domain != "complex" and stats.negative_fraction > MAX_NEGATIVE_FRACTION:
+            raise InputError(
+                f"{f}: {stats.negative_fraction:.0%} of its values are negative: the data look like dB"
+                f" (10 log10), but input_domain '{domain}' expects linear values; convert them (10**(x/10))"
+                " or give the linear product"
+            )
         if not np.isfinite(stats.median):
             rep.status = "dropped"
             rep.reasons.append("no valid pixel (all NaN, inf, <= 0 or nodata)")
-            reports.append(rep)
             continue
         median = stats.median
         rep.median_db = float(10 * np.log10(median))
@@ -147,41 +259,99 @@ def check_stack(
                 f"median intensity {median:.3g} is outside the plausible range {PLAUSIBLE_INTENSITY[0]:g} to "
                 f"{PLAUSIBLE_INTENSITY[1]:g} (wrong input_domain, units or scaling?)"
             )
-            reports.append(rep)
             continue
-        if date != ref_date:
-            dy, dx, corr = estimate_shift_and_correlation(ref_img, central(f))
-            rep.shift_px = (round(dy, 4), round(dx, 4))
-            rep.shift_norm_px = round(float(np.hypot(dy, dx)), 4)
-            rep.correlation = round(corr, 4)
-            if corr < min_correlation:
-                rep.shift_measurable = False
+        if stats.extreme_fraction > MAX_EXTREME_FRACTION:
+            value = stats.extreme_value if domain == "intensity" else np.sqrt(stats.extreme_value)
+            rep.status = "dropped"
+            rep.reasons.append(
+                f"{stats.extreme_fraction:.1%} of its valid pixels hold the single value {value:.6g}: an undeclared"
+                f" fill (nodata) value? Declare it as the file's nodata (e.g. gdal_edit.py -a_nodata {value:.6g})"
+            )
+    ref_date = reference_date or choose_reference(reports, dates)
+    if ref_date is not None and reports[ref_date].status != "kept":
+        raise InputError(f"{files[ref_date]}: the reference date {ref_date} is unusable: {'; '.join(reports[ref_date].reasons)}")
+    cache: dict[tuple[str, int, int, int, int], NDArray[np.float32]] = {}
+
+    def window_of(date: str, rs: slice, cs: slice) -> NDArray[np.float32]:
+        key = (date, rs.start, rs.stop, cs.start, cs.stop)
+        if key not in cache:
+            if len(cache) > 4:
+                cache.pop(next(k for k in cache if k[0] != ref_date)) if any(k[0] != ref_date for k in cache) else cache.clear()
+            cache[key] = read_intensity(files[date], domain, band, (rs.start, rs.stop))[0][:, cs]
+        return cache[key]
+
+    for date in dates:
+        rep = reports[date]
+        if date == ref_date or rep.status != "kept" or ref_date is None:
+            continue
+        cov_ref, cov = coverage[ref_date], coverage[date]
+        joint = np.minimum(cov_ref, cov) if cov_ref is not None and cov is not None else None
+        rs, cs = (best_window(joint, COVERAGE_BLOCK, grid.shape, shift_window) if joint is not None
+                  else central_window(grid.shape, shift_window))
+        rep.shift_window = (rs.start, cs.start, rs.stop - rs.start, cs.stop - cs.start)
+        ref_img, img = window_of(ref_date, rs, cs), window_of(date, rs, cs)
+        both = int((np.isfinite(ref_img) & np.isfinite(img)).sum())
+        if both < MIN_SHIFT_PIXELS or both < MIN_SHIFT_COVERAGE * img.size:
+            rep.shift_measurable = False
+            rep.shift_px = rep.shift_norm_px = rep.correlation = None
+            rep.reasons.append(
+                f"shift not measurable: only {both} pixels ({both / img.size:.0%}) of the best {img.shape[0]} x"
+                f" {img.shape[1]} window are valid in both this date and the reference date {ref_date}; kept"
+            )
+            continue
+        m = measure_shift(ref_img, img)
+        rep.shift_px = (round(m.dy, 4), round(m.dx, 4))
+        rep.shift_norm_px = round(m.norm, 4)
+        rep.shift_se_px = None if m.se is None else round(m.se, 4)
+        rep.correlation = round(m.correlation, 4)
+        if m.correlation < min_correlation:
+            rep.shift_measurable = False
+            rep.reasons.append(
+                f"shift not measurable: correlation {m.correlation:.3f} with the reference date is below"
+                f" min_correlation = {min_correlation} (no stable structure, e.g. sea); kept"
+            )
+        elif m.norm > max_shift_px:
+            if m.se is not None and m.norm < shift_significance * m.se:
                 rep.reasons.append(
-                    f"shift not measurable: correlation {corr:.3f} with the reference date is below"
-                    f" min_correlation = {min_correlation} (no stable structure, e.g. sea); kept"
+                    f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} but is not significant:"
+                    f" standard error {m.se:.3f} px (single-look speckle, few edges); kept"
                 )
-            elif rep.shift_norm_px > max_shift_px:
+            else:
                 rep.status = "dropped"
-                rep.reasons.append(
-                    f"residual shift {rep.shift_norm_px:.3f} px exceeds max_shift_px = {max_shift_px}"
-                )
-        reports.append(rep)
-    medians = np.array([r.median_db for r in reports if np.isfinite(r.median_db)])
-    stack_median = float(np.median(medians))
-    for r in reports:
-        if np.isfinite(r.median_db) and abs(r.median_db - stack_median) > radiometric_outlier_db:
+                se = "" if m.se is None else f" (standard error {m.se:.3f} px)"
+                rep.reasons.append(f"residual shift {m.norm:.3f} px{se} exceeds max_shift_px = {max_shift_px}")
+    medians = np.array([r.median_db for r in reports.values() if r.status == "kept"])
+    stack_median = float(np.median(medians)) if medians.size else float("nan")
+    action = {"exclude": "left out of the super-image mean", "drop": "dropped", "keep": "flag only"}[on_radiometric_outlier]
+    for r in reports.values():
+        if r.status == "kept" and abs(r.median_db - stack_median) > radiometric_outlier_db:
             r.radiometric_outlier = True
             r.reasons.append(
                 f"median {r.median_db:.2f} dB is {r.median_db - stack_median:+.2f} dB from the stack median"
-                f" {stack_median:.2f} dB (flag only)"
+                f" {stack_median:.2f} dB ({action})"
             )
-    bad = [r for r in reports if r.status == "dropped"]
+            if on_radiometric_outlier == "exclude":
+                r.in_mean = False
+            elif on_radiometric_outlier == "drop":
+                r.status = "dropped"
+    bad = [r for r in reports.values() if r.status == "dropped" and not (r.radiometric_outlier and on_radiometric_outlier == "drop")]
     if bad and on_misregistered == "fail":
         r = bad[0]
         raise InputError(f"{r.file}: date {r.date} rejected: {'; '.join(r.reasons)} (on_misregistered: fail)")
-    kept = [r.date for r in reports if r.status == "kept"]
+    kept = [r.date for r in reports.values() if r.status == "kept"]
     if len(kept) < 2:
-        raise InputError(f"only {len(kept)} date(s) left after dropping misregistered or empty dates")
+        why = "; ".join(f"{r.date}: {'; '.join(r.reasons)}" for r in reports.values() if r.status == "dropped")
+        raise InputError(f"only {len(kept)} date(s) left after dropping misregistered or empty dates ({why})")
+    for r in reports.values():
+        if r.status != "kept":
+            r.in_mean = False
+    mean_dates = [r.date for r in reports.values() if r.in_mean]
+    if not mean_dates:
+        raise InputError(
+            f"no date is within {radiometric_outlier_db} dB of the stack median {stack_median:.2f} dB: the dates"
+            " disagree in radiometry (units, calibration?); check them, or set"
+            " coregistration.on_radiometric_outlier: keep"
+        )
     return {
         "reference_date": ref_date,
         "grid": {
@@ -190,10 +360,13 @@ def check_stack(
             "transform": list(grid.transform)[:6], "nodata": grid.nodata,
         },
         "max_shift_px": max_shift_px,
+        "shift_significance": shift_significance,
         "min_correlation": min_correlation,
         "on_misregistered": on_misregistered,
-        "stack_median_db": round(stack_median, 4),
+        "on_radiometric_outlier": on_radiometric_outlier,
+        "stack_median_db": round(stack_median, 4) if np.isfinite(stack_median) else None,
         "kept_dates": kept,
-        "dropped_dates": [r.date for r in bad],
-        "dates": [asdict(r) for r in reports],
+        "dropped_dates": [r.date for r in reports.values() if r.status == "dropped"],
+        "mean_dates": mean_dates,
+        "dates": [asdict(r) for r in reports.values()],
     }

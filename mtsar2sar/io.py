@@ -109,11 +109,10 @@ def strip_rows(width: int, pixels: int = 4_000_000, multiple: int = 256) -> int:
     return max(multiple, pixels // max(width, 1) // multiple * multiple)
 
 
-def read_intensity(
-    path: str | Path, domain: str, band: int | None = None, rows: Rows | None = None
-) -> tuple[NDArray[np.float32], Grid]:
-    """Read one date (or the band of ``rows`` of it) as float32 intensity; invalid pixels (nodata,
-    NaN, inf, <= 0) become NaN. The grid returned is always the whole file's."""
+def read_band(
+    path: str | Path, band: int | None = None, rows: Rows | None = None
+) -> tuple[NDArray[Any], Grid]:
+    """The raw values of one band of a date (or of the band of ``rows`` of it), and the whole file's grid."""
     with open_raster(path) as ds:
         if band is None:
             if ds.count != 1:
@@ -125,7 +124,11 @@ def read_intensity(
             raw = ds.read(band, window=row_window(rows, ds.width))
         except RasterioIOError as exc:
             raise InputError(f"{path}: cannot read the pixels (truncated or corrupt file?): {exc}") from exc
-        grid = Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
+        return raw, Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
+
+
+def intensity_of(raw: NDArray[Any], grid: Grid, domain: str, path: str | Path) -> NDArray[np.float32]:
+    """Raw values of ``domain`` as float32 intensity, invalid pixels (nodata, NaN, inf, <= 0) as NaN."""
     try:
         intensity = to_intensity(raw, domain)
     except ValueError as exc:
@@ -133,8 +136,16 @@ def read_intensity(
     valid = valid_mask(intensity)
     if grid.nodata is not None and not np.iscomplexobj(raw):
         valid &= raw != grid.nodata
-    out = np.where(valid, intensity, np.nan).astype(np.float32)
-    return out, grid
+    return np.where(valid, intensity, np.nan).astype(np.float32)
+
+
+def read_intensity(
+    path: str | Path, domain: str, band: int | None = None, rows: Rows | None = None
+) -> tuple[NDArray[np.float32], Grid]:
+    """Read one date (or the band of ``rows`` of it) as float32 intensity; invalid pixels (nodata,
+    NaN, inf, <= 0) become NaN. The grid returned is always the whole file's."""
+    raw, grid = read_band(path, band, rows)
+    return intensity_of(raw, grid, domain, path), grid
 
 
 def remove_stale_temporaries(path: Path) -> None:

@@ -10,14 +10,21 @@ from mtsar2sar.errors import InputError
 
 
 def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[str, Path]:
-    """Map each date key (first group of ``date_regex`` in the file name) to its file, sorted by key.
+    """Map each date key (the first group of ``date_regex`` that takes part in the match, in the file
+    name) to its file, sorted by key.
 
     Relative patterns are taken relative to ``base``. Errors name the pattern or the files at fault.
     """
     full = pattern if Path(pattern).is_absolute() else str(Path(base) / pattern)
-    files = sorted(Path(p) for p in glob.glob(full))
+    if Path(full).is_dir():
+        raise InputError(
+            f"inputs: {pattern!r} is a folder; give a pattern of its files, e.g. {str(Path(pattern) / '*.tif')!r}"
+        )
+    matches = sorted(Path(p) for p in glob.glob(full))
+    files = [p for p in matches if not p.is_dir()]
     if not files:
-        raise InputError(f"inputs: the pattern {pattern!r} matches no file (looked for {full!r})")
+        folders = f" (only folders: {', '.join(str(p) for p in matches[:3])})" if matches else ""
+        raise InputError(f"inputs: the pattern {pattern!r} matches no file (looked for {full!r}){folders}")
     try:
         regex = re.compile(date_regex)
     except re.error as exc:
@@ -29,7 +36,13 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
         match = regex.search(f.name)
         if match is None:
             raise InputError(f"{f}: date_regex {date_regex!r} matches nothing in the file name")
-        key = match.group(1)
+        # the first group that took part in the match (alternatives: '_(\\d{8})_|-(\\d{8})\\.')
+        key = next((g for g in match.groups() if g is not None), None)
+        if not key:
+            raise InputError(
+                f"{f}: date_regex {date_regex!r} matches {match.group(0)!r} in the file name but none of its groups"
+                " captured a date key"
+            )
         if key in dates:
             raise InputError(f"{f}: date key {key!r} is also the key of {dates[key]}; each date needs one file")
         dates[key] = f

@@ -134,26 +134,64 @@ def despeckle_file(
     return lam, gain, k
 
 
+# Side (px) of the blocks of the coverage map of a date (valid pixels per block), from which the
+# co-registration check picks a shift window with valid data.
+COVERAGE_BLOCK = 32
+
+
 @dataclass(frozen=True)
 class DateStatistics:
     invalid_fraction: float
     median: float  # of the valid intensities (nan when none), to 0.001 dB
+    negative_fraction: float = 0.0  # of the finite, non-nodata raw values (real data): dB data are mostly negative
+    extreme_value: float = float("nan")  # intensity of the most populated of the lowest and highest 0.001 dB bins
+    extreme_fraction: float = 0.0  # share of the valid pixels in that bin (float data only: undeclared fill values)
+    coverage: NDArray[np.int64] | None = None  # valid pixels per COVERAGE_BLOCK x COVERAGE_BLOCK block
 
 
 def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
-    """Fraction of invalid pixels and median intensity of one date, strip by strip (a 0.001 dB histogram)."""
+    """Fraction of invalid pixels and median intensity of one date, strip by strip (a 0.001 dB histogram);
+    the share of negative raw values, the share of the valid pixels at the extreme value (a fill value
+    no nodata declares, in float data) and the map of valid pixels per block."""
+    from mtsar2sar.io import intensity_of, read_band
+
     grid = read_grid(path)
     hist = np.zeros(DB_BINS, dtype=np.int64)
     step = (DB_RANGE[1] - DB_RANGE[0]) / DB_BINS
-    n_valid = 0
-    for r in strips(grid.height, strip_rows(grid.width)):
-        img = read_intensity(path, domain, band, r)[0]
-        x = img[np.isfinite(img)].astype(np.float64)
+    n_valid = n_finite = n_negative = 0
+    floating = False
+    b = COVERAGE_BLOCK
+    coverage = np.zeros((-(-grid.height // b), -(-grid.width // b)), dtype=np.int64)
+    rows = max(b, strip_rows(grid.width) // b * b)
+    for r0, r1 in strips(grid.height, rows):
+        raw, _ = read_band(path, band, (r0, r1))
+        img = intensity_of(raw, grid, domain, path)
+        if not np.iscomplexobj(raw):
+            floating |= np.issubdtype(raw.dtype, np.floating)
+            finite = np.isfinite(raw)
+            if grid.nodata is not None:
+                finite &= raw != grid.nodata
+            n_finite += int(finite.sum())
+            n_negative += int((raw[finite] < 0).sum())
+        ok = np.isfinite(img)
+        x = img[ok].astype(np.float64)
         n_valid += x.size
         idx = np.clip(((10 * np.log10(x) - DB_RANGE[0]) / step).astype(np.int64), 0, DB_BINS - 1)
         hist += np.bincount(idx, minlength=DB_BINS)
+        h, w = ok.shape
+        padded = np.zeros((-(-h // b) * b, coverage.shape[1] * b), dtype=np.int64)
+        padded[:h, :w] = ok
+        coverage[r0 // b: r0 // b + padded.shape[0] // b] += padded.reshape(padded.shape[0] // b, b, -1, b).sum(axis=(1, 3))
     invalid = 1.0 - n_valid / (grid.height * grid.width)
+    negative = n_negative / n_finite if n_finite else 0.0
     if n_valid == 0:
-        return DateStatistics(invalid, float("nan"))
+        return DateStatistics(invalid, float("nan"), negative, coverage=coverage)
     k = int(np.searchsorted(np.cumsum(hist), (n_valid + 1) / 2))
-    return DateStatistics(invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)))
+    nonzero = np.flatnonzero(hist)
+    lo, hi = int(nonzero[0]), int(nonzero[-1])
+    top = hi if hist[hi] >= hist[lo] else lo
+    extreme_fraction = float(hist[top] / n_valid) if floating and lo != hi else 0.0
+    return DateStatistics(
+        invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)), negative,
+        float(10 ** ((DB_RANGE[0] + (top + 0.5) * step) / 10)), extreme_fraction, coverage,
+    )

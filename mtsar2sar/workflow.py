@@ -63,8 +63,9 @@ def simulate(cfg: SimulationConfig, out_dir: str | Path) -> None:
 def check_coregistration(
     files: Mapping[str, str | Path], domain: str, band: int | None, settings: Mapping[str, Any], output: str | Path
 ) -> dict[str, Any]:
-    """Check the stack and write the co-registration report."""
-    from mtsar2sar.coregistration import check_stack
+    """Check the stack and write the co-registration report; the outputs of dates no longer kept (a
+    date removed from the inputs, or now dropped) are removed from the AOI's results folder."""
+    from mtsar2sar.coregistration import SHIFT_SIGNIFICANCE, check_stack
 
     report = check_stack(
         {d: Path(f) for d, f in files.items()},
@@ -75,14 +76,38 @@ def check_coregistration(
         radiometric_outlier_db=settings.get("radiometric_outlier_db", 3.0),
         shift_window=settings.get("shift_window", 1024),
         min_correlation=settings.get("min_correlation", 0.2),
+        on_radiometric_outlier=settings.get("on_radiometric_outlier", "exclude"),
+        shift_significance=settings.get("shift_significance", SHIFT_SIGNIFICANCE),
     )
     for r in report["dates"]:
-        log.info(
-            "%s shift=(%+.3f, %+.3f) px median=%.2f dB invalid=%.4f %s %s",
-            r["date"], *r["shift_px"], r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]),
-        )
+        shift = "(not measured)" if r["shift_px"] is None else "(%+.3f, %+.3f) px" % tuple(r["shift_px"])
+        log.info("%s shift=%s median=%.2f dB invalid=%.4f %s %s",
+                 r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
     write_json(output, report)
+    remove_stale_outputs(Path(output).parent, report["kept_dates"])
     return report
+
+
+# Per-date products of an AOI folder (results/{aoi}/): folder -> suffix.
+PER_DATE_OUTPUTS = {"despeckled": ".tif", "quicklooks": ".png"}
+
+
+def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
+    """Remove the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.png``) of dates that
+    are not in ``dates`` (removed from the inputs, or dropped by the check), so that the results folder
+    lists only the stack's dates. Returns what was removed."""
+    removed = []
+    keep = set(dates)
+    for folder, suffix in PER_DATE_OUTPUTS.items():
+        d = aoi_dir / folder
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob(f"*{suffix}")):
+            if f.is_file() and f.name[: -len(suffix)] not in keep:
+                f.unlink()
+                removed.append(f)
+                log.warning("removed %s: date %s is not in the stack (any more)", f, f.name[: -len(suffix)])
+    return removed
 
 
 def kept_dates(report_path: str | Path) -> list[str]:
@@ -215,6 +240,17 @@ def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, prog
     )
 
 
+def weights_tags(settings: Mapping[str, Any], looks: float | None) -> dict[str, str]:
+    """The output tags naming the weights actually used: ``weights`` (``auto`` resolved to the name it
+    picks), ``weights_file`` (the file loaded) and ``weights_setting`` (as configured)."""
+    from mtsar2sar.network import auto_weights, resolve_weights
+
+    requested = str(settings.get("weights", "auto"))
+    name = auto_weights(looks) if requested == "auto" and looks is not None else requested
+    path = resolve_weights(requested, settings.get("base", "."), looks)
+    return {"weights": name, "weights_file": str(path), "weights_setting": requested}
+
+
 def despeckle(
     date_file: str | Path,
     domain: str,
@@ -236,7 +272,7 @@ def despeckle(
     t0 = time.perf_counter()
     lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
-        {"weights": str(settings.get("weights", "auto")), "looks": repr(looks), "source": str(date_file)},
+        {**weights_tags(settings, looks), "looks": repr(looks), "source": str(date_file)},
         debias=bool(settings.get("debias", True)),
     )
     mpx = grid.height * grid.width / 1e6
