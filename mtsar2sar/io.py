@@ -26,7 +26,7 @@ import rasterio
 from affine import Affine
 from numpy.typing import NDArray
 from rasterio.crs import CRS
-from rasterio.errors import RasterioIOError
+from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
 from mtsar2sar.domain import to_intensity, valid_mask
@@ -83,7 +83,9 @@ def open_raster(path: str | Path) -> Iterator[rasterio.io.DatasetReader]:
     if not path.exists():
         raise InputError(f"{path}: file not found")
     try:
-        ds = rasterio.open(path)
+        with warnings.catch_warnings():  # a raster without georeferencing is reported by the grid check
+            warnings.simplefilter("ignore", NotGeoreferencedWarning)
+            ds = rasterio.open(path)
     except RasterioIOError as exc:
         raise InputError(f"{path}: not a readable raster ({exc})") from exc
     with ds:

@@ -93,6 +93,7 @@ def despeckle_file(
     ratio (the network's working level, the debiasing target); the network, one row of tiles at a
     time, into a scratch file of ``tau_hat'`` beside the output; then ``w_hat = k tau_hat' s'``.
     """
+    from mtsar2sar.debias import LevelDebias
     from mtsar2sar.despeckle import geometric_mean_of, ratio_of  # torch: only the rules that run the network
 
     grid = read_grid(date_file)
@@ -102,15 +103,14 @@ def despeckle_file(
     def ratio(r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
         return ratio_of(read_intensity(date_file, domain, band, (r0, r1))[0], read_product(super_path, (r0, r1))[0], lam)
 
-    sums = {"tau": 0.0, "tau_hat": 0.0}
-
     def ratios() -> Iterator[NDArray[np.float64]]:
         for r in strips(grid.height, rows):
             tau, valid, _ = ratio(*r)
-            sums["tau"] += float(tau[valid].sum())
-            yield tau
+            yield tau[valid]
 
-    gain = denoiser.gain(geometric_mean_of(ratios()))
+    level = geometric_mean_of(ratios())
+    gain = denoiser.gain(level)
+    correction = LevelDebias(level, debias)
     grid_out = Grid(grid.height, grid.width, grid.crs, grid.transform, None)  # scratch: NaN as nodata
     # scratch file of tau_hat' beside the output (overwritten by a rerun after a kill, removed at the end)
     scratch = Path(output).with_name(f".{Path(output).name}.scratch-ratio.tif")
@@ -118,20 +118,21 @@ def despeckle_file(
         with open_writer(scratch, grid_out) as dst:
 
             def sink(r0: int, r1: int, tau_hat: NDArray[np.floating]) -> None:
-                _, valid, _ = ratio(r0, r1)
-                sums["tau_hat"] += float(tau_hat[valid].sum())
+                tau, valid, _ = ratio(r0, r1)
+                correction.add(tau, tau_hat, valid)
                 dst.write(np.where(valid, tau_hat, np.nan), r0)
 
             denoiser.stream(lambda r0, r1: ratio(r0, r1)[0], grid.height, grid.width, sink, gain)
-        k = sums["tau"] / sums["tau_hat"] if debias and sums["tau_hat"] > 0 else 1.0
-        with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam), "debias": repr(k)}) as out:
+        summary = correction.summary()
+        debias_tag = "off" if not debias else " ".join(f"{k}={v:.4f}" for k, v in summary.items())
+        with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam), "debias": debias_tag}) as out:
             for r0, r1 in strips(grid.height, rows):
                 _, valid, s_norm = ratio(r0, r1)
                 tau_hat = read_product(scratch, (r0, r1))[0].astype(np.float64)
-                out.write(np.where(valid, k * tau_hat * s_norm, np.nan), r0)
+                out.write(np.where(valid, correction.apply(tau_hat) * s_norm, np.nan), r0)
     finally:
         scratch.unlink(missing_ok=True)
-    return lam, gain, k
+    return lam, gain, summary["overall"]
 
 
 # Side (px) of the blocks of the coverage map of a date (valid pixels per block), from which the
@@ -144,7 +145,7 @@ class DateStatistics:
     invalid_fraction: float
     median: float  # of the valid intensities (nan when none), to 0.001 dB
     negative_fraction: float = 0.0  # of the finite, non-nodata raw values (real data): dB data are mostly negative
-    extreme_value: float = float("nan")  # intensity of the most populated of the lowest and highest 0.001 dB bins
+    extreme_value: float = float("nan")  # the lowest or highest valid intensity, whichever 0.001 dB bin holds more
     extreme_fraction: float = 0.0  # share of the valid pixels in that bin (float data only: undeclared fill values)
     coverage: NDArray[np.int64] | None = None  # valid pixels per COVERAGE_BLOCK x COVERAGE_BLOCK block
 
@@ -159,6 +160,7 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     hist = np.zeros(DB_BINS, dtype=np.int64)
     step = (DB_RANGE[1] - DB_RANGE[0]) / DB_BINS
     n_valid = n_finite = n_negative = 0
+    vmin, vmax = float("inf"), float("-inf")
     floating = False
     b = COVERAGE_BLOCK
     coverage = np.zeros((-(-grid.height // b), -(-grid.width // b)), dtype=np.int64)
@@ -176,6 +178,8 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
         ok = np.isfinite(img)
         x = img[ok].astype(np.float64)
         n_valid += x.size
+        if x.size:
+            vmin, vmax = min(vmin, float(x.min())), max(vmax, float(x.max()))
         idx = np.clip(((10 * np.log10(x) - DB_RANGE[0]) / step).astype(np.int64), 0, DB_BINS - 1)
         hist += np.bincount(idx, minlength=DB_BINS)
         h, w = ok.shape
@@ -193,5 +197,5 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     extreme_fraction = float(hist[top] / n_valid) if floating and lo != hi else 0.0
     return DateStatistics(
         invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)), negative,
-        float(10 ** ((DB_RANGE[0] + (top + 0.5) * step) / 10)), extreme_fraction, coverage,
+        vmax if top == hi else vmin, extreme_fraction, coverage,
     )

@@ -31,12 +31,36 @@ leaves no output behind. Catalogue (cases tested elsewhere are named with their 
 30 a read-only results folder ............ test_read_only_results_folder (the OS refusal is simulated:
    the tests run as root, for whom chmod does not make a folder read-only)
 31 an all-invalid stack (no super-image) . test_streaming::test_all_invalid_stack_leaves_no_super_image
+Issue 15 (faults, hostile data, misleading errors):
+32 GDAL write failure mid-file (3 sizes) .. test_faults::test_gdal_write_failure_fails_and_leaves_nothing
+33 ENOSPC in super_image (3 faults) ...... test_faults::test_enospc_in_super_image_step_leaves_nothing
+34 ENOSPC in despeckle (3 points) ........ test_faults::test_enospc_in_despeckle_step_leaves_nothing
+35 truncated after writing, strict JSON .. test_faults::test_truncated_after_writing_is_refused, test_json_is_strict
+36 no valid pixel in the shift window (5)  test_coregistration::test_shift_window_without_valid_pixels
+37 unusable reference date ............... test_coregistration::test_unusable_reference_date_given
+38 false misregistration, single-look .... test_coregistration::test_no_false_misregistration_on_single_look_piecewise_constant_stacks
+39 a date 40 dB off (3 settings) ......... test_coregistration::test_radiometric_outlier_kept_out_of_the_mean,
+   test_enl_stack::test_radiometric_outlier_not_averaged_into_the_super_image
+40 ENL of a small / sparse stack (3) ..... test_enl_stack::test_given_enl_needs_no_estimate_and_a_failed_estimate_is_clear
+41 amplitude as intensity and reverse .... test_enl_stack::test_enl_far_from_dates_times_looks_warns
+42 dB data declared as intensity ......... test_db_data_declared_as_intensity_refused
+43 undeclared fill values (2) ............ test_undeclared_fill_value_is_named
+44 PNG / cropped / corrupt first date (4)  test_bad_first_date_is_the_one_named
+45 -DBL_MAX nodata ....................... test_dbl_max_nodata_is_masked_not_blamed_on_the_report
+46 regex with alternative groups ......... test_date_regex_with_alternative_groups
+47 overlap >= tile (2) ................... test_overlap_not_below_tile_is_a_config_error
+48 a folder given as inputs .............. test_folder_given_as_inputs
+49 stale output of a removed date ........ test_stale_outputs_of_a_removed_date_are_removed
+50 bare NaN in coregistration.json ....... test_coregistration_report_is_strict_json
+51 weights tag 'auto' .................... test_output_tags_record_the_weights_used
 """
 
 from __future__ import annotations
 
 import errno
 import importlib.util
+import json
+import re
 
 import numpy as np
 import pytest
@@ -169,3 +193,170 @@ def test_inputs_are_never_modified(tmp_path):
     with rasterio.open(p) as ds:
         ds.read(1)
     assert p.read_bytes() == before and p.stat().st_mtime_ns == mtime
+
+
+# --- issue 15: wrong units (class 5), misleading messages (class 7), smaller (class 8) -------------
+
+def stack5(size: int = 64, seed: int = 3) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    truth = np.exp(rng.normal(0, 0.7, (size, size)))
+    return {f"2024010{i}": (truth * rng.gamma(4, 0.25, truth.shape)).astype(np.float32) for i in range(1, 6)}
+
+
+def test_db_data_declared_as_intensity_refused(tmp_path):
+    imgs = stack5()
+    imgs["20240104"] = 10 * np.log10(imgs["20240104"] * 0.01)  # sigma0 in dB: mostly negative
+    files = write_dates(tmp_path, imgs, utm_grid())
+    for policy in ("fail", "drop"):
+        with pytest.raises(InputError, match=r"S1_20240104\.tif: \d+% of its values are negative: the data look like dB \(10 log10\), but input_domain 'intensity' expects linear values"):
+            check_stack(files, "intensity", on_misregistered=policy)
+
+
+@pytest.mark.parametrize("fill", [9999.0, 1e20])
+def test_undeclared_fill_value_is_named(tmp_path, fill):
+    imgs = stack5(128)
+    imgs["20240104"][:, :40] = fill  # a fill value the file does not declare as nodata
+    files = write_dates(tmp_path, imgs, utm_grid(128, 128))
+    value = re.escape(f"{fill:.6g}")
+    with pytest.raises(InputError, match=rf"S1_20240104\.tif: date 20240104 rejected: 31\.2% of its valid pixels hold the single value {value}: an undeclared fill \(nodata\) value\?"):
+        check_stack(files, "intensity")
+
+
+def write_png(path, data):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
+        _write_png(path, data)
+
+
+def _write_png(path, data):
+    with rasterio.open(path, "w", driver="PNG", height=data.shape[0], width=data.shape[1], count=1, dtype="uint8") as ds:
+        ds.write(data, 1)
+
+
+@pytest.mark.parametrize("first", ["png", "other-shape", "garbage", "truncated"])
+def test_bad_first_date_is_the_one_named(tmp_path, first):
+    imgs = stack5()
+    files = write_dates(tmp_path, imgs, utm_grid())
+    bad = files["20240101"]
+    if first == "png":
+        bad.unlink()
+        bad = tmp_path / "S1_20240101.png"
+        write_png(bad, (imgs["20240101"] * 50).clip(1, 255).astype(np.uint8))
+        files["20240101"] = bad
+        msg = r"S1_20240101\.png: not on the grid of the reference date .*S1_20240102\.tif: CRS None instead of EPSG:32631.*no CRS: not a georeferenced raster"
+    elif first == "other-shape":  # e.g. a cropped or otherwise damaged first file
+        write_float32(bad, imgs["20240101"][:, :60], utm_grid(64, 60))
+        msg = r"S1_20240101\.tif: not on the grid of the reference date .*S1_20240102\.tif: shape \(64, 60\) instead of \(64, 64\) \(4 of the 5 dates"
+    elif first == "garbage":
+        bad.write_bytes(b"II*\x00" + bytes(range(256)) * 8)
+        msg = r"S1_20240101\.tif: not a readable raster"
+    else:
+        bad.write_bytes(bad.read_bytes()[:2000])
+        msg = r"S1_20240101\.tif: (not a readable raster|cannot read the pixels)"
+    with pytest.raises(InputError, match=msg) as info:
+        check_stack(files, "intensity")
+    assert "S1_20240102" not in str(info.value).split(":")[0]
+
+
+def test_dbl_max_nodata_is_masked_not_blamed_on_the_report(tmp_path):
+    from mtsar2sar import workflow
+
+    nodata = -np.finfo(np.float64).max
+    imgs = stack5()
+    files = {}
+    for d, img in imgs.items():
+        data = img.astype(np.float64)
+        data[:4] = nodata
+        files[d] = tmp_path / f"S1_{d}.tif"
+        g = utm_grid()
+        with rasterio.open(files[d], "w", driver="GTiff", height=64, width=64, count=1, dtype="float64",
+                           crs=g.crs, transform=g.transform, nodata=nodata) as ds:
+            ds.write(data, 1)
+    out = tmp_path / "results"
+    workflow.check_coregistration(files, "intensity", None, {}, out / "coregistration.json")
+    res = workflow.super_image(files, out / "coregistration.json", "intensity", None, 4.0, {"enl": 20.0},
+                               out / "super_image.tif", out / "super_image_enl.json")
+    s, grid = mio.read_product(out / "super_image.tif")
+    assert res["enl"] == 20.0 and np.isnan(grid.nodata)  # -DBL_MAX does not fit float32: NaN is the products' nodata
+    assert np.isnan(s[:4]).all() and np.isfinite(s[4:]).all()
+    np.testing.assert_allclose(s[4:], np.mean([imgs[d][4:] for d in imgs], axis=0), rtol=1e-5)
+
+
+def test_date_regex_with_alternative_groups(tmp_path):
+    for name in ("S1_20240101_VV.tif", "S1-20240113.tif"):
+        (tmp_path / name).write_text("x")
+    files = find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_|-(\d{8})\.")
+    assert {k: p.name for k, p in files.items()} == {"20240101": "S1_20240101_VV.tif", "20240113": "S1-20240113.tif"}
+    with pytest.raises(InputError, match=r"S1-20240113\.tif: date_regex '_\(\\\\d\{8\}\)_\|-\(x\)\?' matches '-' in the file name but none of its groups captured a date key"):
+        find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_|-(x)?")
+
+
+@pytest.mark.parametrize("network, message", [
+    ({"tile": 128}, "config: network.overlap (default): 128 must be smaller than network.tile (128)"),
+    ({"tile": 64, "overlap": 96}, "config: network.overlap: 96 must be smaller than network.tile (64)"),
+])
+def test_overlap_not_below_tile_is_a_config_error(network, message):
+    from mtsar2sar.config import validate_config
+
+    c = base_config()
+    c["network"] = network
+    with pytest.raises(InputError, match=re.escape(message)):
+        validate_config(c, REPO / "schemas" / "config.schema.yaml")
+
+
+def test_folder_given_as_inputs(tmp_path):
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "S1_20240101.tif").write_text("x")
+    with pytest.raises(InputError, match=r"inputs: '.*site' is a folder; give a pattern of its files, e.g. '.*site/\*\.tif'"):
+        find_dates(str(tmp_path / "site"), r"(\d{8})")
+    with pytest.raises(InputError, match=r"inputs: '.*site/' is a folder"):
+        find_dates(str(tmp_path / "site") + "/", r"(\d{8})")
+
+
+def test_stale_outputs_of_a_removed_date_are_removed(tmp_path):
+    from mtsar2sar import workflow
+
+    imgs = stack5()
+    files = write_dates(tmp_path, imgs, utm_grid())
+    aoi = tmp_path / "results" / "site"
+    for folder, suffix in (("despeckled", ".tif"), ("quicklooks", ".png")):
+        (aoi / folder).mkdir(parents=True)
+        for d in ("20231225", "20240102"):  # 20231225: a date since removed from the inputs
+            (aoi / folder / f"{d}{suffix}").write_text("x")
+    workflow.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
+    assert sorted(p.name for p in (aoi / "despeckled").iterdir()) == ["20240102.tif"]
+    assert sorted(p.name for p in (aoi / "quicklooks").iterdir()) == ["20240102.png"]
+
+
+def test_coregistration_report_is_strict_json(tmp_path):
+    from mtsar2sar import workflow
+
+    imgs = stack5()
+    imgs["20240102"][:] = np.nan  # no valid pixel: no median
+    files = write_dates(tmp_path, imgs, utm_grid())
+    out = tmp_path / "coregistration.json"
+    workflow.check_coregistration(files, "intensity", None, {"on_misregistered": "drop"}, out)
+    text = out.read_text()
+    assert not re.search(r"[:\[,]\s*-?(NaN|Infinity)", text)
+
+    def refuse(name):
+        raise ValueError(f"non-standard JSON constant {name}")
+
+    rep = json.loads(text, parse_constant=refuse)
+    assert rep["dates"][1]["median_db"] is None and rep["dropped_dates"] == ["20240102"]
+
+
+def test_output_tags_record_the_weights_used(tmp_path):
+    from mtsar2sar import workflow
+
+    imgs = stack5()
+    files = write_dates(tmp_path, imgs, utm_grid())
+    write_float32(tmp_path / "super.tif", np.mean(list(imgs.values()), axis=0), utm_grid())
+    settings = {"weights": "auto", "tile": 64, "overlap": 32, "device": "cpu", "threads": 1, "base": str(REPO)}
+    workflow.despeckle(files["20240101"], "intensity", None, tmp_path / "super.tif", settings, tmp_path / "out.tif", 1.0)
+    with rasterio.open(tmp_path / "out.tif") as ds:
+        tags = ds.tags()
+    assert tags["weights"] == "sar2sar-s1" and tags["weights_setting"] == "auto"
+    assert tags["weights_file"].endswith("mtsar2sar/weights/sar2sar-s1.pt")

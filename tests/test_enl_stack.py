@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -51,3 +53,93 @@ def test_find_dates(tmp_path):
     (tmp_path / "S1A_20240113_VH.tif").write_text("x")
     with pytest.raises(InputError, match=r"date key '20240113' is also the key of"):
         find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
+
+
+# --- issue 15, class 4: small or sparse stacks; class 5: ENL far from T*L, outliers not averaged ---
+
+def super_image_run(tmp_path, imgs, looks=1.0, settings=None, domain="intensity", grid=None):
+    import json
+
+    from conftest import utm_grid, write_dates
+
+    from mtsar2sar import workflow
+
+    h, w = next(iter(imgs.values())).shape
+    files = write_dates(tmp_path, imgs, grid or utm_grid(h, w))
+    out = tmp_path / "results" / "site"
+    out.mkdir(parents=True)
+    rep = out / "coregistration.json"
+    rep.write_text(json.dumps({"kept_dates": list(imgs)}))
+    res = workflow.super_image(files, rep, domain, None, looks, settings or {}, out / "super_image.tif",
+                               out / "super_image_enl.json")
+    return res, out
+
+
+def sparse(shape, invalid=0.0, seed=0, dates=3):
+    rng = np.random.default_rng(seed)
+    imgs = {}
+    for i in range(dates):
+        img = rng.gamma(1, 1, shape).astype(np.float32)
+        img[rng.random(shape) < invalid] = np.nan
+        imgs[f"2024010{i + 1}"] = img
+    return imgs
+
+
+@pytest.mark.parametrize("shape, invalid, windows", [((8, 8), 0.0, 0), ((1, 100), 0.0, 0), ((64, 64), 0.97, 0)])
+def test_given_enl_needs_no_estimate_and_a_failed_estimate_is_clear(tmp_path, shape, invalid, windows):
+    imgs = sparse(shape, invalid)
+    res, out = super_image_run(tmp_path / "given", imgs, settings={"enl": 3.0})
+    assert res["enl"] == 3.0 and res["source"] == "config" and res["estimate"] is None
+    assert (out / "super_image.tif").exists() and (out / "super_image_enl.json").exists()
+    h, w = shape
+    with pytest.raises(InputError, match=rf"super_image\.tif: cannot estimate the ENL of the super-image \({h} x {w} px, 3 dates\):"
+                       rf" too few fully valid 15x15 windows \({windows}\) to estimate the ENL; set super_image.enl \(about 3 = dates x looks"):
+        super_image_run(tmp_path / "auto", imgs)
+    assert list((tmp_path / "auto" / "results" / "site").iterdir()) == [tmp_path / "auto" / "results" / "site" / "coregistration.json"]
+
+
+@pytest.mark.parametrize("declared, stored, warn", [
+    ("intensity", "amplitude", r"is 3\.\d x T\*L = 8 dates x 1 looks: .* Likely amplitude declared as intensity"),
+    ("amplitude", "intensity-squared", r"is only 0\.\d+ x T\*L = 8 dates x 1 looks: .* Likely intensity declared as amplitude"),
+    ("intensity", "intensity", None),
+])
+def test_enl_far_from_dates_times_looks_warns(tmp_path, caplog, declared, stored, warn):
+    cfg = SimulationConfig(seed=4, height=192, width=192, dates=8, looks=1, speckle="gamma", changes=False)
+    _, _, noisy, _ = simulate_stack(cfg)
+    if stored == "amplitude":
+        noisy = [np.sqrt(x) for x in noisy]
+    elif stored == "intensity-squared":
+        noisy = [x * x for x in noisy]  # read as amplitude: squared again
+    imgs = dict(zip([f"2024010{i}" for i in range(1, 9)], [x.astype(np.float32) for x in noisy]))
+    with caplog.at_level("WARNING", logger="mtsar2sar"):
+        res, _ = super_image_run(tmp_path, imgs, domain=declared)
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    if warn is None:
+        assert warnings == [] and res["warnings"] == [] and 0.8 < res["estimate_over_dates_times_looks"] < 1.2
+    else:
+        assert len(warnings) == 1 and re.search(warn, warnings[0]) and "super_image.tif" in warnings[0]
+        assert res["warnings"] == [warnings[0].split("super_image.tif: ", 1)[1]]
+
+
+def test_radiometric_outlier_not_averaged_into_the_super_image(tmp_path):
+    """One date 40 dB off (e.g. other units): the other dates' super-image is their own mean (before:
+    it was averaged in and made the super-image, hence every despeckled date, far too bright)."""
+    from conftest import utm_grid, write_dates
+
+    from mtsar2sar import workflow
+    from mtsar2sar.io import read_product
+
+    cfg = SimulationConfig(seed=5, height=64, width=64, dates=5, looks=4, speckle="gamma", changes=False)
+    _, _, noisy, _ = simulate_stack(cfg)
+    imgs = dict(zip([f"2024010{i}" for i in range(1, 6)], [x.astype(np.float32) for x in noisy]))
+    imgs["20240102"] = imgs["20240102"] * np.float32(1e4)
+    files = write_dates(tmp_path, imgs, utm_grid())
+    out = tmp_path / "results"
+    rep = workflow.check_coregistration(files, "intensity", None, {}, out / "coregistration.json")
+    assert rep["kept_dates"] == list(imgs) and rep["mean_dates"] == [d for d in imgs if d != "20240102"]
+    res = workflow.super_image(files, out / "coregistration.json", "intensity", None, 4.0, {"enl": 16.0},
+                               out / "super_image.tif", out / "super_image_enl.json")
+    s, _ = read_product(out / "super_image.tif")
+    good = np.mean([imgs[d] for d in rep["mean_dates"]], axis=0)
+    np.testing.assert_allclose(s, good, rtol=1e-6)
+    assert res["dates"] == 4 and res["excluded_from_mean"] == ["20240102"]
