@@ -197,7 +197,7 @@ def choose_reference(reports: Mapping[str, DateReport], dates: list[str]) -> str
         return None
     best = min(reports[d].invalid_fraction for d in usable)
     good = [d for d in usable if reports[d].invalid_fraction <= best + 0.05]
-    middle = (len(dates) - 1) / 2
+    middle = len(dates) // 2  # the middle date (the later of the two middle ones for an even count)
     return min(good, key=lambda d: (abs(dates.index(d) - middle), dates.index(d)))
 
 
