@@ -67,13 +67,17 @@ def despeckle_by_ratio(
     debias: bool = True,
 ) -> RatioResult:
     """Apply the ratio chain to one date (see module doc). ``lam`` defaults to the super-image's geometric
-    mean. ``debias``: scale ``tau_hat'`` so that its mean over the valid pixels equals that of ``tau'``
-    (the noisy ratio is an unbiased estimate of the true one, so despeckling should keep its mean)."""
+    mean. ``debias``: correct ``tau_hat'`` by level so that it keeps the mean of ``tau'`` at every level
+    (the noisy ratio is an unbiased estimate of the true one; :class:`mtsar2sar.debias.LevelDebias`)."""
+    from mtsar2sar.debias import LevelDebias
+
     lam = geometric_mean(super_image) if lam is None else lam
     tau, valid, s_norm = ratio_of(date, super_image, lam)
     tau_hat = denoiser(tau)
-    if debias and valid.any():
-        tau_hat = tau_hat * (float(tau[valid].mean()) / float(tau_hat[valid].mean()))
+    if valid.any():
+        correction = LevelDebias(geometric_mean(tau), debias)  # the network's level, as when streamed
+        correction.add(tau, tau_hat, valid)
+        tau_hat = correction.apply(tau_hat)
     w_hat = np.where(valid, tau_hat * s_norm, np.nan)
     return RatioResult(
         despeckled=w_hat.astype(np.float32),
@@ -87,6 +91,17 @@ def normalize_log_amplitude(intensity: NDArray[np.floating]) -> NDArray[np.float
     """Network input: ``(log A - m) / (M - m)`` with ``A = sqrt(w)``."""
     log_a = np.log(np.sqrt(np.asarray(intensity, dtype=np.float64)) + AMPLITUDE_EPS)
     return ((log_a - LOG_AMPLITUDE_MIN) / (LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN)).astype(np.float32)
+
+
+def clip_to_level(intensity: NDArray[np.floating], level: float | None, clip_db: float | None) -> NDArray[np.floating]:
+    """Clip an image at the network's working ``level`` to ``level`` x 10^(+-``clip_db`` / 10): the U-Net
+    sees the whole image, and one pixel tens of dB outside the range it was trained on (an undeclared
+    fill value, a corrupt pixel, a near-zero ratio under an outlier of the super-image) otherwise
+    changes its output hundreds of pixels away. Off when ``level`` or ``clip_db`` is None."""
+    if level is None or clip_db is None:
+        return intensity
+    f = 10.0 ** (clip_db / 10.0)
+    return np.clip(intensity, level / f, level * f)
 
 
 def denormalize_to_intensity(x: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -114,6 +129,7 @@ class NetworkDenoiser:
     device: torch.device | str = "cpu"
     progress: bool = False
     channels_last: bool = True  # 1.6x faster convolutions on CPU (benchmarks/speed.py), same output to 1e-6
+    clip_db: float | None = 30.0  # input clipped to level x 10^(+-clip_db/10): see clip_to_level
 
     def __post_init__(self) -> None:
         if self.channels_last:
@@ -125,7 +141,7 @@ class NetworkDenoiser:
 
     def __call__(self, intensity: NDArray[np.float64]) -> NDArray[np.float64]:
         gain = self.gain(geometric_mean(intensity))
-        x = normalize_log_amplitude(intensity * gain)
+        x = normalize_log_amplitude(clip_to_level(intensity * gain, self.level, self.clip_db))
         y = tiled_apply(self.net, x, self.tile, self.overlap, self.batch, self.device, self.progress, self.channels_last)
         return denormalize_to_intensity(y) / gain
 
@@ -133,7 +149,7 @@ class NetworkDenoiser:
         """The same on an image read and written by bands of rows (``gain`` from a first pass)."""
         tiled_apply_rows(
             self.net,
-            lambda r0, r1: normalize_log_amplitude(source(r0, r1) * gain),
+            lambda r0, r1: normalize_log_amplitude(clip_to_level(source(r0, r1) * gain, self.level, self.clip_db)),
             height, width,
             lambda r0, r1, y: sink(r0, r1, denormalize_to_intensity(y) / gain),
             self.tile, self.overlap, self.batch, self.device, self.progress, self.channels_last,

@@ -10,6 +10,9 @@
 * ``rabasar_down2``: the same on the decimated date and super-image.
 * ``ratio_sar2sar``: the workflow's ``despeckle`` output (ratio to the normalized super-image + SAR2SAR).
 * ``mean``: the plain temporal mean, for every date. ``boxcar7``: a 7 x 7 moving average.
+* ``quegan``: Quegan and Yu's multi-temporal filter with 7 x 7 boxcar local means (SNAP's, Earth
+  Engine's); ``quegan_sar2sar``: the same with SAR2SAR's single-date estimates as local means
+  (Meraoumia et al., IGARSS 2022). See :func:`quegan`.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from scipy.ndimage import map_coordinates, uniform_filter
 from mtsar2sar.denoisers import GaussianDenoiser
 from mtsar2sar.mulog import FisherRatioLikelihood, GammaLikelihood, mulog_blocks
 
-METHODS = ("mulog", "mulog_down2", "sar2sar", "rabasar", "rabasar_down2", "ratio_sar2sar", "mean", "boxcar7")
+METHODS = ("mulog", "mulog_down2", "sar2sar", "rabasar", "rabasar_down2", "ratio_sar2sar", "mean", "boxcar7", "quegan",
+           "quegan_sar2sar")
 
 Array = NDArray[np.float64]
 
@@ -85,3 +89,29 @@ def run_rabasar_down2(
     rho_small = rabasar_ratio(decimate2(ratio), looks, looks_super, denoiser, **kw)
     rho = upsample2_log(rho_small, w.shape)
     return np.where(np.isfinite(ratio) & (ratio > 0), rho * s, np.nan).astype(np.float32)
+
+
+def quegan(
+    dates: list[NDArray[np.floating]], local_means: list[NDArray[np.floating]], k: int
+) -> NDArray[np.float32]:
+    """Quegan & Yu's multi-temporal filter (IEEE TGRS 2001) for date ``k``:
+    ``J_k = E_k / N * sum_i I_i / E_i``, ``E_i`` a local estimate of date i's mean reflectivity (a
+    boxcar in SNAP's classic form, SAR2SAR's single-date estimate in Meraoumia et al., IGARSS 2022).
+    Each ``I_i / E_i`` is a unit-mean speckle sample; pixels invalid in a date are left out of the sum
+    and the sum is divided by the number of valid dates. NaN where date ``k`` is invalid."""
+    total: NDArray[np.float64] | None = None
+    count: NDArray[np.float64] | None = None
+    for img, est in zip(dates, local_means, strict=True):
+        i = np.asarray(img, dtype=np.float64)
+        e = np.asarray(est, dtype=np.float64)
+        ok = np.isfinite(i) & (i > 0) & np.isfinite(e) & (e > 0)
+        r = np.where(ok, i / np.where(ok, e, 1.0), 0.0)
+        total = r if total is None else total + r
+        count = ok.astype(np.float64) if count is None else count + ok
+    if total is None or count is None:
+        raise ValueError("Quegan filter: no date")
+    e_k = np.asarray(local_means[k], dtype=np.float64)
+    w_k = np.asarray(dates[k], dtype=np.float64)
+    ok_k = np.isfinite(w_k) & (w_k > 0) & np.isfinite(e_k) & (e_k > 0) & (count > 0)
+    out = np.where(ok_k, e_k * total / np.maximum(count, 1.0), np.nan)
+    return out.astype(np.float32)

@@ -87,11 +87,12 @@ def despeckle_file(
     output: str | Path, description: str = "", tags: dict[str, str] | None = None, debias: bool = True,
 ) -> tuple[float, float, float]:
     """Ratio + network on one date, by bands of rows; returns ``lambda``, the network gain and the
-    debiasing factor (1 without ``debias``; see :func:`mtsar2sar.despeckle.despeckle_by_ratio`).
+    overall debiasing factor (1 without ``debias``; see :func:`mtsar2sar.despeckle.despeckle_by_ratio`).
 
-    Passes: ``lambda`` (geometric mean of the super-image); the geometric and arithmetic means of the
-    ratio (the network's working level, the debiasing target); the network, one row of tiles at a
-    time, into a scratch file of ``tau_hat'`` beside the output; then ``w_hat = k tau_hat' s'``.
+    Passes: ``lambda`` (geometric mean of the super-image); the geometric mean of the ratio (the
+    network's working level, the debiasing bins' reference); the network, one row of tiles at a time,
+    into a scratch file of ``tau_hat'`` beside the output, accumulating the per-level debiasing sums;
+    then ``w_hat = k(tau_hat') tau_hat' s'``.
     """
     from mtsar2sar.debias import LevelDebias
     from mtsar2sar.despeckle import geometric_mean_of, ratio_of  # torch: only the rules that run the network
@@ -105,8 +106,7 @@ def despeckle_file(
 
     def ratios() -> Iterator[NDArray[np.float64]]:
         for r in strips(grid.height, rows):
-            tau, valid, _ = ratio(*r)
-            yield tau[valid]
+            yield ratio(*r)[0]
 
     level = geometric_mean_of(ratios())
     gain = denoiser.gain(level)

@@ -298,6 +298,14 @@ def method_dates(dates: list[str], max_dates: int | None) -> list[str]:
     return [dates[i] for i in idx]
 
 
+def single_date_network(denoiser: Callable[[NDArray[np.float64]], NDArray[np.float64]],
+                        w: NDArray[np.floating]) -> NDArray[np.float32]:
+    """The network on one date alone (invalid pixels filled with the median, NaN again after)."""
+    valid = np.isfinite(w) & (w > 0)
+    filled = np.where(valid, w, np.nanmedian(np.where(valid, w, np.nan))).astype(np.float64)
+    return np.where(valid, denoiser(filled), np.nan).astype(np.float32)
+
+
 def run_method(
     method: str,
     date_file: str | Path,
@@ -309,8 +317,11 @@ def run_method(
     mulog_settings: Mapping[str, Any],
     network_settings: Mapping[str, Any],
     output: str | Path,
+    stack_files: list[str | Path] | None = None,
 ) -> None:
-    """One method of the comparison on one date (see :mod:`mtsar2sar.methods`), on the input grid."""
+    """One method of the comparison on one date (see :mod:`mtsar2sar.methods`), on the input grid.
+    ``stack_files``: every kept date of the AOI, in order (the Quegan filters use them all; they hold
+    the stack in memory: a comparison method, not the workflow's product)."""
     from mtsar2sar import methods as m
     from mtsar2sar.denoisers import get_denoiser
     from mtsar2sar.superimage import mulog_kwargs
@@ -330,10 +341,17 @@ def run_method(
     elif method == "mulog_down2":
         out = m.run_mulog_down2(w, looks, denoiser, **kw)
     elif method == "sar2sar":
-        den = build_denoiser(network_settings, looks)
-        valid = np.isfinite(w)
-        filled = np.where(valid, w, np.nanmedian(w)).astype(np.float64)
-        out = np.where(valid, den(filled), np.nan).astype(np.float32)
+        out = single_date_network(build_denoiser(network_settings, looks), w)
+    elif method in ("quegan", "quegan_sar2sar"):
+        if not stack_files or str(date_file) not in [str(f) for f in stack_files]:
+            raise InputError(f"methods.run: {method} needs every date of the stack, including {date_file}")
+        imgs = [read_intensity(f, domain, band)[0] for f in stack_files]
+        if method == "quegan":
+            local = [m.boxcar(x, 7) for x in imgs]
+        else:
+            den = build_denoiser(network_settings, looks, progress=False)
+            local = [single_date_network(den, x) for x in imgs]
+        out = m.quegan(imgs, local, [str(f) for f in stack_files].index(str(date_file)))
     elif method in ("rabasar", "rabasar_down2"):
         s, _ = read_product(filtered_path)
         looks_super = estimate_enl(s).enl

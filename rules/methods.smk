@@ -28,6 +28,7 @@ rule method:
         looks=lambda w: aoi(w).looks,
         mulog=config.get("mulog", {}),
         network={**config.get("network", {}), "base": workflow.basedir},
+        stack=lambda w: [date_files(w)[d] for d in kept_dates(w.aoi)],
     script:
         "../scripts/method.py"
 

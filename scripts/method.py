@@ -6,5 +6,5 @@ sm = snakemake  # noqa: F821
 with rule_logging(sm.log[0], sm.rule):
     workflow.run_method(
         sm.wildcards.method, sm.params.file, sm.params.domain, sm.params.band, sm.params.looks,
-        sm.input.mean, sm.input.filtered, sm.params.mulog, sm.params.network, sm.output[0],
+        sm.input.mean, sm.input.filtered, sm.params.mulog, sm.params.network, sm.output[0], sm.params.stack,
     )

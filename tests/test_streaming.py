@@ -82,9 +82,10 @@ def test_streamed_despeckling_equals_in_memory(dates, tmp_path, small_strips):
     assert np.array_equal(np.isnan(got), np.isnan(ref.despeckled)) and np.isnan(got[10:20, 5:9]).all()
     np.testing.assert_allclose(got, ref.despeckled, rtol=1e-5)
     assert grid.differences(utm_grid(150, 70)) == []
-    # debiasing: the despeckled ratio keeps the mean of the noisy ratio; the scratch file is gone
+    # debiasing by level: the despeckled ratio keeps the mean of the noisy ratio (to the interpolation
+    # between levels); the scratch file is gone
     assert k != 1.0 and np.nanmean(ref.ratio_despeckled, dtype=np.float64) == pytest.approx(
-        np.nanmean(ref.ratio, dtype=np.float64), rel=1e-5)
+        np.nanmean(ref.ratio, dtype=np.float64), rel=5e-3)
     assert not list(tmp_path.glob(".*"))
 
 

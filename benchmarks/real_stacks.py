@@ -1,0 +1,203 @@
+"""Real Sentinel-1 stacks without a truth: left-out-date NLL and ratio statistics, per stack and method.
+
+The protocol of ``mtsar2sar.realscore``: the last date of each stack is removed before anything is
+computed; every method estimates date T - 1 from the other 21 dates and is scored against the left-out
+date on the pixels stable between the two; the ratio mean and ENL are measured on the homogeneous
+windows of the super-image, over ``--ratio-dates`` evenly spaced dates of the 21.
+
+    .venv/bin/python benchmarks/real_stacks.py                       # the 10 OPERA stacks of ../shared/data
+    .venv/bin/python benchmarks/real_stacks.py --method ratio:sar2sar-grd --method rabasar --stacks 292319
+
+Methods (``--method``, repeatable; default: the comparison of the README):
+  ``ratio:WEIGHTS[:filter=none][:debias=off][:level=X]`` ratio to the normalized super-image + SAR2SAR
+  (the workflow's chain; WEIGHTS a shipped name or a path), ``sar2sar:WEIGHTS`` the network on the date
+  alone, ``rabasar`` / ``rabasar_down2`` (MuLoG-BM3D on the ratio to the filtered super-image, at full
+  resolution / decimated by 2), ``mean`` (the temporal mean), ``quegan`` (Quegan-Yu with 7 x 7 boxcar
+  local means), ``quegan:WEIGHTS`` (Quegan with SAR2SAR single-date local means, Meraoumia et al. 2022).
+The filtered super-image and the RABASAR estimates are cached under ``--cache`` (they do not depend on
+the network). Prints one table per score and the count of stacks where each method is best.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from mtsar2sar import methods as m
+from mtsar2sar.denoisers import get_denoiser
+from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
+from mtsar2sar.enl import estimate_enl
+from mtsar2sar.io import read_intensity
+from mtsar2sar.network import load_network
+from mtsar2sar.realscore import homogeneous_mask, leftout_nll, ratio_stats, stable_between
+from mtsar2sar.superimage import filter_super_image, temporal_mean
+from mtsar2sar.workflow import single_date_network
+
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "opera_rtc_s1_10SGD"
+DEFAULT_METHODS = ["ratio:sar2sar-grd", "sar2sar:sar2sar-grd", "rabasar", "rabasar_down2", "mean", "quegan",
+                   "quegan:sar2sar-grd"]
+
+
+def find_stacks(data: Path, pattern: str | None) -> dict[str, list[Path]]:
+    out = {}
+    for pol_dir in sorted(data.glob("*/V?")):
+        name = f"{pol_dir.parent.name}_{pol_dir.name}"
+        if pattern and pattern not in name:
+            continue
+        files = sorted(pol_dir.glob("*.tif"), key=lambda p: p.name.split("_")[4])
+        out[name] = files
+    return out
+
+
+class Stack:
+    """One real stack with its last date left out: dates, super-image (plain and filtered), looks."""
+
+    def __init__(self, name: str, files: list[Path], cache: Path, mulog_denoiser: str) -> None:
+        self.name = name
+        imgs = [read_intensity(f, "intensity")[0].astype(np.float64) for f in files]
+        self.dates, self.leftout = imgs[:-1], imgs[-1]
+        self.mean = temporal_mean(self.dates)[0].astype(np.float64)
+        self.looks = float(np.median([estimate_enl(d).enl for d in self.dates]))
+        self.enl = estimate_enl(self.mean).enl
+        cache.mkdir(parents=True, exist_ok=True)
+        path = cache / f"{name}_super_{mulog_denoiser}.npy"
+        if path.exists():
+            self.filtered = np.load(path)
+        else:
+            self.filtered = filter_super_image(self.mean.astype(np.float32), "mulog", self.enl,
+                                               {"denoiser": mulog_denoiser}).astype(np.float64)
+            np.save(path, self.filtered)
+        self.cache = cache
+        self.homogeneous = homogeneous_mask(self.mean)
+        self.stable = stable_between(self.dates[-1], self.leftout)
+
+
+def network(weights: str, level: float | None) -> NetworkDenoiser:
+    return NetworkDenoiser(load_network(weights, "."), level=level)
+
+
+def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
+    parts = spec.split(":")
+    kind = parts[0]
+    weights = parts[1] if len(parts) > 1 else None
+    opts = dict(p.split("=", 1) for p in parts[2:])
+    return kind, weights, opts
+
+
+def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None], NetworkDenoiser]) -> np.ndarray:
+    """Method ``spec``'s estimate of date ``k`` of the (left-out) stack."""
+    kind, weights, opts = parse(spec)
+    w = st.dates[k]
+    valid = np.isfinite(w) & (w > 0)
+    level = None if opts.get("level") == "none" else float(opts.get("level", 1e4))
+
+    def net() -> NetworkDenoiser:
+        key = (str(weights), level)
+        if key not in nets:
+            nets[key] = network(str(weights), level)
+        return nets[key]
+
+    def single(img: np.ndarray) -> np.ndarray:
+        return single_date_network(net(), img)
+
+    if kind == "ratio":
+        s = st.mean if opts.get("filter") == "none" else st.filtered
+        return despeckle_by_ratio(w, s, net(), debias=opts.get("debias", "on") != "off").despeckled
+    if kind == "sar2sar":
+        return single(w)
+    if kind == "mean":
+        return np.where(valid, st.mean, np.nan)
+    if kind in ("rabasar", "rabasar_down2"):
+        path = st.cache / f"{st.name}_{kind}_{k}.npy"
+        if path.exists():
+            return np.load(path)
+        looks_super = estimate_enl(st.filtered).enl
+        fn = m.run_rabasar if kind == "rabasar" else m.run_rabasar_down2
+        out = np.where(valid, fn(w, st.filtered, st.looks, looks_super, get_denoiser("bm3d")), np.nan)
+        np.save(path, out)
+        return out
+    if kind == "quegan":
+        if weights is None:
+            local = [m.boxcar(d, 7) for d in st.dates]
+        else:
+            key = f"_quegan_{weights}_{level}"
+            if not hasattr(st, key):
+                setattr(st, key, [single(d) for d in st.dates])
+            local = getattr(st, key)
+        return m.quegan(st.dates, local, k)
+    raise SystemExit(f"unknown method {spec!r}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--stacks", default=None, help="substring of the stack names to keep")
+    ap.add_argument("--method", action="append", default=None)
+    ap.add_argument("--ratio-dates", type=int, default=4)
+    ap.add_argument("--cache", type=Path, default=Path("results/real_stacks_cache"))
+    ap.add_argument("--mulog-denoiser", default="bm3d")
+    ap.add_argument("--json", type=Path, default=None, help="write every score to this file")
+    args = ap.parse_args()
+    specs = args.method or DEFAULT_METHODS
+    stacks = find_stacks(args.data, args.stacks)
+    if not stacks:
+        print(f"no stack under {args.data}", file=sys.stderr)
+        return 1
+    import torch
+
+    torch.set_num_threads(2)
+    nets: dict[tuple[str, float | None], NetworkDenoiser] = {}
+    scores: dict[str, dict[str, dict[str, float]]] = {}
+    seconds: dict[str, float] = {s: 0.0 for s in specs}
+    for name, files in stacks.items():
+        st = Stack(name, files, args.cache, args.mulog_denoiser)
+        t = len(st.dates)
+        ratio_dates = sorted(set(np.linspace(0, t - 1, args.ratio_dates).round().astype(int).tolist()))
+        scores[name] = {}
+        for spec in specs:
+            t0 = time.perf_counter()
+            est = {k: estimate(spec, st, k, nets) for k in ratio_dates}
+            seconds[spec] += time.perf_counter() - t0
+            rs = [ratio_stats(st.dates[k], est[k], st.homogeneous) for k in ratio_dates]
+            scores[name][spec] = {
+                "nll": leftout_nll(est[t - 1], st.leftout, st.stable),
+                "ratio_mean": float(np.mean([r.mean for r in rs])),
+                "ratio_enl": float(np.mean([r.enl for r in rs])),
+            }
+        scores[name]["noisy (date T-1)"] = {"nll": leftout_nll(st.dates[-1], st.leftout, st.stable),
+                                            "ratio_mean": 1.0, "ratio_enl": float("inf")}
+        print(f"{name}: L={st.looks:.2f}, super-image ENL {st.enl:.1f}, stable {st.stable.mean():.0%}, "
+              + ", ".join(f"{s} {v['nll']:.4f}" for s, v in scores[name].items()), file=sys.stderr, flush=True)
+    names = list(scores)
+    cols = [*specs]
+    for metric, fmt in (("nll", "{:.4f}"), ("ratio_mean", "{:.3f}"), ("ratio_enl", "{:.2f}")):
+        print(f"\n## {metric}\n\n| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+        for n in names:
+            vals = [scores[n][c][metric] for c in cols]
+            if metric == "nll":
+                best = int(np.nanargmin(vals))
+            elif metric == "ratio_mean":
+                best = int(np.nanargmin([abs(v - 1) for v in vals]))
+            else:
+                best = -1
+            cells = [("**" + fmt.format(v) + "**") if i == best else fmt.format(v) for i, v in enumerate(vals)]
+            print(f"| {n} | " + " | ".join(cells) + " |")
+    wins = {c: sum(int(np.nanargmin([scores[n][x]["nll"] for x in cols])) == i for n in names) for i, c in enumerate(cols)}
+    print("\n## left-out NLL: stacks where each method is best\n")
+    for c in cols:
+        print(f"- {c}: {wins[c]} of {len(names)}; {seconds[c]:.1f} s in all")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        clean = {n: {c: {k: (v if np.isfinite(v) else None) for k, v in d.items()} for c, d in sc.items()}
+                 for n, sc in scores.items()}
+        args.json.write_text(json.dumps({"scores": clean, "wins": wins, "seconds": seconds}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
