@@ -26,7 +26,7 @@ PLAUSIBLE_INTENSITY = (1e-12, 1e12)
 
 
 # A measured shift above max_shift_px drops the date only if it is this many standard errors from zero
-# (the standard error from the spread of the shifts measured on the four quadrants of the window):
+# (the standard error from the spread of the shifts measured on 3 x 3 sub-windows of the window):
 # single-look speckle over a scene with few edges gives spurious shifts of about a pixel.
 SHIFT_SIGNIFICANCE = 3.0
 # Below this share of the shift window valid in both the date and the reference, or fewer pixels than
@@ -46,7 +46,7 @@ class DateReport:
     file: str
     shift_px: tuple[float, float] | None = (0.0, 0.0)
     shift_norm_px: float | None = 0.0
-    shift_se_px: float | None = None  # standard error of the shift norm (quadrant spread); None if unknown
+    shift_se_px: float | None = None  # standard error of the shift (sub-window spread); None if unknown
     correlation: float | None = 1.0
     shift_measurable: bool = True
     shift_window: tuple[int, int, int, int] | None = None  # row, col, height, width
@@ -106,34 +106,41 @@ class ShiftMeasure:
     dy: float
     dx: float
     correlation: float
-    se: float | None  # standard error of the shift norm; None when fewer than 3 quadrants are measurable
+    se: float | None  # standard error of the shift; None when fewer than 4 sub-windows are measurable
 
     @property
     def norm(self) -> float:
         return float(np.hypot(self.dy, self.dx))
 
 
+# The window is cut into SHIFT_SPLIT x SHIFT_SPLIT sub-windows for the standard error of the shift.
+SHIFT_SPLIT = 3
+
+
 def measure_shift(reference: NDArray[np.floating], moving: NDArray[np.floating], upsample: int = 100) -> ShiftMeasure:
     """The shift of ``moving`` onto ``reference`` over the whole window, and its standard error.
 
-    The same estimate on the four quadrants of the window gives four independent estimates (speckle
-    is independent between quadrants) from a quarter of the pixels each: their spread over 2 is the
-    standard error of the whole-window estimate, per axis; a quadrant with less than
-    ``MIN_SHIFT_COVERAGE`` valid pixels is left out.
+    The same estimate on the ``SHIFT_SPLIT`` x ``SHIFT_SPLIT`` sub-windows of the window gives as many
+    independent estimates (speckle is independent between sub-windows), each from 1/9 of the pixels:
+    their spread over 3 is the standard error of the whole-window estimate, per axis (measured: with 2 x 2
+    quadrants, 3 degrees of freedom, the spread is too often small by chance). A sub-window with less
+    than ``MIN_SHIFT_COVERAGE`` valid pixels is left out.
     """
     dy, dx, corr = estimate_shift_and_correlation(reference, moving, upsample)
     h, w = reference.shape
     both = np.isfinite(reference) & (reference > 0) & np.isfinite(moving) & (moving > 0)
-    quads = []
-    for rs in (slice(0, h // 2), slice(h // 2, h)):
-        for cs in (slice(0, w // 2), slice(w // 2, w)):
+    n = SHIFT_SPLIT
+    subs = []
+    for i in range(n):
+        rs = slice(i * h // n, (i + 1) * h // n)
+        for j in range(n):
+            cs = slice(j * w // n, (j + 1) * w // n)
             if min(rs.stop - rs.start, cs.stop - cs.start) >= 16 and both[rs, cs].mean() >= MIN_SHIFT_COVERAGE:
-                qy, qx, _ = estimate_shift_and_correlation(reference[rs, cs], moving[rs, cs], upsample)
-                quads.append((qy, qx))
+                subs.append(estimate_shift_and_correlation(reference[rs, cs], moving[rs, cs], upsample)[:2])
     se = None
-    if len(quads) >= 3:
-        q = np.array(quads)
-        se_axes = q.std(axis=0, ddof=1) / np.sqrt(len(quads))
+    if len(subs) >= 4:
+        q = np.array(subs)
+        se_axes = q.std(axis=0, ddof=1) / np.sqrt(len(subs))
         se = float(np.hypot(*se_axes))
     return ShiftMeasure(dy, dx, corr, se)
 
