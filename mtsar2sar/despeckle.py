@@ -67,17 +67,17 @@ def despeckle_by_ratio(
     debias: bool = True,
 ) -> RatioResult:
     """Apply the ratio chain to one date (see module doc). ``lam`` defaults to the super-image's geometric
-    mean. ``debias``: correct ``tau_hat'`` by level so that it keeps the mean of ``tau'`` at every level
-    (the noisy ratio is an unbiased estimate of the true one; :class:`mtsar2sar.debias.LevelDebias`)."""
-    from mtsar2sar.debias import LevelDebias
+    mean. ``debias``: correct ``tau_hat'`` region by region so that it keeps the local mean of ``tau'``
+    (the noisy ratio is an unbiased estimate of the true one; :func:`mtsar2sar.debias.regional_debias`)."""
+    from mtsar2sar.debias import OverallFactor, regional_debias
 
     lam = geometric_mean(super_image) if lam is None else lam
     tau, valid, s_norm = ratio_of(date, super_image, lam)
     tau_hat = denoiser(tau)
-    if valid.any():
-        correction = LevelDebias(geometric_mean(tau), debias)  # the network's level, as when streamed
-        correction.add(tau, tau_hat, valid)
-        tau_hat = correction.apply(tau_hat)
+    if debias and valid.any():
+        overall = OverallFactor()
+        overall.add(tau, tau_hat, valid)
+        tau_hat = regional_debias(tau, tau_hat, valid, overall)
     w_hat = np.where(valid, tau_hat * s_norm, np.nan)
     return RatioResult(
         despeckled=w_hat.astype(np.float32),

@@ -212,16 +212,22 @@ def hamming_transfer(shape: tuple[int, int], oversampling: float, alpha: float) 
 
 
 def speckle(cfg: SimulationConfig, rng: np.random.Generator) -> Array:
-    """One date of unit-mean speckle (intensity)."""
+    """One date of unit-mean speckle (intensity): Gamma(L, L), or Sentinel-1-like spatially correlated
+    speckle (a complex white Gaussian field through a Hamming spectral window), averaged over L draws."""
     shape = (cfg.height, cfg.width)
     if cfg.speckle == "gamma":
         return rng.gamma(cfg.looks, 1.0 / cfg.looks, shape)
     if cfg.speckle != "correlated":
         raise ValueError(f"simulate.speckle must be 'correlated' or 'gamma', got {cfg.speckle!r}")
-    z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
+    # L looks: the mean of round(L) independent correlated single-look draws (GRD-like multi-looking)
     h = hamming_transfer(shape, cfg.oversampling, cfg.hamming_alpha)
-    zf = np.fft.ifft2(np.fft.fft2(z) * h / np.sqrt(np.mean(h**2)))
-    return zf.real**2 + zf.imag**2
+    n = max(1, int(round(cfg.looks)))
+    total = np.zeros(shape)
+    for _ in range(n):
+        z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)
+        zf = np.fft.ifft2(np.fft.fft2(z) * h / np.sqrt(np.mean(h**2)))
+        total += zf.real**2 + zf.imag**2
+    return total / n
 
 
 def simulate_stack(cfg: SimulationConfig) -> tuple[list[str], list[Array], list[Array], NDArray[np.bool_]]:

@@ -90,11 +90,11 @@ def despeckle_file(
     overall debiasing factor (1 without ``debias``; see :func:`mtsar2sar.despeckle.despeckle_by_ratio`).
 
     Passes: ``lambda`` (geometric mean of the super-image); the geometric mean of the ratio (the
-    network's working level, the debiasing bins' reference); the network, one row of tiles at a time,
-    into a scratch file of ``tau_hat'`` beside the output, accumulating the per-level debiasing sums;
-    then ``w_hat = k(tau_hat') tau_hat' s'``.
+    network's working level); the network, one row of tiles at a time, into a scratch file of
+    ``tau_hat'`` beside the output, accumulating the overall debiasing factor; then
+    ``w_hat = k(x) tau_hat' s'`` with the regional factors ``k(x)`` (:mod:`mtsar2sar.debias`).
     """
-    from mtsar2sar.debias import LevelDebias
+    from mtsar2sar.debias import OverallFactor, halo, regional_debias
     from mtsar2sar.despeckle import geometric_mean_of, ratio_of  # torch: only the rules that run the network
 
     grid = read_grid(date_file)
@@ -108,9 +108,8 @@ def despeckle_file(
         for r in strips(grid.height, rows):
             yield ratio(*r)[0]
 
-    level = geometric_mean_of(ratios())
-    gain = denoiser.gain(level)
-    correction = LevelDebias(level, debias)
+    gain = denoiser.gain(geometric_mean_of(ratios()))
+    overall = OverallFactor()
     grid_out = Grid(grid.height, grid.width, grid.crs, grid.transform, None)  # scratch: NaN as nodata
     # scratch file of tau_hat' beside the output (overwritten by a rerun after a kill, removed at the end)
     scratch = Path(output).with_name(f".{Path(output).name}.scratch-ratio.tif")
@@ -119,20 +118,26 @@ def despeckle_file(
 
             def sink(r0: int, r1: int, tau_hat: NDArray[np.floating]) -> None:
                 tau, valid, _ = ratio(r0, r1)
-                correction.add(tau, tau_hat, valid)
+                overall.add(tau, tau_hat, valid)
                 dst.write(np.where(valid, tau_hat, np.nan), r0)
 
             denoiser.stream(lambda r0, r1: ratio(r0, r1)[0], grid.height, grid.width, sink, gain)
-        summary = correction.summary()
-        debias_tag = "off" if not debias else " ".join(f"{k}={v:.4f}" for k, v in summary.items())
+        k = overall.factor if debias else 1.0
+        debias_tag = f"regional, overall factor {k:.6f}" if debias else "off"
         with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam), "debias": debias_tag}) as out:
             for r0, r1 in strips(grid.height, rows):
                 _, valid, s_norm = ratio(r0, r1)
-                tau_hat = read_product(scratch, (r0, r1))[0].astype(np.float64)
-                out.write(np.where(valid, correction.apply(tau_hat) * s_norm, np.nan), r0)
+                if debias:  # the band with the rows of context the regional factors need
+                    a0, a1 = max(0, r0 - halo()), min(grid.height, r1 + halo())
+                    tau_a, valid_a, _ = ratio(a0, a1)
+                    hat_a = read_product(scratch, (a0, a1))[0].astype(np.float64)
+                    tau_hat = regional_debias(tau_a, hat_a, valid_a, overall)[r0 - a0 : r1 - a0]
+                else:
+                    tau_hat = read_product(scratch, (r0, r1))[0].astype(np.float64)
+                out.write(np.where(valid, tau_hat * s_norm, np.nan), r0)
     finally:
         scratch.unlink(missing_ok=True)
-    return lam, gain, summary["overall"]
+    return lam, gain, k
 
 
 # Side (px) of the blocks of the coverage map of a date (valid pixels per block), from which the

@@ -5,53 +5,57 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mtsar2sar.debias import LevelDebias
+from mtsar2sar.debias import OverallFactor, halo, regional_debias
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.network import load_network
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 from mtsar2sar.superimage import temporal_mean
 
 
-def two_level_ratio(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A true ratio of two levels (1 on the left, 10 on the right), 4-look noisy ratio, and a
-    'despeckled' ratio 10 % too dark at level 1 and 10 % too bright at level 10."""
+def two_region_ratio(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A true ratio of two regions (1 on the left, 3 on the right), 4-look noisy ratio, and a
+    'despeckled' ratio 10 % too dark on the left and 10 % too bright on the right."""
     rng = np.random.default_rng(seed)
-    true = np.ones((128, 128))
-    true[:, 64:] = 10.0
+    true = np.ones((256, 256))
+    true[:, 128:] = 3.0
     noisy = true * rng.gamma(4, 1 / 4, true.shape)
-    biased = np.where(true < 5, 0.9, 1.1) * true
+    biased = np.where(true < 2, 0.9, 1.1) * true
     return true, noisy, biased
 
 
-def test_a_level_dependent_bias_is_corrected_where_a_global_factor_cannot() -> None:
-    true, noisy, biased = two_level_ratio()
+def test_a_regional_bias_is_corrected_where_a_global_factor_cannot() -> None:
+    true, noisy, biased = two_region_ratio()
     valid = np.ones(true.shape, dtype=bool)
     k_global = noisy.mean() / biased.mean()  # the former single factor per date
-    left, right = true < 5, true > 5
+    left, right = np.s_[:, :64], np.s_[:, 192:]  # a window's width away from the edge between the regions
     assert abs((k_global * biased)[left].mean() / true[left].mean() - 1) > 0.08  # still 10 % off on one side
-    corr = LevelDebias(float(np.exp(np.log(noisy).mean())))
-    corr.add(noisy, biased, valid)
-    fixed = corr.apply(biased)
+    overall = OverallFactor()
+    overall.add(noisy, biased, valid)
+    fixed = regional_debias(noisy, biased, valid, overall)
     assert fixed[left].mean() / true[left].mean() == pytest.approx(1.0, abs=0.01)
     assert fixed[right].mean() / true[right].mean() == pytest.approx(1.0, abs=0.01)
 
 
-def test_the_level_correction_ignores_an_outlier_and_can_be_switched_off() -> None:
-    true, noisy, _ = two_level_ratio(1)
+def test_the_regional_correction_ignores_an_outlier_and_streams_by_bands() -> None:
+    true, noisy, _ = two_region_ratio(1)
     valid = np.ones(true.shape, dtype=bool)
-    clean = LevelDebias(3.0)
-    clean.add(noisy, true, valid)
     bad_noisy = noisy.copy()
-    bad_noisy[5, 5] = 1e8  # +80 dB
-    bad = LevelDebias(3.0)
+    bad_noisy[5, 5] = 1e8  # +80 dB: counts as 30 speckle samples, not as 1e8
+    clean, bad = OverallFactor(), OverallFactor()
+    clean.add(noisy, true, valid)
     bad.add(bad_noisy, true, valid)
-    assert bad.overall == pytest.approx(clean.overall, rel=5e-3)  # it counts as 30 speckle samples
-    assert np.allclose(bad.factors(), clean.factors(), rtol=5e-3)
-    off = LevelDebias(3.0, enabled=False)
-    off.add(noisy, 0.5 * true, valid)
-    assert off.overall == 1.0 and np.array_equal(off.apply(true), true)
-    with pytest.raises(ValueError, match="reference level must be positive"):
-        LevelDebias(0.0)
+    assert bad.factor == pytest.approx(clean.factor, rel=1e-3)
+    a, b = regional_debias(noisy, true, valid, clean), regional_debias(bad_noisy, true, valid, bad)
+    change = np.abs(b / a - 1)
+    assert change.max() < 0.03  # in the window around the pixel, at the image corner (fewest pixels)
+    far = np.ones(change.shape, dtype=bool)
+    far[: 5 + halo() + 1, : 5 + halo() + 1] = False
+    assert change[far].max() < 1e-3
+    # a band of rows with halo() rows of context gives the rows of the whole image
+    r0, r1 = 100, 140
+    a0, a1 = r0 - halo(), r1 + halo()
+    band = regional_debias(noisy[a0:a1], true[a0:a1], valid[a0:a1], clean)[r0 - a0 : r1 - a0]
+    np.testing.assert_allclose(band, a[r0:r1], rtol=1e-10)
 
 
 @pytest.mark.parametrize("weights", ["sar2sar-grd", "sar2sar-s1"])
