@@ -105,6 +105,11 @@ def published_weights_path(name: str) -> Path:
 def resolve_weights(weights: str, base: str | Path = ".", looks: float | None = None) -> Path:
     """``auto`` (by ``looks``), a published name (e.g. ``sar2sar-grd``) or a path to a state dict
     (relative to ``base``)."""
+    if weights == "aoi":
+        raise InputError(
+            "network.weights: 'aoi' is the AOI's own network (results/{aoi}/model.pt, made by the workflow's "
+            "train_aoi rule); outside the workflow, give the path of that file"
+        )
     if weights == "auto":
         if looks is None:
             raise InputError("network.weights: 'auto' needs the AOI's number of looks")

@@ -101,6 +101,30 @@ class TrainingConfig:
         return cls(**d)
 
 
+# The AOI's own network (``training.aoi_model``, rule ``train_aoi``, ``network.weights: aoi``): a short
+# fine-tune of the weights ``auto`` picks for the AOI, in the ratio domain, on the AOI's own dates.
+AOI_MODEL_DEFAULTS: dict[str, Any] = {
+    "init": "auto", "domain": "ratio", "targets": "compensated_mean", "pre_estimator": "rabasar",
+    "pre_denoiser": "dct", "compensation_weight_db": 1.3, "pre_neighbour_share": 1.0, "pre_neighbour_db": 1.74,
+    "steps": 200, "patch": 96, "batch": 8, "lr": 1e-4, "lr_milestones": [150], "seed": 0, "validate_every": 100,
+}
+
+
+def aoi_model_settings(user: dict[str, Any], looks: float) -> dict[str, Any]:
+    """The training settings of an AOI's own network: the defaults, the user's ``training.aoi_model``
+    over them, ``init: auto`` resolved for the AOI's ``looks`` and the loss at those looks."""
+    from mtsar2sar.network import auto_weights
+
+    if "aois" in user:
+        raise ValueError("training.aoi_model: 'aois' is not a setting here (the model is trained on its own AOI)")
+    st = {**AOI_MODEL_DEFAULTS, **user}
+    if st["init"] == "auto":
+        st["init"] = auto_weights(looks)
+    st.setdefault("looks", looks)
+    TrainingConfig.from_dict(st)  # fails here, naming the setting, rather than in the job
+    return st
+
+
 @dataclass
 class Stack:
     """One AOI prepared for training: network inputs, log targets and change-test images per date."""

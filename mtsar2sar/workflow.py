@@ -397,6 +397,8 @@ def train_model(
     base: str | Path = ".",
 ) -> dict[str, Any]:
     """Train a network on the kept dates of ``aois`` (name -> files, domain, band, coregistration, super_image)."""
+    from dataclasses import replace
+
     from mtsar2sar.training import TrainingConfig, prepare_stack, train
 
     st = dict(settings)
@@ -418,10 +420,17 @@ def train_model(
         dates = kept_dates(a["coregistration"])
         imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
         s, _ = read_product(a["super_image"])
+        side = min(s.shape) // 32 * 32
+        if side < cfg.patch:
+            if side < 32:
+                raise InputError(f"training: AOI {name!r} is {s.shape[0]} x {s.shape[1]} px, smaller than the "
+                                 "network's smallest patch (32 x 32)")
+            log.warning("training patches reduced from %d to %d px: AOI %s is %d x %d px", cfg.patch, side, name, *s.shape)
+            cfg = replace(cfg, patch=side)
         for domain in ("ratio", "image") if cfg.domain == "both" else (cfg.domain,):
             pre = network_pre
             if cfg.targets == "compensated_mean" and cfg.pre_estimator == "rabasar":
-                pre = rabasar_pre_estimator(s, domain, cfg.looks, cfg.pre_denoiser)
+                pre = rabasar_pre_estimator(s, domain, float(a.get("looks", cfg.looks)), cfg.pre_denoiser)
             stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain, pre))
         log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
     summary = train(stacks, cfg, output, workdir, base)

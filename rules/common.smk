@@ -1,5 +1,6 @@
 # Configuration helpers and input functions shared by the rules. Logic lives in the package.
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 from mtsar2sar.config import AoiSpec
@@ -108,18 +109,70 @@ def training_inputs(wildcards):
     return out
 
 
+def training_entry(name):
+    """What training needs of one AOI: its files and the products of its first steps."""
+    w = SimpleNamespace(aoi=name)
+    return {
+        "files": date_files(w),
+        "domain": AOIS[name].read_domain(),
+        "band": AOIS[name].band,
+        "looks": AOIS[name].looks,
+        "coregistration": f"{RESULTS}/{name}/coregistration.json",
+        "super_image": f"{RESULTS}/{name}/super_image_filtered.tif",
+    }
+
+
 def training_aois(wildcards):
-    out = {}
-    for name in training_settings(wildcards)["aois"]:
-        w = SimpleNamespace(aoi=name)
-        out[name] = {
-            "files": date_files(w),
-            "domain": AOIS[name].read_domain(),
-            "band": AOIS[name].band,
-            "coregistration": f"{RESULTS}/{name}/coregistration.json",
-            "super_image": f"{RESULTS}/{name}/super_image_filtered.tif",
-        }
-    return out
+    return {name: training_entry(name) for name in training_settings(wildcards)["aois"]}
+
+
+# --- the AOI's own network (network.weights: aoi): fine-tuned on its dates, no truth ---
+def aoi_model_path(name):
+    return f"{RESULTS}/{name}/model.pt"
+
+
+def aoi_model_settings(wildcards):
+    from mtsar2sar.training import aoi_model_settings as settings
+
+    return settings(config.get("training", {}).get("aoi_model", {}), aoi(wildcards).looks)
+
+
+def aoi_model_inputs(wildcards):
+    init = aoi_model_settings(wildcards)["init"]
+    return (
+        ([init] if init.endswith(".pt") else [])
+        + stack_inputs(wildcards)
+        + [
+            f"{RESULTS}/{wildcards.aoi}/coregistration.json",
+            f"{RESULTS}/{wildcards.aoi}/super_image_filtered.tif",
+        ]
+    )
+
+
+def uses_aoi_model():
+    return config.get("network", {}).get("weights", "auto") == "aoi"
+
+
+def network_model_input(wildcards):
+    """The AOI's own weights when `network.weights: aoi` (a job of rule train_aoi), else nothing."""
+    return [aoi_model_path(wildcards.aoi)] if uses_aoi_model() else []
+
+
+def network_settings(wildcards):
+    """The `network` settings of a date of this AOI: `weights: aoi` becomes the AOI's own model."""
+    settings = {**config.get("network", {}), "base": workflow.basedir}
+    if uses_aoi_model():
+        settings["weights"] = str(Path(aoi_model_path(wildcards.aoi)).resolve())
+    return settings
+
+
+def single_date_network_settings(wildcards):
+    """The network settings of the single-date methods (sar2sar, quegan_sar2sar): the AOI's own model
+    is trained on ratios, so they keep the weights `auto` picks."""
+    settings = {**config.get("network", {}), "base": workflow.basedir}
+    if uses_aoi_model():
+        settings["weights"] = "auto"
+    return settings
 
 
 def evaluation_methods(wildcards):

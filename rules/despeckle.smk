@@ -3,6 +3,7 @@ rule despeckle:
     input:
         date=date_input,
         super_image=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
+        model=network_model_input,
     output:
         f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     log:
@@ -21,7 +22,7 @@ rule despeckle:
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
-        network={**config.get("network", {}), "base": workflow.basedir},
+        network=network_settings,
     script:
         "../scripts/despeckle.py"
 

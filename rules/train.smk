@@ -28,3 +28,32 @@ rule train:
         base=workflow.basedir,
     script:
         "../scripts/train.py"
+
+
+rule train_aoi:
+    """The AOI's own network: the ratio-domain network fine-tuned on the AOI's dates (noise2noise between
+    its dates, changes compensated as in `training`; no truth). `network.weights: aoi` despeckles with it."""
+    input:
+        aoi_model_inputs,
+    output:
+        model=f"{RESULTS}/{{aoi}}/model.pt",
+        loss=f"{RESULTS}/{{aoi}}/model/loss.png",
+        summary=f"{RESULTS}/{{aoi}}/model/training.json",
+    log:
+        f"{RESULTS}/{{aoi}}/logs/train_aoi.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/train_aoi.tsv"
+    conda:
+        "../envs/environment.yaml"
+    threads: 2
+    resources:
+        mem_mb=4000,
+        runtime=120,
+        gpu=network_gpus(),
+    params:
+        aois=lambda w: {w.aoi: training_entry(w.aoi)},
+        settings=aoi_model_settings,
+        workdir=lambda w: f"{RESULTS}/{w.aoi}/model",
+        base=workflow.basedir,
+    script:
+        "../scripts/train.py"

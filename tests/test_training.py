@@ -282,3 +282,24 @@ def test_neighbour_share_is_not_taken_across_a_change():
     assert float(shift.mean()) == pytest.approx(-0.1 * 0.5 * np.exp(-(0.1 * 10 / np.log(10) / 2.0) ** 2), abs=1e-4)
     unweighted = compensated_mean_target(st, 3, sl, None, 1.0)[0] - compensated_mean_target(st, 3, sl)[0]
     assert float(unweighted.mean()) < -1.0  # the plain share drags x_3 half-way across the change
+
+
+def test_aoi_model_settings_resolve_init_and_refuse_what_does_not_apply():
+    from mtsar2sar.training import AOI_MODEL_DEFAULTS, aoi_model_settings
+
+    st = aoi_model_settings({"steps": 50}, looks=5.0)
+    assert st["steps"] == 50 and st["looks"] == 5.0 and st["targets"] == AOI_MODEL_DEFAULTS["targets"]
+    assert st["init"] == "sar2sar-grd"  # what `auto` picks for 5 looks
+    assert aoi_model_settings({}, looks=1.0)["init"] == "sar2sar-s1"
+    with pytest.raises(ValueError, match="'aois' is not a setting here"):
+        aoi_model_settings({"aois": ["x"]}, looks=1.0)
+    with pytest.raises(ValueError, match="pre_neighbour_share must be in"):
+        aoi_model_settings({"pre_neighbour_share": 2.0}, looks=1.0)
+
+
+def test_aoi_weights_outside_the_workflow_name_the_file_to_give():
+    from mtsar2sar.errors import InputError
+    from mtsar2sar.network import resolve_weights
+
+    with pytest.raises(InputError, match=r"results/\{aoi\}/model.pt"):
+        resolve_weights("aoi")
