@@ -15,12 +15,17 @@ SETTINGS = settings(max_examples=25, deadline=None)
 
 
 def random_stack(seed: int, t: int, h: int, w: int, invalid: float) -> list[np.ndarray]:
+    """``t`` dates, a share ``invalid`` of NaN pixels in each, but one pixel valid in every date (so that the
+    regions the tests compare are never empty)."""
     rng = np.random.default_rng(seed)
     v = np.exp(rng.normal(0, 1.5, (h, w)))
+    keep = (rng.integers(h), rng.integers(w))
     out = []
     for _ in range(t):
         x = (v * rng.exponential(1.0, (h, w))).astype(np.float32)
-        x[rng.random((h, w)) < invalid] = np.nan
+        drop = rng.random((h, w)) < invalid
+        drop[keep] = False
+        x[drop] = np.nan
         out.append(x)
     return out
 
@@ -39,12 +44,11 @@ def test_scale_equivariance_and_nodata(seed, t, h, w, invalid, c):
     stack = random_stack(seed, t, h, w, invalid)
     mean, count = temporal_mean(stack)
     assert np.array_equal(np.isnan(mean), count == 0)
-    if not np.isfinite(mean).any():
-        return
     out = despeckle_by_ratio(stack[0], mean, smooth_denoiser)
     scaled_mean, _ = temporal_mean([x * np.float32(c) for x in stack])
     out_c = despeckle_by_ratio(stack[0] * np.float32(c), scaled_mean, smooth_denoiser)
     ok = np.isfinite(out.despeckled)
+    assert ok.any()  # the comparison below is never over an empty region
     np.testing.assert_allclose(out_c.despeckled[ok], c * out.despeckled[ok], rtol=1e-4)
     # nodata: invalid in the date or in the super-image, and nowhere else
     expected_invalid = ~np.isfinite(stack[0]) | ~np.isfinite(mean)
@@ -57,17 +61,16 @@ def test_scale_equivariance_and_nodata(seed, t, h, w, invalid, c):
 def test_ratio_identities(seed, h, w, invalid):
     stack = random_stack(seed, 3, h, w, invalid)
     mean, _ = temporal_mean(stack)
-    if not np.isfinite(mean).any():
-        return
     r = despeckle_by_ratio(stack[1], mean, identity_denoiser)
     ok = np.isfinite(r.despeckled)
+    assert ok.any()  # the comparisons below are never over an empty region
     assert np.array_equal(r.despeckled[ok], stack[1][ok])  # identity network: w_hat = w exactly
     lam = geometric_mean(mean)
     np.testing.assert_allclose(r.ratio[ok] * (mean[ok] / lam), stack[1][ok], rtol=1e-5)  # tau' s' = w
 
 
 class _LocalNet(torch.nn.Module):
-    """A random 2-layer CNN (receptive field 5 px): tiling with any overlap >= 32 is exact."""
+    """A random 2-layer CNN (receptive field 5 px): tiling with any overlap >= 32 is exact, borders included."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,15 +86,15 @@ NET = _LocalNet().eval()
 
 
 @SETTINGS
-@given(h=st.integers(1, 150), w=st.integers(1, 150), tile=st.sampled_from([32, 64, 96, 128]),
+@given(h=st.integers(1, 150), w=st.integers(1, 150), tile=st.sampled_from([64, 96, 128]),
        overlap_frac=st.sampled_from([1, 2]), batch=st.integers(1, 5), seed=st.integers(0, 1000))
 def test_tiled_equals_whole_for_a_local_network(h, w, tile, overlap_frac, batch, seed):
+    # every example compares (overlap >= 32 for every tile drawn) and over the whole image, borders included
+    # (formerly tile 32 drew overlap 0 and compared nothing, and images of 8 px or less compared an empty region)
     overlap = min(32 * overlap_frac, tile - 32)
+    assert overlap >= 32
     x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
     whole = whole_apply(NET, x)
     tiled = tiled_apply(NET, x, tile=tile, overlap=overlap, batch=batch)
     assert tiled.shape == (h, w)
-    # away from tile seams only the padding of the last tile can differ: compare beyond 4 px of the border
-    inner = (slice(4, max(4, h - 4)), slice(4, max(4, w - 4)))
-    if overlap >= 32:
-        np.testing.assert_allclose(tiled[inner], whole[inner], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-6)

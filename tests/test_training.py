@@ -111,6 +111,7 @@ def test_synthetic_change_multiplies_input_and_target_alike(monkeypatch):
     monkeypatch.setattr(tr, "change_field", lambda rng, size, sigma: np.full((size, size), step, np.float32))
     x1, g1, y1, m1 = tr.PatchSampler(prepared, cfg, np.random.default_rng(0)).sample()
     assert torch.equal(m0, m1) and torch.equal(g0, g1)
+    assert m0.dtype == torch.bool and m0.any()  # the comparison below is not over an empty region
     np.testing.assert_allclose((y1 - y0)[m0].numpy(), step, atol=1e-5)
     np.testing.assert_allclose((x1 - x0).numpy(), step / (2 * tr.SPAN), atol=1e-5)
 
