@@ -1,4 +1,4 @@
-"""Logging of a workflow step to its own log file, with user errors shown on the console too."""
+"""Logging of a workflow step to its own log file, with user errors and warnings shown on the console too."""
 
 from __future__ import annotations
 
@@ -13,11 +13,22 @@ from mtsar2sar.errors import InputError
 log = logging.getLogger("mtsar2sar")
 
 
+class _ConsoleWarnings(logging.Filter):
+    """The records the console gets besides the log: mtsar2sar's warnings (its errors are printed once,
+    below, as ``mtsar2sar: error in rule ...``; other libraries' warnings stay in the log)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        ours = record.name == log.name or record.name.startswith(log.name + ".")
+        return ours and logging.WARNING <= record.levelno < logging.ERROR
+
+
 @contextlib.contextmanager
 def rule_logging(log_path: str | Path | None, rule: str) -> Iterator[logging.Logger]:
     """Send logging and stderr (progress bars) of a step to ``log_path``.
 
-    An :class:`InputError` is written to the log and to the console as one clear line, and the
+    Warnings (``log.warning``: the data may not be what the configuration says, dates left out, ...) also
+    go to the console, one line each, ``mtsar2sar: warning in rule {rule}: ...``, so they are not only in
+    the log. An :class:`InputError` is written to the log and to the console as one clear line, and the
     process exits with status 1 (no traceback: the message names the file or key and the problem).
     """
     console = sys.stderr
@@ -25,7 +36,13 @@ def rule_logging(log_path: str | Path | None, rule: str) -> Iterator[logging.Log
     handler = logging.StreamHandler(stream or console)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     root = logging.getLogger()
+    saved = root.handlers[:], root.level
     root.handlers[:] = [handler]
+    if stream is not None:
+        to_console = logging.StreamHandler(console)
+        to_console.setFormatter(logging.Formatter(f"mtsar2sar: warning in rule {rule}: %(message)s"))
+        to_console.addFilter(_ConsoleWarnings())
+        root.handlers.append(to_console)
     root.setLevel(logging.INFO)
     if stream is not None:
         sys.stderr = stream
@@ -39,5 +56,7 @@ def rule_logging(log_path: str | Path | None, rule: str) -> Iterator[logging.Log
         raise SystemExit(1) from None
     finally:
         sys.stderr = console
+        root.handlers[:], level = saved  # no handler left on the closed log file
+        root.setLevel(level)
         if stream is not None:
             stream.close()
