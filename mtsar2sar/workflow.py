@@ -61,10 +61,12 @@ def simulate(cfg: SimulationConfig, out_dir: str | Path) -> None:
 
 
 def check_coregistration(
-    files: Mapping[str, str | Path], domain: str, band: int | None, settings: Mapping[str, Any], output: str | Path
+    files: Mapping[str, str | Path], domain: str, band: int | None, settings: Mapping[str, Any], output: str | Path,
+    remove_stale: bool = True,
 ) -> dict[str, Any]:
     """Check the stack and write the co-registration report; the outputs of dates no longer kept (a
-    date removed from the inputs, or now dropped) are removed from the AOI's results folder."""
+    date removed from the inputs, or now dropped) are removed from the AOI's results folder (unless
+    ``remove_stale`` is false: the check of the reference period of a monitored AOI)."""
     from mtsar2sar.coregistration import SHIFT_SIGNIFICANCE, check_stack
 
     report = check_stack(
@@ -84,7 +86,8 @@ def check_coregistration(
         log.info("%s shift=%s median=%.2f dB invalid=%.4f %s %s",
                  r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
     write_json(output, report)
-    remove_stale_outputs(Path(output).parent, report["kept_dates"])
+    if remove_stale:
+        remove_stale_outputs(Path(output).parent, report["kept_dates"])
     return report
 
 
@@ -262,13 +265,27 @@ def despeckle(
 ) -> None:
     """Despeckle one date by the ratio to the normalized filtered super-image and write it on the input
     grid, by bands of rows (bounded memory whatever the size)."""
+    despeckle_with(build_denoiser(settings, looks), date_file, domain, band, super_path, settings, output, looks)
+
+
+def despeckle_with(
+    denoiser: NetworkDenoiser,
+    date_file: str | Path,
+    domain: str,
+    band: int | None,
+    super_path: str | Path,
+    settings: Mapping[str, Any],
+    output: str | Path,
+    looks: float | None = None,
+) -> None:
+    """:func:`despeckle` with an already built ``denoiser`` (the one ``build_denoiser(settings, looks)``
+    gives): the dates of a batch share one loaded network, with the same output bytes."""
     from mtsar2sar.streaming import despeckle_file
 
     grid, sgrid = read_grid(date_file), read_grid(super_path)
     diffs = sgrid.differences(grid)
     if diffs:
         raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
-    denoiser = build_denoiser(settings, looks)
     t0 = time.perf_counter()
     lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",

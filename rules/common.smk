@@ -240,3 +240,121 @@ def mulog_step():
 def network_gpus():
     """The `gpu` resource of the rules that run the network (SLURM's --gpus)."""
     return 1 if config.get("network", {}).get("device", "auto") == "cuda" else 0
+
+
+# --- despeckling by batches of dates (network.dates_per_job) and monitoring (super_image.reference_dates) ---
+# `dates_per_job: auto` puts up to this many megapixels of dates in one job (all the dates of a small scene;
+# one date per job from 16 Mpx per date, where the network's time dwarfs the start-up and a cluster spreads them).
+AUTO_BATCH_MPX = 16.0
+
+
+def reference_dates(name, dates):
+    """The dates of ``dates`` (chronological keys) in the reference period of `super_image.reference_dates`:
+    a number N (the first N dates) or [first, last] (date keys, inclusive); all of them when it is unset."""
+    ref = config.get("super_image", {}).get("reference_dates")
+    if ref is None:
+        return list(dates)
+    if isinstance(ref, int):
+        out = list(dates)[:ref]
+    else:
+        first, last = (str(x) for x in ref)
+        out = [d for d in dates if first <= d <= last]
+    if len(out) < 2:
+        raise WorkflowError(
+            f"AOI {name!r}: super_image.reference_dates = {ref!r} selects {len(out)} of its dates"
+            f" ({', '.join(dates)}); the super-image needs at least 2"
+        )
+    return out
+
+
+def monitoring():
+    return config.get("super_image", {}).get("reference_dates") is not None
+
+
+def super_image_date_files(wildcards):
+    """Date key -> file of the dates the super-image is built from (the reference period when monitoring)."""
+    files = date_files(wildcards)
+    return {d: files[d] for d in reference_dates(wildcards.aoi, list(files))}
+
+
+def super_image_stack_inputs(wildcards):
+    spec = aoi(wildcards)
+    if spec.simulated:
+        return [str(spec.simulated_dir(RESULTS))]
+    return list(super_image_date_files(wildcards).values())
+
+
+def super_image_report(wildcards):
+    """The co-registration report the super-image takes its dates from: of the reference period when
+    monitoring (so that a new date changes none of the super-image's inputs), else of the whole stack."""
+    name = "coregistration_reference.json" if monitoring() else "coregistration.json"
+    return f"{RESULTS}/{wildcards.aoi}/{name}"
+
+
+def dates_per_job(name):
+    """Dates despeckled by one job (one loaded network) for AOI ``name``: `network.dates_per_job`, `auto`
+    picking by the scene size (AUTO_BATCH_MPX); 1 for an AOI whose size cannot be read yet."""
+    setting = config.get("network", {}).get("dates_per_job", "auto")
+    if setting != "auto":
+        return int(setting)
+    try:
+        h, w = AOIS[name].shape(RESULTS)
+    except Exception:  # no file yet (or a bad glob, reported by the rules that need them)
+        return 1
+    return max(1, int(AUTO_BATCH_MPX // max(h * w / 1e6, 1e-6)))
+
+
+BATCHED_AOIS = [name for name in AOIS if dates_per_job(name) > 1]
+
+
+def aoi_regex(names):
+    import re
+
+    return "|".join(re.escape(n) for n in names) or "(?!x)x"  # (?!x)x matches nothing
+
+
+def despeckle_batches(name):
+    """First date -> dates of each despeckling batch of AOI ``name`` (kept dates, chronological): the
+    reference period in runs of `dates_per_job`, then (when monitoring) one batch per later date, so that a
+    new acquisition is one batch of one date and the batches of earlier dates keep their dates."""
+    dates = kept_dates(name)
+    n = dates_per_job(name)
+    ref = set(reference_dates(name, list(date_files(SimpleNamespace(aoi=name))))) if monitoring() else set(dates)
+    head = [d for d in dates if d in ref]
+    groups = [head[i : i + n] for i in range(0, len(head), n)] + [[d] for d in dates if d not in ref]
+    return {g[0]: g for g in groups}
+
+
+def despeckle_batch_of(wildcards):
+    """The staging folder of the batch that despeckles this date."""
+    for first, dates in despeckle_batches(wildcards.aoi).items():
+        if wildcards.date in dates:
+            return f"{RESULTS}/{wildcards.aoi}/.despeckle_batches/{first}"
+    raise WorkflowError(f"AOI {wildcards.aoi!r}: date {wildcards.date} is not a kept date (coregistration.json)")
+
+
+def batch_dates(wildcards):
+    """Date key -> file of the dates of a despeckling batch."""
+    files = date_files(wildcards)
+    try:
+        return {d: files[d] for d in despeckle_batches(wildcards.aoi)[wildcards.batch]}
+    except KeyError:
+        raise WorkflowError(f"AOI {wildcards.aoi!r}: no despeckling batch starts at {wildcards.batch}") from None
+
+
+def batch_inputs(wildcards):
+    spec = aoi(wildcards)
+    if spec.simulated:
+        return [str(spec.simulated_dir(RESULTS))]
+    return list(batch_dates(wildcards).values())
+
+
+def batch_runtime_min(wildcards, attempt):
+    """SLURM runtime of a batch: the per-date figure x its dates, at least 5 minutes."""
+    s = SECONDS_PER_MPX["despeckle"] * megapixels(wildcards) * len(batch_dates(wildcards)) + 10
+    return max(5, math.ceil(3 * s * attempt / 60))
+
+
+def despeckle_network_settings(wildcards):
+    """`network_settings` less `dates_per_job`: how the dates are grouped into jobs changes no output."""
+    return {k: v for k, v in network_settings(wildcards).items() if k != "dates_per_job"}

@@ -22,9 +22,61 @@ rule despeckle:
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
-        network=network_settings,
+        network=despeckle_network_settings,
+    wildcard_constraints:
+        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
     script:
         "../scripts/despeckle.py"
+
+
+rule despeckle_batch:
+    """The dates of one batch (network.dates_per_job) despeckled by one process with one loaded network,
+    into a staging folder: the same bytes, tags and per-date logs as rule despeckle."""
+    input:
+        dates=batch_inputs,
+        super_image=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
+        model=network_model_input,
+    output:
+        temp(directory(f"{RESULTS}/{{aoi}}/.despeckle_batches/{{batch}}")),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/despeckle_batch/{{batch}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/despeckle_batch/{{batch}}.tsv"
+    conda:
+        "../envs/environment.yaml"
+    threads: config.get("network", {}).get("threads", 2)
+    resources:
+        mem_mb=2000,
+        runtime=batch_runtime_min,
+        gpu=network_gpus(),
+    params:
+        files=batch_dates,
+        domain=lambda w: aoi(w).read_domain(),
+        band=lambda w: aoi(w).band,
+        looks=lambda w: aoi(w).looks,
+        network=despeckle_network_settings,
+    wildcard_constraints:
+        aoi=aoi_regex(BATCHED_AOIS),
+    script:
+        "../scripts/despeckle_batch.py"
+
+
+localrules:
+    despeckle_from_batch,
+
+
+rule despeckle_from_batch:
+    """A date of a batch moved from the staging folder to its place (and its log)."""
+    input:
+        despeckle_batch_of,
+    output:
+        f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
+    log:
+        f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
+    wildcard_constraints:
+        aoi=aoi_regex(BATCHED_AOIS),
+    shell:
+        "mv -f {input:q}/{wildcards.date}.log {log:q} && mv -f {input:q}/{wildcards.date}.tif {output:q}"
 
 
 rule quicklook:

@@ -1,0 +1,64 @@
+"""Dates despeckled by batches (network.dates_per_job) give the bytes of one job per date; monitoring
+(super_image.reference_dates): a new date is one despeckle job and leaves every earlier output as it is."""
+
+from __future__ import annotations
+
+from conftest import write_dates
+from conftest import tiny_config as sim_config
+from test_workflow import run_workflow, sha256, tiny_config
+
+from mtsar2sar.simulate import simulate_stack
+
+
+def config(stack, **network):
+    cfg = tiny_config(stack)
+    cfg["network"].update(network)
+    cfg["super_image"] = {"filter": "none", "reference_dates": 3}
+    cfg["outputs"] = {"quicklooks": False}
+    return cfg
+
+
+def jobs(stderr: str, rule: str) -> int:
+    return sum(line.strip() in (f"rule {rule}:", f"localrule {rule}:") for line in stderr.splitlines())
+
+
+def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
+    cfg = sim_config(dates=5, height=64, width=64)
+    dates, _, noisy, _ = simulate_stack(cfg)
+    stack = tmp_path / "stack"  # one folder: the outputs name their source file in a tag
+    stack.mkdir()
+    write_dates(stack, dict(zip(dates[:4], noisy[:4])), cfg.grid())
+    runs = {}
+    for name, per_job in (("batch", 2), ("date", 1)):
+        work = tmp_path / name
+        work.mkdir()
+        res = run_workflow(work, config(stack, dates_per_job=per_job))
+        assert res.returncode == 0, res.stderr[-3000:]
+        runs[name] = (work / "results" / "tiny", res.stderr)
+    out, log = runs["batch"]
+    # batches: the first 2 reference dates, the third, then the date after the reference period alone
+    assert jobs(log, "despeckle_batch") == 3 and jobs(log, "despeckle") == 0, log[-3000:]
+    assert jobs(runs["date"][1], "despeckle") == 4
+    for d in dates[:4]:
+        assert sha256(out / "despeckled" / f"{d}.tif") == sha256(runs["date"][0] / "despeckled" / f"{d}.tif")
+        assert (out / "logs" / "despeckle" / f"{d}.log").read_text().count("despeckled") == 1
+    assert not (out / ".despeckle_batches").exists() or not any((out / ".despeckle_batches").iterdir())
+
+    # a new acquisition: one batch of one date; the super-image and the earlier dates untouched
+    before = {p: p.stat().st_mtime_ns for p in [*out.glob("despeckled/*.tif"), *out.glob("super_image*")]}
+    write_dates(stack, {dates[4]: noisy[4]}, cfg.grid())
+    res = run_workflow(tmp_path / "batch", config(stack, dates_per_job=2))
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
+    for rule in ("super_image", "check_reference_dates", "filter_super_image"):
+        assert jobs(res.stderr, rule) == 0, rule
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+    assert (out / "despeckled" / f"{dates[4]}.tif").exists()
+    # the same date despeckled by a one-date job: the same bytes
+    res = run_workflow(tmp_path / "date", config(stack, dates_per_job=1))
+    assert res.returncode == 0 and jobs(res.stderr, "despeckle") == 1, res.stderr[-3000:]
+    d = dates[4]
+    assert sha256(out / "despeckled" / f"{d}.tif") == sha256(runs["date"][0] / "despeckled" / f"{d}.tif")
+    # nothing left to do: the staging folders are temporary, their absence reruns nothing
+    res = run_workflow(tmp_path / "batch", config(stack, dates_per_job=2), "-n")
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
