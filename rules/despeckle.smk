@@ -31,7 +31,8 @@ rule despeckle:
 
 rule despeckle_batch:
     """The dates of one batch (network.dates_per_job) despeckled by one process with one loaded network,
-    into a staging folder: the same bytes, tags and per-date logs as rule despeckle."""
+    and their quicklooks, into a staging folder: the same bytes, tags and per-date logs as rules despeckle
+    and quicklook."""
     input:
         dates=batch_inputs,
         super_image=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
@@ -55,6 +56,7 @@ rule despeckle_batch:
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
         network=despeckle_network_settings,
+        quicklooks=config.get("outputs", {}).get("quicklooks", True),
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     script:
@@ -105,8 +107,33 @@ rule quicklook:
         file=date_file,
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
+    wildcard_constraints:
+        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
     script:
         "../scripts/quicklook.py"
+
+
+localrules:
+    quicklook_from_batch,
+
+
+rule quicklook_from_batch:
+    """The quicklook of a date of a batch (made by the batch's job) moved from the staging folder."""
+    input:
+        despeckle_batch_of,
+    output:
+        report(
+            f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.png",
+            caption="../report/quicklook.rst",
+            category="Quicklooks",
+            subcategory="{aoi}",
+        ),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
+    wildcard_constraints:
+        aoi=aoi_regex(BATCHED_AOIS),
+    shell:
+        "mv -f {input:q}/{wildcards.date}.quicklook.log {log:q} && mv -f {input:q}/{wildcards.date}.png {output:q}"
 
 
 rule aoi_done:

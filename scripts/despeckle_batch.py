@@ -1,35 +1,52 @@
 """Rule `despeckle_batch`: the dates of one batch despeckled with one loaded network (as rule `despeckle`,
-same bytes), into the batch's staging folder with one log per date."""
+same bytes) and their quicklooks (as rule `quicklook`), into the batch's staging folder, with the logs of
+each date."""
 import logging
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from mtsar2sar import workflow
 from mtsar2sar.logs import log, rule_logging
 
 sm = snakemake  # noqa: F821
+
+
+@contextmanager
+def also_to(path):
+    """The log lines of the block also to ``path`` (a date's own log)."""
+    root = logging.getLogger()
+    handler = logging.FileHandler(path, mode="w")
+    handler.setFormatter(root.handlers[0].formatter)
+    root.addHandler(handler)
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
 with rule_logging(sm.log[0], sm.rule):
     staging = Path(sm.output[0])
     staging.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     denoiser = workflow.build_denoiser(sm.params.network, sm.params.looks)
     log.info("network loaded in %.2f s", time.perf_counter() - t0)
-    root = logging.getLogger()
     n = len(sm.params.files)
     for i, (date, file) in enumerate(sm.params.files.items(), 1):
         t1 = time.perf_counter()
-        handler = logging.FileHandler(staging / f"{date}.log", mode="w")  # the date's own log
-        handler.setFormatter(root.handlers[0].formatter)
-        root.addHandler(handler)
-        try:
+        with also_to(staging / f"{date}.log"):
             log.info("rule despeckle started (date %s, %d of %d of batch %s)", date, i, n, staging.name)
             workflow.despeckle_with(
                 denoiser, file, sm.params.domain, sm.params.band, sm.input.super_image, sm.params.network,
                 staging / f"{date}.tif", sm.params.looks,
             )
             log.info("rule despeckle done (date %s in %.2f s)", date, time.perf_counter() - t1)
-        finally:
-            root.removeHandler(handler)
-            handler.close()
+        if sm.params.quicklooks:
+            with also_to(staging / f"{date}.quicklook.log"):
+                log.info("rule quicklook started (date %s of batch %s)", date, staging.name)
+                workflow.quicklook(file, sm.params.domain, sm.params.band, staging / f"{date}.tif",
+                                   staging / f"{date}.png", f"{sm.wildcards.aoi} {date}")
+                log.info("rule quicklook done")
     log.info("%d dates in %.1f s (%.2f s per date, network loading included)", n, time.perf_counter() - t0,
              (time.perf_counter() - t0) / max(n, 1))

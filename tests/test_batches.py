@@ -13,8 +13,7 @@ from mtsar2sar.simulate import simulate_stack
 def config(stack, **network):
     cfg = tiny_config(stack)
     cfg["network"].update(network)
-    cfg["super_image"] = {"filter": "none", "reference_dates": 3}
-    cfg["outputs"] = {"quicklooks": False}
+    cfg["super_image"] = {"filter": "none", "reference_dates": 2}
     return cfg
 
 
@@ -23,11 +22,11 @@ def jobs(stderr: str, rule: str) -> int:
 
 
 def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
-    cfg = sim_config(dates=5, height=64, width=64)
+    cfg = sim_config(dates=4, height=64, width=64)
     dates, _, noisy, _ = simulate_stack(cfg)
     stack = tmp_path / "stack"  # one folder: the outputs name their source file in a tag
     stack.mkdir()
-    write_dates(stack, dict(zip(dates[:4], noisy[:4])), cfg.grid())
+    write_dates(stack, dict(zip(dates[:3], noisy[:3])), cfg.grid())
     runs = {}
     for name, per_job in (("batch", 2), ("date", 1)):
         work = tmp_path / name
@@ -36,28 +35,31 @@ def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
         assert res.returncode == 0, res.stderr[-3000:]
         runs[name] = (work / "results" / "tiny", res.stderr)
     out, log = runs["batch"]
-    # batches: the first 2 reference dates, the third, then the date after the reference period alone
-    assert jobs(log, "despeckle_batch") == 3 and jobs(log, "despeckle") == 0, log[-3000:]
-    assert jobs(runs["date"][1], "despeckle") == 4
-    for d in dates[:4]:
-        assert sha256(out / "despeckled" / f"{d}.tif") == sha256(runs["date"][0] / "despeckled" / f"{d}.tif")
+    # batches: the 2 reference dates, then the date after the reference period alone
+    assert jobs(log, "despeckle_batch") == 2 and jobs(log, "despeckle") == jobs(log, "quicklook") == 0, log[-3000:]
+    assert jobs(runs["date"][1], "despeckle") == jobs(runs["date"][1], "quicklook") == 3
+    for d in dates[:3]:
+        for product in (f"despeckled/{d}.tif", f"quicklooks/{d}.png"):
+            assert sha256(out / product) == sha256(runs["date"][0] / product), product
         assert (out / "logs" / "despeckle" / f"{d}.log").read_text().count("despeckled") == 1
+        assert (out / "logs" / "quicklook" / f"{d}.log").read_text().count("rule quicklook done") == 1
     assert not (out / ".despeckle_batches").exists() or not any((out / ".despeckle_batches").iterdir())
 
     # a new acquisition: one batch of one date; the super-image and the earlier dates untouched
-    before = {p: p.stat().st_mtime_ns for p in [*out.glob("despeckled/*.tif"), *out.glob("super_image*")]}
-    write_dates(stack, {dates[4]: noisy[4]}, cfg.grid())
+    earlier = [*out.glob("despeckled/*"), *out.glob("quicklooks/*"), *out.glob("super_image*")]
+    before = {p: p.stat().st_mtime_ns for p in earlier}
+    write_dates(stack, {dates[3]: noisy[3]}, cfg.grid())
     res = run_workflow(tmp_path / "batch", config(stack, dates_per_job=2))
     assert res.returncode == 0, res.stderr[-3000:]
     assert jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
     for rule in ("super_image", "check_reference_dates", "filter_super_image"):
         assert jobs(res.stderr, rule) == 0, rule
     assert {p: p.stat().st_mtime_ns for p in before} == before
-    assert (out / "despeckled" / f"{dates[4]}.tif").exists()
+    assert (out / "despeckled" / f"{dates[3]}.tif").exists()
     # the same date despeckled by a one-date job: the same bytes
     res = run_workflow(tmp_path / "date", config(stack, dates_per_job=1))
     assert res.returncode == 0 and jobs(res.stderr, "despeckle") == 1, res.stderr[-3000:]
-    d = dates[4]
+    d = dates[3]
     assert sha256(out / "despeckled" / f"{d}.tif") == sha256(runs["date"][0] / "despeckled" / f"{d}.tif")
     # nothing left to do: the staging folders are temporary, their absence reruns nothing
     res = run_workflow(tmp_path / "batch", config(stack, dates_per_job=2), "-n")
