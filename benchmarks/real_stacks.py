@@ -31,7 +31,7 @@ import numpy as np
 from mtsar2sar import methods as m
 from mtsar2sar.denoisers import get_denoiser
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
-from mtsar2sar.enl import estimate_enl
+from mtsar2sar.enl import TemporalLooks, estimate_enl
 from mtsar2sar.io import read_intensity
 from mtsar2sar.network import load_network
 from mtsar2sar.realscore import homogeneous_mask, leftout_nll, ratio_stats, stable_between
@@ -57,15 +57,18 @@ def find_stacks(data: Path, pattern: str | None) -> dict[str, list[Path]]:
 class Stack:
     """One real stack with its last date left out: dates, super-image (plain and filtered), looks."""
 
-    def __init__(self, name: str, files: list[Path], cache: Path, mulog_denoiser: str) -> None:
+    def __init__(self, name: str, files: list[Path], cache: Path, mulog_denoiser: str, super_enl: str = "spatial") -> None:
         self.name = name
         imgs = [read_intensity(f, "intensity")[0].astype(np.float64) for f in files]
         self.dates, self.leftout = imgs[:-1], imgs[-1]
         self.mean = temporal_mean(self.dates)[0].astype(np.float64)
         self.looks = float(np.median([estimate_enl(d).enl for d in self.dates]))
-        self.enl = estimate_enl(self.mean).enl
+        spatial = estimate_enl(self.mean).enl
+        temporal = temporal_enl_of(self.dates)
+        self.super_enl = super_enl
+        self.enl = {"spatial": spatial, "temporal": temporal, "workflow": max(spatial, temporal)}[super_enl]
         cache.mkdir(parents=True, exist_ok=True)
-        path = cache / f"{name}_super_{mulog_denoiser}.npy"
+        path = cache / f"{name}_super_{mulog_denoiser}_{super_enl}.npy"
         if path.exists():
             self.filtered = np.load(path)
         else:
@@ -75,6 +78,16 @@ class Stack:
         self.cache = cache
         self.homogeneous = homogeneous_mask(self.mean)
         self.stable = stable_between(self.dates[-1], self.leftout)
+
+
+def temporal_enl_of(dates: list[np.ndarray]) -> float:
+    """The temporal estimate of the super-image's ENL, as the workflow's super_image step."""
+    tl = TemporalLooks()
+    for d in dates:
+        tl.tap(d)
+    tl.end_band()
+    value = tl.super_image_enl()
+    return float(value) if value is not None else 0.0
 
 
 def network(weights: str, level: float | None) -> NetworkDenoiser:
@@ -113,7 +126,7 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None], 
     if kind == "mean":
         return np.where(valid, st.mean, np.nan)
     if kind in ("rabasar", "rabasar_down2"):
-        path = st.cache / f"{st.name}_{kind}_{k}.npy"
+        path = st.cache / f"{st.name}_{kind}_{st.super_enl}_{k}.npy"
         if path.exists():
             return np.load(path)
         looks_super = estimate_enl(st.filtered).enl
@@ -141,6 +154,9 @@ def main() -> int:
     ap.add_argument("--ratio-dates", type=int, default=4)
     ap.add_argument("--cache", type=Path, default=Path("results/real_stacks_cache"))
     ap.add_argument("--mulog-denoiser", default="bm3d")
+    ap.add_argument("--super-enl", default="workflow", choices=["workflow", "spatial", "temporal"],
+                    help="the super-image's ENL for its MuLoG filter: the workflow's (the larger of the spatial"
+                         " and the temporal estimates) or one of them")
     ap.add_argument("--json", type=Path, default=None, help="write every score to this file")
     args = ap.parse_args()
     specs = args.method or DEFAULT_METHODS
@@ -155,7 +171,7 @@ def main() -> int:
     scores: dict[str, dict[str, dict[str, float]]] = {}
     seconds: dict[str, float] = {s: 0.0 for s in specs}
     for name, files in stacks.items():
-        st = Stack(name, files, args.cache, args.mulog_denoiser)
+        st = Stack(name, files, args.cache, args.mulog_denoiser, args.super_enl)
         t = len(st.dates)
         ratio_dates = sorted(set(np.linspace(0, t - 1, args.ratio_dates).round().astype(int).tolist()))
         scores[name] = {}

@@ -97,3 +97,82 @@ def enl_moments(intensity: NDArray[np.floating]) -> float:
     x = np.asarray(intensity, dtype=np.float64)
     x = x[np.isfinite(x)]
     return float(x.mean() ** 2 / x.var())
+
+
+class TemporalLooks:
+    """The looks of the dates from the temporal variation of each pixel, streamed by bands of rows.
+
+    Per pixel, ``c2 = var_t(w) / mean_t(w)^2`` over its valid dates is ``1 / L`` for L-look speckle on a
+    stable reflectivity, whatever the spatial texture of the scene; temporal changes only add to it.
+    The estimate is ``1 / median(c2)`` over the pixels with at least 3 valid dates (a log-histogram
+    keeps the median in bounded memory). On a textured scene with no homogeneous window the spatial
+    estimate of the super-image's ENL is far too low (measured on a real 100 x 100 land stack of 21
+    5-look dates: 6.4 where ``T x`` this one gives 132, and MuLoG then smooths the super-image's
+    texture away); on a scene that changes from date to date (the sea) it is this one that is low.
+    The two err on the same side, so the super-image's ENL is the larger of the two."""
+
+    BINS = np.linspace(-6.0, 3.0, 9001)  # log10(c2)
+    MIN_PIXELS = 50  # fewer pixels with 3 valid dates: no estimate
+
+    def __init__(self) -> None:
+        self.hist = np.zeros(self.BINS.size - 1)
+        self.dates_sum = 0.0
+        self.pixels = 0
+        self._s1: NDArray[np.float64] | None = None
+        self._s2: NDArray[np.float64] | None = None
+        self._n: NDArray[np.float64] | None = None
+
+    def tap(self, date: NDArray[np.floating]) -> NDArray[np.floating]:
+        """Accumulate one date of the current band of rows and hand it on unchanged."""
+        x = np.asarray(date, dtype=np.float64)
+        ok = np.isfinite(x) & (x > 0)
+        if self._s1 is None or self._s1.shape != x.shape:
+            self._s1, self._s2, self._n = np.zeros(x.shape), np.zeros(x.shape), np.zeros(x.shape)
+        assert self._s2 is not None and self._n is not None
+        self._s1 += np.where(ok, x, 0.0)
+        self._s2 += np.where(ok, x * x, 0.0)
+        self._n += ok
+        return date
+
+    def end_band(self) -> None:
+        """Close the band of rows: its pixels' ``c2`` go into the histogram."""
+        if self._s1 is None or self._s2 is None or self._n is None:
+            return
+        n = self._n
+        use = n >= 3
+        if use.any():
+            mean = self._s1[use] / n[use]
+            var = (self._s2[use] - n[use] * mean**2) / (n[use] - 1)
+            c2 = np.maximum(var, 0.0) / mean**2
+            with np.errstate(divide="ignore"):
+                self.hist += np.histogram(np.log10(c2), self.BINS)[0]
+            self.dates_sum += float(n[use].sum())
+            self.pixels += int(use.sum())
+        self._s1 = self._s2 = self._n = None
+
+    def looks(self) -> float | None:
+        """``L`` such that the median of ``c2`` of L-look speckle over the stack's number of dates is the
+        observed median (the median of a sample ``c2`` is below ``1 / L``: +29 % on 8 one-look dates
+        without this); None without ``MIN_PIXELS`` pixels of 3 valid dates."""
+        total = self.hist.sum()
+        if total < self.MIN_PIXELS:
+            return None
+        k = int(np.searchsorted(np.cumsum(self.hist), total / 2))
+        observed = 10 ** (0.5 * (self.BINS[k] + self.BINS[k + 1]))
+        n = max(3, int(round(self.dates_sum / self.pixels)))
+        looks = 1.0 / observed
+        for _ in range(3):  # fixed point of L = g(L, n) / observed, g = L x median c2 of pure speckle
+            looks = median_c2_of_speckle(looks, n) * looks / observed
+        return float(looks)
+
+    def super_image_enl(self) -> float | None:
+        """``T x L``: the looks times the mean number of valid dates of the pixels."""
+        looks = self.looks()
+        return None if looks is None or self.pixels == 0 else looks * self.dates_sum / self.pixels
+
+
+def median_c2_of_speckle(looks: float, dates: int, pixels: int = 20000) -> float:
+    """Median of the temporal ``c2`` of ``dates`` independent L-look Gamma samples (deterministic)."""
+    x = np.random.default_rng(0).gamma(looks, 1.0 / looks, (pixels, dates))
+    m = x.mean(axis=1)
+    return float(np.median(x.var(axis=1, ddof=1) / m**2))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from mtsar2sar.enl import window_log_variances
+from mtsar2sar.enl import TemporalLooks, window_log_variances
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, open_writer, read_grid, read_intensity, read_product, strip_rows, strips
 from mtsar2sar.logs import log
@@ -36,6 +36,7 @@ class MeanResult:
     grid: Grid
     log_variances: NDArray[np.float64]  # per ENL window, row-major, as enl.window_log_variances
     min_valid_dates: int
+    temporal: TemporalLooks  # the looks of the dates from each pixel's temporal variation
 
 
 def temporal_mean_file(
@@ -49,9 +50,11 @@ def temporal_mean_file(
     rows = max(enl_window, strip_rows(grid.width) // enl_window * enl_window)
     k2: list[NDArray[np.float64]] = []
     min_count, any_valid = np.iinfo(np.int32).max, False
+    temporal = TemporalLooks()
     with open_writer(output, grid, description, tags) as dst:
         for r0, r1 in strips(grid.height, rows):
-            mean, count = temporal_mean(read_intensity(f, domain, band, (r0, r1))[0] for f in files)
+            mean, count = temporal_mean(temporal.tap(read_intensity(f, domain, band, (r0, r1))[0]) for f in files)
+            temporal.end_band()
             dst.write(mean, r0)
             min_count = min(min_count, int(count.min()))
             any_valid |= bool(np.isfinite(mean).any())
@@ -63,7 +66,7 @@ def temporal_mean_file(
                 f"{output}: no pixel is valid at any date ({len(files)} dates: {', '.join(str(f) for f in files)});"
                 " cannot form the super-image"
             )
-    return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count)
+    return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count, temporal)
 
 
 def filter_file(

@@ -173,29 +173,37 @@ def super_image(
     try:
         expected = len(dates) * looks
         enl_setting = settings.get("enl", "auto")
+        temporal = res.temporal.super_image_enl()
         try:
             estimate = enl_from_log_variances(res.log_variances, window)
         except ValueError as exc:
-            if enl_setting == "auto":
+            if enl_setting == "auto" and temporal is None:
                 raise InputError(
                     f"{out_image}: cannot estimate the ENL of the super-image ({res.grid.height} x {res.grid.width} px,"
-                    f" {len(dates)} dates): {exc}; set super_image.enl (about {expected:g} = dates x looks"
-                    f" for independent dates) or a smaller super_image.enl_window"
+                    f" {len(dates)} dates): {exc}, and too few pixels have 3 valid dates for the temporal estimate;"
+                    f" set super_image.enl (about {expected:g} = dates x looks for independent dates) or a"
+                    f" smaller super_image.enl_window"
                 ) from exc
             estimate = None
-            log.info("no ENL estimate (%s); super_image.enl = %s is used", exc, enl_setting)
-        enl = estimate.enl if enl_setting == "auto" and estimate is not None else float(enl_setting)
-        warning = enl_warning(estimate.enl, len(dates), looks) if estimate is not None else None
+            log.info("no spatial ENL estimate (%s)", exc)
+        # the larger of the spatial and the temporal estimate: both are only lowered by the scene (its
+        # texture, its changes); see mtsar2sar.enl.TemporalLooks
+        estimated = max(e for e in (estimate.enl if estimate else None, temporal) if e is not None) \
+            if estimate is not None or temporal is not None else None
+        enl = float(estimated) if enl_setting == "auto" and estimated is not None else float(enl_setting)
+        warning = enl_warning(estimated, len(dates), looks) if estimated is not None else None
         if warning:
             log.warning("%s: %s", out_image, warning)
         result = {
             "enl": enl,
             "source": "estimated" if enl_setting == "auto" else "config",
             "estimate": estimate.as_dict() if estimate is not None else None,
+            "temporal_estimate": {"enl": temporal, "looks_per_date": res.temporal.looks(),
+                                  "pixels": res.temporal.pixels} if temporal is not None else None,
             "dates": len(dates),
             "looks": looks,
             "dates_times_looks": expected,
-            "estimate_over_dates_times_looks": estimate.enl / expected if estimate is not None else None,
+            "estimate_over_dates_times_looks": estimated / expected if estimated is not None else None,
             "min_valid_dates": res.min_valid_dates,
             "excluded_from_mean": excluded,
             "warnings": [warning] if warning else [],
