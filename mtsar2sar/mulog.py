@@ -20,9 +20,10 @@ they are NaN in the output. Large images are processed by overlapping blocks (bo
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -139,6 +140,19 @@ def mulog(
     return np.where(valid, out, np.nan).astype(np.float32)
 
 
+def _mulog_block(sub: NDArray[np.floating], likelihood: Likelihood, denoiser: GaussianDenoiser,
+                 kwargs: dict[str, float]) -> tuple[NDArray[np.float32] | None, float]:
+    """One overlapping block (None where no pixel is valid) and its seconds; a worker's task."""
+    t0 = time.perf_counter()
+    if not (np.isfinite(sub) & (sub > 0)).any():
+        return None, 0.0
+    return mulog(sub, likelihood, denoiser, **kwargs), time.perf_counter() - t0  # type: ignore[arg-type]
+
+
+# Environment of the block workers: one thread each (the job's threads are the workers).
+_ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
+
+
 def mulog_rows(
     read: Callable[[int, int], NDArray[np.floating]],
     height: int,
@@ -148,28 +162,68 @@ def mulog_rows(
     denoiser: GaussianDenoiser,
     block: int = 1024,
     halo: int = 32,
+    workers: int = 1,
     **kwargs: float,
 ) -> None:
     """MuLoG by overlapping blocks of ``block`` + 2 ``halo`` pixels on an image read (``read(r0, r1)``:
     rows, full width) and written (``write(r0, r1, rows)``) by bands of rows: bounded memory on
-    images of any size. Each block keeps only its centre; an image smaller than a block is one block."""
+    images of any size. Each block keeps only its centre; an image smaller than a block is one block.
+
+    ``workers`` > 1 computes the blocks in that many processes (the blocks of up to ``workers`` bands of
+    rows in flight), with the same output bytes as one process; each block's time goes to the log."""
+    from mtsar2sar.logs import log
+
     if height <= block + 2 * halo and width <= block + 2 * halo:
         write(0, height, mulog(read(0, height), likelihood, denoiser, **kwargs))  # type: ignore[arg-type]
         return
-    for r0 in range(0, height, block):
-        r1 = min(height, r0 + block)
+    bands = [(r0, min(height, r0 + block)) for r0 in range(0, height, block)]
+    cols = [(c0, min(width, c0 + block)) for c0 in range(0, width, block)]
+    total, done = len(bands) * len(cols), 0
+
+    def submit(r0: int, r1: int, run: Callable[..., Any]) -> list[Any]:
         a0, a1 = max(0, r0 - halo), min(height, r1 + halo)
         strip = read(a0, a1)
+        return [run(_mulog_block, np.ascontiguousarray(strip[:, max(0, c0 - halo) : min(width, c1 + halo)]),
+                    likelihood, denoiser, dict(kwargs)) for c0, c1 in cols]
+
+    def finish(r0: int, r1: int, results: list[tuple[NDArray[np.float32] | None, float]]) -> None:
+        nonlocal done
+        a0 = max(0, r0 - halo)
         out = np.full((r1 - r0, width), np.nan, dtype=np.float32)
-        for c0 in range(0, width, block):
-            c1 = min(width, c0 + block)
-            b0, b1 = max(0, c0 - halo), min(width, c1 + halo)
-            sub = strip[:, b0:b1]
-            if not (np.isfinite(sub) & (sub > 0)).any():
-                continue
-            res = mulog(sub, likelihood, denoiser, **kwargs)  # type: ignore[arg-type]
-            out[:, c0:c1] = res[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
+        for (c0, c1), (res, seconds) in zip(cols, results):
+            done += 1
+            if res is not None:
+                b0 = max(0, c0 - halo)
+                out[:, c0:c1] = res[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
+            log.info("MuLoG block %d of %d (rows %d-%d, columns %d-%d) in %.1f s", done, total, r0, r1, c0, c1, seconds)
         write(r0, r1, out)
+
+    if workers <= 1:
+        for r0, r1 in bands:
+            finish(r0, r1, submit(r0, r1, lambda f, *a: f(*a)))
+        return
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    saved = {k: os.environ.get(k) for k in _ONE_THREAD}
+    os.environ.update(_ONE_THREAD)  # inherited by the spawned workers
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            pending: list[tuple[int, int, list[Any]]] = []
+            for r0, r1 in bands:
+                pending.append((r0, r1, submit(r0, r1, pool.submit)))
+                if len(pending) >= workers:  # bounded memory: the oldest band written before reading more
+                    b0, b1, futures = pending.pop(0)
+                    finish(b0, b1, [f.result() for f in futures])
+            for b0, b1, futures in pending:
+                finish(b0, b1, [f.result() for f in futures])
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def mulog_blocks(

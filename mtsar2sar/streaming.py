@@ -9,6 +9,7 @@ written under a temporary name and renamed only once complete.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -71,9 +72,12 @@ def temporal_mean_file(
 
 def filter_file(
     in_path: str | Path, out_path: str | Path, method: str, enl: float,
-    mulog_settings: Mapping[str, Any] | None = None, description: str = "",
+    mulog_settings: Mapping[str, Any] | None = None, description: str = "", workers: int | None = None,
 ) -> None:
-    """Filter a super-image file (``none``: copy; ``mulog``: MuLoG, L = ``enl``, by blocks with halo)."""
+    """Filter a super-image file (``none``: copy; ``mulog``: MuLoG, L = ``enl``, by blocks with halo, in
+    ``workers`` processes: by default the job's threads, ``OMP_NUM_THREADS`` as Snakemake sets it)."""
+    if workers is None:
+        workers = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
     grid = read_grid(in_path)
     with open_writer(out_path, grid, description) as dst:
 
@@ -82,7 +86,7 @@ def filter_file(
             log.info("filtered rows %d-%d of %d", r0, r1, grid.height)
 
         filter_rows(lambda r0, r1: read_product(in_path, (r0, r1))[0], grid.height, grid.width, write,
-                    method, enl, mulog_settings, rows=strip_rows(grid.width))
+                    method, enl, mulog_settings, rows=strip_rows(grid.width), workers=workers)
 
 
 def despeckle_file(

@@ -38,11 +38,12 @@ RowWriter = Callable[[int, int, NDArray[np.float32]], None]
 
 def filter_rows(
     read: RowReader, height: int, width: int, write: RowWriter, method: str, enl: float,
-    mulog_settings: Mapping[str, Any] | None = None, rows: int | None = None,
+    mulog_settings: Mapping[str, Any] | None = None, rows: int | None = None, workers: int = 1,
 ) -> None:
     """Filter a super-image read and written by bands of rows: ``none`` keeps the mean (copied by
     bands of ``rows``, all at once by default); ``mulog`` runs MuLoG with L = ``enl`` and the
-    Gaussian denoiser of ``mulog_settings``, by overlapping blocks. NaN stays NaN."""
+    Gaussian denoiser of ``mulog_settings``, by overlapping blocks, in ``workers`` processes (the same
+    bytes as one). NaN stays NaN."""
     if method == "none":
         step = rows or max(height, 1)
         for r0 in range(0, height, step):
@@ -54,7 +55,7 @@ def filter_rows(
 
         st = dict(mulog_settings or {})
         denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
-        mulog_rows(read, height, width, write, GammaLikelihood(enl), denoiser, **mulog_kwargs(st))
+        mulog_rows(read, height, width, write, GammaLikelihood(enl), denoiser, workers=workers, **mulog_kwargs(st))
     else:
         raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
 
