@@ -424,7 +424,7 @@ def train_model(
     """Train a network on the kept dates of ``aois`` (name -> files, domain, band, coregistration, super_image)."""
     from dataclasses import replace
 
-    from mtsar2sar.training import TrainingConfig, prepare_stack, train
+    from mtsar2sar.training import TrainingConfig, fmt_nll, prepare_stack, train
 
     st = dict(settings)
     st.pop("aois", None)
@@ -459,6 +459,6 @@ def train_model(
             stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain, pre))
         log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
     summary = train(stacks, cfg, output, workdir, base)
-    log.info("trained in %.0f s; validation NLL %.5f -> %.5f", summary["seconds"],
-             summary["initial_validation_nll"], summary["final_validation_nll"])
+    log.info("trained in %.0f s; validation NLL %s -> %s", summary["seconds"],
+             fmt_nll(summary["initial_validation_nll"]), fmt_nll(summary["final_validation_nll"]))
     return summary

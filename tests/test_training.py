@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -101,14 +102,15 @@ def test_change_field_is_piecewise_constant_and_deterministic():
 def test_synthetic_change_multiplies_input_and_target_alike(monkeypatch):
     """The augmentation is a reflectivity change: +5 dB on the target log-intensity and on the input's log-amplitude."""
     import mtsar2sar.training as tr
+    import mtsar2sar.training.sampler as sampler
 
     cfg = TrainingConfig(domain="ratio", patch=32, batch=4, synthetic_change_share=1.0, targets="pair")
     _, _, noisy, _ = simulate_stack(SimulationConfig(seed=21, height=64, width=64, dates=6, looks=1))
     prepared = [prepare_stack("a", noisy, temporal_mean(noisy)[0], cfg)]
-    monkeypatch.setattr(tr, "change_field", lambda rng, size, sigma: np.zeros((size, size), np.float32))
+    monkeypatch.setattr(sampler, "change_field", lambda rng, size, sigma: np.zeros((size, size), np.float32))
     x0, g0, y0, m0 = tr.PatchSampler(prepared, cfg, np.random.default_rng(0)).sample()
     step = np.float32(5 * np.log(10) / 10)
-    monkeypatch.setattr(tr, "change_field", lambda rng, size, sigma: np.full((size, size), step, np.float32))
+    monkeypatch.setattr(sampler, "change_field", lambda rng, size, sigma: np.full((size, size), step, np.float32))
     x1, g1, y1, m1 = tr.PatchSampler(prepared, cfg, np.random.default_rng(0)).sample()
     assert torch.equal(m0, m1) and torch.equal(g0, g1)
     assert m0.dtype == torch.bool and m0.any()  # the comparison below is not over an empty region
@@ -231,7 +233,9 @@ def test_departure_patches_are_centred_on_the_dates_that_leave_their_mean(monkey
     cfg = TrainingConfig(patch=16, batch=6, change_patch_share=1.0, change_patch_departure_db=5.0, targets="pair")
     sampler = tr.PatchSampler([st], cfg, np.random.default_rng(0))
     drawn = []
-    monkeypatch.setattr(tr, "change_mask", lambda stack, i, j, sl, thr: (drawn.append((i, j, sl)), np.ones((16, 16), bool))[1])
+    import mtsar2sar.training.targets as targets
+
+    monkeypatch.setattr(targets, "change_mask", lambda stack, i, j, sl, thr: (drawn.append((i, j, sl)), np.ones((16, 16), bool))[1])
     sampler.sample()
     assert len(drawn) == 6
     for i, j, (rows, cols) in drawn:
@@ -304,3 +308,41 @@ def test_aoi_weights_outside_the_workflow_name_the_file_to_give():
 
     with pytest.raises(InputError, match=r"results/\{aoi\}/model.pt"):
         resolve_weights("aoi")
+
+
+@pytest.mark.parametrize("settings, message", [
+    ({"targets": "pair", "compensation_weight_db": 1.3},
+     "compensation_weight_db does nothing with targets: pair (it is an option of targets: compensated_mean)"),
+    ({"targets": "stable_mean", "pre_estimator": "rabasar"},
+     "pre_estimator does nothing with targets: stable_mean"),
+    ({"targets": "compensated_mean", "pre_denoiser": "bm3d"}, "pre_denoiser does nothing unless pre_estimator: rabasar"),
+    ({"targets": "compensated_mean", "pre_neighbour_db": 1.7}, "pre_neighbour_db does nothing unless pre_neighbour_share > 0"),
+    ({"synthetic_change_db": 3.0}, "synthetic_change_db does nothing unless synthetic_change_share > 0"),
+    ({"change_patch_share": 0.0, "change_patch_departure_db": 3.0},
+     "change_patch_departure_db does nothing unless change_patch_share > 0"),
+    ({"targets": "mean"}, "targets must be one of pair, stable_mean, compensated_mean, got 'mean'"),
+    ({"step": 10}, "unknown setting(s) step"),
+])
+def test_an_option_that_does_nothing_is_an_error(settings, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        TrainingConfig.from_dict(settings)
+
+
+def test_the_shipped_training_configs_are_valid():
+    import yaml
+
+    from conftest import REPO
+
+    for name in ("train_single_look.yaml", "train_multilook.yaml"):
+        for model in yaml.safe_load((REPO / "examples" / name).read_text())["training"]["models"].values():
+            TrainingConfig.from_dict({k: v for k, v in model.items() if k != "aois"})
+
+
+def test_no_validation_dates_report_no_score_not_a_perfect_one(tmp_path):
+    cfg = TrainingConfig(domain="ratio", patch=32, batch=2, steps=2, validate_every=1, validation_dates=0)
+    _, _, noisy, _ = simulate_stack(SimulationConfig(seed=3, height=64, width=64, dates=4, looks=1))
+    st = prepare_stack("a", noisy, temporal_mean(noisy)[0], cfg)
+    assert st.val_dates == []
+    summary = train([st], cfg, tmp_path / "m.pt", tmp_path / "w")
+    assert summary["initial_validation_nll"] is None and summary["final_validation_nll"] is None
+    assert (tmp_path / "w" / "loss.png").exists()
