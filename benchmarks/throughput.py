@@ -1,0 +1,171 @@
+"""Whole-workflow wall time on real stacks, settings side by side in one run (issue 16, items 2 and 3).
+
+Runs ``snakemake`` on the OPERA stacks of ``../shared/data`` (one AOI per stack, as
+``examples/opera_10SGD_vv.yaml``), once per ``--dates-per-job`` value, each in a fresh working folder,
+one after the other in the same invocation (A/B on the same machine load), and prints per setting: the
+whole-run wall time, the despeckling jobs and their summed seconds (Snakemake benchmark files), the
+in-process time per date (from the per-date logs) and the amortized per-date overhead (job seconds per
+date less the in-process time). The despeckled products of the settings are compared byte for byte.
+
+With ``--add-date`` it also measures monitoring (``super_image.reference_dates``): the stacks less their
+last date are run, then the last date is added and the run repeated; the second run's wall time and its
+jobs are printed (one despeckle job per AOI expected), against the per-date time of the first.
+
+    .venv/bin/python benchmarks/throughput.py                                # 10 stacks, dates_per_job 1 vs auto
+    .venv/bin/python benchmarks/throughput.py --stacks 2 --add-date          # short
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data" / "opera_rtc_s1_10SGD"
+
+
+def stacks(data: Path, n: int | None) -> dict[str, list[Path]]:
+    out = {}
+    for pol in sorted(data.glob("*/V?")):
+        name = re.sub(r"[^a-z0-9]+", "_", f"{pol.parent.name}_{pol.name}".lower())
+        out[name] = sorted(pol.glob("*.tif"))
+    return dict(list(out.items())[:n]) if n else out
+
+
+def config(inputs: dict[str, str], dates_per_job: str, quicklooks: bool, reference: int | None) -> dict:
+    network = {"weights": "sar2sar-grd", "tile": 768, "overlap": 256, "dates_per_job": dates_per_job}
+    cfg = {
+        "aois": {name: {"inputs": glob, "date_regex": r"_(\d{8})_S1", "input_domain": "intensity", "looks": 5}
+                 for name, glob in inputs.items()},
+        "network": {k: (int(v) if k == "dates_per_job" and v != "auto" else v) for k, v in network.items()},
+        "outputs": {"quicklooks": quicklooks},
+    }
+    if reference:
+        cfg["super_image"] = {"reference_dates": reference}
+    return cfg
+
+
+def snakemake(work: Path, cfg: dict, cores: int) -> tuple[float, str]:
+    (work / "config.yaml").write_text(yaml.safe_dump(cfg))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+           "--configfile", str(work / "config.yaml"), "--cores", str(cores)]
+    t0 = time.perf_counter()
+    res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    wall = time.perf_counter() - t0
+    if res.returncode:
+        sys.exit(f"snakemake failed in {work}:\n{res.stderr[-3000:]}")
+    return wall, res.stderr
+
+
+def jobs(stderr: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for m in re.finditer(r"^(?:local)?(?:rule|checkpoint) (\w+):$", stderr, re.M):
+        out[m.group(1)] = out.get(m.group(1), 0) + 1
+    return out
+
+
+def bench_seconds(results: Path, rule: str) -> float:
+    total = 0.0
+    for tsv in results.glob(f"*/benchmarks/{rule}/*.tsv"):
+        with tsv.open() as f:
+            total += float(next(csv.DictReader(f, delimiter="\t"))["s"])
+    return total
+
+
+def in_process_seconds(results: Path) -> list[float]:
+    """Per date: the in-process despeckling time (``despeckled ... in X s`` of the per-date logs)."""
+    out = []
+    for log in results.glob("*/logs/despeckle/*.log"):
+        m = re.search(r"Mpx in ([\d.]+) s", log.read_text())
+        if m:
+            out.append(float(m.group(1)))
+    return out
+
+
+def digests(results: Path) -> dict[str, str]:
+    return {str(p.relative_to(results)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(results.glob("*/despeckled/*.tif"))}
+
+
+def report(label: str, work: Path, wall: float, stderr: str) -> dict:
+    results = work / "results"
+    n = len(list(results.glob("*/despeckled/*.tif")))
+    j = jobs(stderr)
+    job_s = bench_seconds(results, "despeckle") + bench_seconds(results, "despeckle_batch")
+    inproc = in_process_seconds(results)
+    work_per_date = sum(inproc) / max(len(inproc), 1)
+    print(f"{label}: wall {wall:.1f} s for {n} dates ({wall / max(n, 1):.2f} s per date); jobs "
+          + ", ".join(f"{k} {v}" for k, v in sorted(j.items())))
+    print(f"    despeckling job seconds {job_s:.1f} ({job_s / max(n, 1):.2f} s per date); in-process despeckling "
+          f"{work_per_date:.3f} s per date; amortized per-date overhead {job_s / max(n, 1) - work_per_date:.2f} s")
+    return {"wall": wall, "dates": n, "jobs": j}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=DATA)
+    ap.add_argument("--stacks", type=int, default=None, help="the first N stacks (default: all)")
+    ap.add_argument("--dates-per-job", nargs="+", default=["1", "auto"])
+    ap.add_argument("--quicklooks", action="store_true", help="also the quicklooks (per-date jobs)")
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--add-date", action="store_true", help="also the monitoring measurement")
+    ap.add_argument("--keep", action="store_true", help="keep the working folders")
+    args = ap.parse_args()
+
+    found = stacks(args.data, args.stacks)
+    if not found:
+        sys.exit(f"no stacks under {args.data}")
+    root = Path(tempfile.mkdtemp(prefix="mtsar2sar-throughput."))
+    print(f"{len(found)} stacks x {len(next(iter(found.values())))} dates; folders under {root}")
+    try:
+        inputs = {name: str(files[0].parent / "*.tif") for name, files in found.items()}
+        out = {}
+        for setting in args.dates_per_job:
+            work = root / f"dates_per_job_{setting}"
+            work.mkdir()
+            wall, stderr = snakemake(work, config(inputs, setting, args.quicklooks, None), args.cores)
+            out[setting] = report(f"dates_per_job {setting}", work, wall, stderr)
+            out[setting]["digests"] = digests(work / "results")
+        ref = next(iter(out.values()))["digests"]
+        same = all(o["digests"] == ref for o in out.values())
+        print(f"despeckled products identical across settings: {same} ({len(ref)} files)")
+        if args.add_date:
+            # monitoring: the stacks less their last date, then the last date added
+            for setting in args.dates_per_job:
+                work = root / f"monitoring_{setting}"
+                (work / "stacks").mkdir(parents=True)
+                mon_inputs = {}
+                for name, files in found.items():
+                    d = work / "stacks" / name
+                    d.mkdir()
+                    for f in files[:-1]:
+                        os.symlink(f, d / f.name)
+                    mon_inputs[name] = str(d / "*.tif")
+                cfg = config(mon_inputs, setting, args.quicklooks, len(next(iter(found.values()))) - 1)
+                wall1, err1 = snakemake(work, cfg, args.cores)
+                first = report(f"monitoring, dates_per_job {setting}, first {wall1:.0f} s run", work, wall1, err1)
+                for name, files in found.items():
+                    os.symlink(files[-1], work / "stacks" / name / files[-1].name)
+                wall2, err2 = snakemake(work, cfg, args.cores)
+                j = jobs(err2)
+                print(f"    + the last date of each of {len(found)} stacks: wall {wall2:.1f} s "
+                      f"({wall2 / len(found):.2f} s per stack; the first run {first['wall'] / first['dates']:.2f} s"
+                      " per date); jobs " + ", ".join(f"{k} {v}" for k, v in sorted(j.items())))
+    finally:
+        if not args.keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
