@@ -10,7 +10,9 @@ windows of the super-image, over ``--ratio-dates`` evenly spaced dates of the 21
 
 Methods (``--method``, repeatable; default: the comparison of the README):
   ``ratio:WEIGHTS[:filter=none][:debias=off][:level=X]`` ratio to the normalized super-image + SAR2SAR
-  (the workflow's chain; WEIGHTS a shipped name or a path), ``sar2sar:WEIGHTS`` the network on the date
+  (the workflow's chain; WEIGHTS a shipped name, a path, or ``aoi``: the stack's own network,
+  ``results/rtc_<site>_<pol>/model.pt`` made by ``snakemake results/rtc_<site>_<pol>/model.pt
+  --configfile examples/train_multilook.yaml``, trained on the stack's first 21 dates), ``sar2sar:WEIGHTS`` the network on the date
   alone, ``rabasar`` / ``rabasar_down2`` (MuLoG-BM3D on the ratio to the filtered super-image, at full
   resolution / decimated by 2), ``mean`` (the temporal mean), ``quegan`` (Quegan-Yu with 7 x 7 boxcar
   local means), ``quegan:WEIGHTS`` (Quegan with SAR2SAR single-date local means, Meraoumia et al. 2022).
@@ -94,6 +96,12 @@ def network(weights: str, level: float | None) -> NetworkDenoiser:
     return NetworkDenoiser(load_network(weights, "."), level=level)
 
 
+def aoi_model_path(stack: str) -> Path:
+    """``T137-292319-IW2_VV`` -> ``results/rtc_292319_iw2_vv/model.pt`` (the AOIs of examples/train_multilook.yaml)."""
+    burst, pol = stack.split("_")
+    return Path("results") / f"rtc_{burst.split('-', 1)[1].replace('-', '_').lower()}_{pol.lower()}" / "model.pt"
+
+
 def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
     parts = spec.split(":")
     kind = parts[0]
@@ -105,6 +113,10 @@ def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
 def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None], NetworkDenoiser]) -> np.ndarray:
     """Method ``spec``'s estimate of date ``k`` of the (left-out) stack."""
     kind, weights, opts = parse(spec)
+    if weights == "aoi":  # the stack's own network (rule train_aoi of examples/train_multilook.yaml)
+        weights = str(aoi_model_path(st.name))
+        if not Path(weights).exists():
+            return np.full(st.dates[k].shape, np.nan)
     w = st.dates[k]
     valid = np.isfinite(w) & (w > 0)
     level = None if opts.get("level") == "none" else float(opts.get("level", 1e4))
@@ -204,6 +216,13 @@ def main() -> int:
             cells = [("**" + fmt.format(v) + "**") if i == best else fmt.format(v) for i, v in enumerate(vals)]
             print(f"| {n} | " + " | ".join(cells) + " |")
     wins = {c: sum(int(np.nanargmin([scores[n][x]["nll"] for x in cols])) == i for n in names) for i, c in enumerate(cols)}
+    baselines = [c for c in cols if parse(c)[0] in ("rabasar", "rabasar_down2", "mean", "quegan")]
+    if baselines:
+        print(f"\n## left-out NLL: stacks where a network method beats every baseline ({', '.join(baselines)})\n")
+        for c in cols:
+            if parse(c)[0] in ("ratio", "sar2sar"):
+                won = [n for n in names if scores[n][c]["nll"] < min(scores[n][b]["nll"] for b in baselines)]
+                print(f"- {c}: {len(won)} of {len(names)} ({', '.join(won)})")
     print("\n## left-out NLL: stacks where each method is best\n")
     for c in cols:
         print(f"- {c}: {wins[c]} of {len(names)}; {seconds[c]:.1f} s in all")

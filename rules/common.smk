@@ -137,13 +137,23 @@ def aoi_model_settings(wildcards):
     return settings(config.get("training", {}).get("aoi_model", {}), aoi(wildcards).looks)
 
 
+def aoi_model_entry(wildcards):
+    """What the AOI's own network is trained on: the dates of the super-image (when monitoring, the
+    reference period only, so that a new date neither retrains it nor reruns the earlier dates)."""
+    return {
+        **training_entry(wildcards.aoi),
+        "files": super_image_date_files(wildcards),
+        "coregistration": super_image_report(wildcards),
+    }
+
+
 def aoi_model_inputs(wildcards):
     init = aoi_model_settings(wildcards)["init"]
     return (
         ([init] if init.endswith(".pt") else [])
-        + stack_inputs(wildcards)
+        + super_image_stack_inputs(wildcards)
         + [
-            f"{RESULTS}/{wildcards.aoi}/coregistration.json",
+            super_image_report(wildcards),
             f"{RESULTS}/{wildcards.aoi}/super_image_filtered.tif",
         ]
     )

@@ -51,7 +51,7 @@ rule train_aoi:
         runtime=120,
         gpu=network_gpus(),
     params:
-        aois=lambda w: {w.aoi: training_entry(w.aoi)},
+        aois=lambda w: {w.aoi: aoi_model_entry(w)},
         settings=aoi_model_settings,
         workdir=lambda w: f"{RESULTS}/{w.aoi}/model",
         base=workflow.basedir,

@@ -59,3 +59,27 @@ def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
     # nothing left to do: the staging folders are temporary, their absence reruns nothing
     res = run_workflow(tmp_path / "batch", config(stack, dates_per_job=2), "-n")
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
+
+
+def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date(tmp_path):
+    """network.weights: aoi + reference_dates: the AOI's network is trained on the reference period,
+    so a new acquisition is still one despeckle job (before: train_aoi took every date and reran all)."""
+    cfg = sim_config(dates=4, height=64, width=64)
+    dates, _, noisy, _ = simulate_stack(cfg)
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    write_dates(stack, dict(zip(dates[:3], noisy[:3])), cfg.grid())
+    conf = config(stack, weights="aoi", dates_per_job=2)
+    conf["training"] = {"aoi_model": {"steps": 2, "patch": 32, "batch": 2, "validate_every": 1}}
+    work = tmp_path / "work"
+    work.mkdir()
+    res = run_workflow(work, conf)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert jobs(res.stderr, "train_aoi") == 1
+    model = work / "results" / "tiny" / "model.pt"
+    before = model.stat().st_mtime_ns
+    write_dates(stack, {dates[3]: noisy[3]}, cfg.grid())
+    res = run_workflow(work, conf)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert jobs(res.stderr, "train_aoi") == 0 and jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
+    assert model.stat().st_mtime_ns == before

@@ -294,7 +294,7 @@ def test_aoi_model_settings_resolve_init_and_refuse_what_does_not_apply():
 
     st = aoi_model_settings({"steps": 50}, looks=5.0)
     assert st["steps"] == 50 and st["looks"] == 5.0 and st["targets"] == AOI_MODEL_DEFAULTS["targets"]
-    assert st["init"] == "sar2sar-grd"  # what `auto` picks for 5 looks
+    assert st["init"] == "sar2sar-ml"  # what `auto` picks for 5 looks
     assert aoi_model_settings({}, looks=1.0)["init"] == "sar2sar-s1"
     with pytest.raises(ValueError, match="'aois' is not a setting here"):
         aoi_model_settings({"aois": ["x"]}, looks=1.0)
