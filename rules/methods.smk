@@ -6,6 +6,7 @@ rule method:
         date=date_input,
         mean=f"{RESULTS}/{{aoi}}/super_image.tif",
         filtered=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
+        report=f"{RESULTS}/{{aoi}}/coregistration.json",  # the kept dates (params.stack: the Quegan filters)
     output:
         f"{RESULTS}/{{aoi}}/methods/{{method}}/{{date}}.tif",
     log:
