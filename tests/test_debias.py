@@ -58,8 +58,9 @@ def test_the_regional_correction_ignores_an_outlier_and_streams_by_bands() -> No
     np.testing.assert_allclose(band, a[r0:r1], rtol=1e-10)
 
 
-@pytest.mark.parametrize("weights", ["sar2sar-grd", "sar2sar-s1"])
-def test_one_extreme_pixel_in_one_date_stays_local(weights: str) -> None:
+@pytest.mark.parametrize(("weights", "most_moved", "median_db"),
+                         [("sar2sar-s1", 8, 0.02), ("sar2sar-ml", 8, 0.02), ("sar2sar-grd", 32, 0.1)])
+def test_one_extreme_pixel_in_one_date_stays_local(weights: str, most_moved: int, median_db: float) -> None:
     """One pixel at +80 dB in date 2 (an undeclared fill value) moved 4,089 of 4,096 pixels of date 1 by
     more than 1 dB through the global debiasing factor and the network's view of the whole image."""
     cfg = SimulationConfig(seed=7, height=64, width=64, dates=5, looks=4, speckle="gamma")
@@ -72,5 +73,5 @@ def test_one_extreme_pixel_in_one_date_stays_local(weights: str) -> None:
         return despeckle_by_ratio(stack[0], temporal_mean(stack)[0], den).despeckled
 
     moved = np.abs(10 * np.log10(date1(bad) / date1(noisy)))
-    assert (moved > 1.0).sum() <= 16  # the pixel and a few neighbours, not the date
-    assert np.median(moved) < 0.05
+    assert (moved > 1.0).sum() <= most_moved  # the pixel and a few neighbours, not the date
+    assert np.median(moved) < median_db

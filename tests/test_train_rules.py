@@ -43,7 +43,7 @@ def assert_trained_from(model: Path, init: str) -> None:
 def test_rule_train_on_a_tiny_simulated_aoi(tmp_path):
     cfg = tiny_sim_config(training={"models": {"tiny-m": {
         "aois": ["tinysim"], "init": "sar2sar-grd", "steps": 3, "patch": 32, "batch": 2, "validate_every": 1,
-        "checkpoint_every": 2, "validation_dates": 1, "threads": 1,
+        "checkpoint_every": 2, "validation_dates": 2, "threads": 1,
     }}})
     res = run_workflow(tmp_path, cfg, "results/models/tiny-m.pt")
     assert res.returncode == 0, res.stderr[-3000:]
