@@ -1,5 +1,6 @@
 # mtsar2sar: multi-temporal SAR despeckling, from a folder of co-registered GeoTIFFs to
 # despeckled GeoTIFFs per date. Wiring only; the rules are in rules/, the numerics in mtsar2sar/.
+import os
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
@@ -8,6 +9,10 @@ from mtsar2sar.config import validate_config
 from mtsar2sar.errors import InputError
 
 min_version("9.0")
+
+# With --use-conda, envs/environment.post-deploy.sh installs mtsar2sar from this checkout
+# (editable, no dependencies) into the new environment; it reads the checkout's path from here.
+os.environ["MTSAR2SAR_ROOT"] = str(workflow.basedir)
 
 
 report: "report/workflow.rst"
