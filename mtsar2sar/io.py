@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 import rasterio
+import rasterio.shutil
 from affine import Affine
+from rasterio._err import CPLE_BaseError
 from numpy.typing import NDArray
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
@@ -40,6 +42,17 @@ GTIFF_OPTIONS: dict[str, Any] = {
     "blockysize": 256,
     "compress": "deflate",
     "predictor": 3,
+    "BIGTIFF": "IF_SAFER",
+}
+
+# Every product is then copied by GDAL into a Cloud-Optimized GeoTIFF: 512-pixel tiles, overviews
+# (averaged) down to one tile, DEFLATE with the floating-point predictor.
+COG_OPTIONS: dict[str, Any] = {
+    "driver": "COG",
+    "compress": "DEFLATE",
+    "predictor": "FLOATING_POINT",
+    "overview_resampling": "average",
+    "blocksize": 512,
     "BIGTIFF": "IF_SAFER",
 }
 
@@ -299,23 +312,32 @@ class BlockWriter:
 def open_writer(
     path: str | Path, grid: Grid, description: str = "", tags: dict[str, str] | None = None
 ) -> Iterator[BlockWriter]:
-    """A float32 GeoTIFF on ``grid`` written by bands of rows under a temporary name, renamed to
-    ``path`` only when the block completes (nothing is left under ``path`` if it fails)."""
+    """A float32 Cloud-Optimized GeoTIFF on ``grid``: written by bands of rows into a temporary tiled
+    GeoTIFF (bounded memory), copied by GDAL into a COG (:data:`COG_OPTIONS`) under a second temporary
+    name, verified and renamed to ``path`` only when all of it completes (nothing is left under
+    ``path`` if it fails)."""
     profile = dict(GTIFF_OPTIONS)
     profile.update(
         height=grid.height, width=grid.width, count=1, dtype="float32",
         crs=grid.crs, transform=grid.transform, nodata=output_nodata(grid),
     )
     with atomic_path(path) as tmp:
+        stream = tmp.with_name(tmp.name + ".stream.tif")  # matches remove_stale_temporaries' pattern
         try:
-            with gdal_errors_raised(Path(path)), rasterio.open(tmp, "w", **profile) as dst:
-                if description:
-                    dst.set_band_description(1, description)
-                if tags:
-                    dst.update_tags(**tags)
-                yield BlockWriter(dst, grid, Path(path))
-        except RasterioIOError as exc:  # raised by GDAL while writing or closing (flush)
-            raise write_failure(Path(path), exc) from exc
+            try:
+                with gdal_errors_raised(Path(path)), rasterio.open(stream, "w", **profile) as dst:
+                    if description:
+                        dst.set_band_description(1, description)
+                    if tags:
+                        dst.update_tags(**tags)
+                    yield BlockWriter(dst, grid, Path(path))
+                tmp.unlink(missing_ok=True)
+                with gdal_errors_raised(Path(path)):
+                    rasterio.shutil.copy(stream, tmp, **COG_OPTIONS)
+            except (RasterioIOError, CPLE_BaseError) as exc:  # raised by GDAL while writing, closing or copying
+                raise write_failure(Path(path), exc) from exc
+        finally:
+            stream.unlink(missing_ok=True)
 
 
 def write_float32(

@@ -5,6 +5,7 @@ Each takes plain paths and settings, so it can be run and tested without Snakema
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,6 +22,7 @@ from mtsar2sar.enl import enl_from_log_variances, estimate_enl
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import (
     default_mode,
+    open_raster,
     read_grid,
     read_intensity,
     read_intensity_decimated,
@@ -259,7 +261,40 @@ def weights_tags(settings: Mapping[str, Any], looks: float | None) -> dict[str, 
     requested = str(settings.get("weights", "auto"))
     name = auto_weights(looks) if requested == "auto" and looks is not None else requested
     path = resolve_weights(requested, settings.get("base", "."), looks)
-    return {"weights": name, "weights_file": str(path), "weights_setting": requested}
+    sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    return {"weights": name, "weights_file": str(path), "weights_sha256": sha256, "weights_setting": requested}
+
+
+PRODUCT_UNITS = "linear intensity, same as the input"
+
+
+def software_version() -> str:
+    """``mtsar2sar <version>``: the installed package's version (the source tree's when not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"mtsar2sar {version('mtsar2sar')}"
+    except PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return f"mtsar2sar {tomllib.loads(pyproject.read_text())['project']['version']}"
+
+
+def source_tags(date_file: str | Path) -> dict[str, str]:
+    """The input date's own dataset tags (acquisition date, polarization...), carried to its product."""
+    with open_raster(date_file) as ds:
+        return {str(k): str(v) for k, v in ds.tags().items()}
+
+
+def super_image_tags(super_path: str | Path) -> dict[str, str]:
+    """``super_image_enl``: the ENL of the super-image (its ENL report beside it), when there is one."""
+    report = Path(super_path).parent / "super_image_enl.json"
+    try:
+        enl = json.loads(report.read_text())["enl"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {"super_image_enl": repr(float(enl))} if enl is not None else {}
 
 
 def despeckle(
@@ -297,7 +332,8 @@ def despeckle_with(
     t0 = time.perf_counter()
     lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
-        {**weights_tags(settings, looks), "looks": repr(looks), "source": str(date_file)},
+        {**source_tags(date_file), **weights_tags(settings, looks), **super_image_tags(super_path),
+         "looks": repr(looks), "source": str(date_file), "units": PRODUCT_UNITS, "software": software_version()},
         debias=bool(settings.get("debias", True)),
     )
     mpx = grid.height * grid.width / 1e6

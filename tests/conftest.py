@@ -47,7 +47,20 @@ def tiny_stack(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Path], Grid]:
 def raster_meta(path: Path) -> dict:
     with rasterio.open(path) as ds:
         return {"crs": ds.crs, "transform": ds.transform, "shape": (ds.height, ds.width), "nodata": ds.nodata,
-                "dtype": ds.dtypes[0], "tiled": ds.profile.get("tiled"), "compress": ds.profile.get("compress")}
+                "dtype": ds.dtypes[0], "tiled": ds.profile.get("tiled"), "compress": ds.profile.get("compress"),
+                "block": ds.block_shapes[0], "overviews": ds.overviews(1),
+                "layout": ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
+                "predictor": ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR"),
+                "description": ds.descriptions[0], "tags": ds.tags()}
+
+
+def assert_cog(meta: dict) -> None:
+    """A product as every raster product is written: a Cloud-Optimized GeoTIFF (GDAL's layout), 512-pixel
+    tiles, DEFLATE with the floating-point predictor, overviews when larger than one tile."""
+    assert meta["layout"] == "COG" and meta["compress"] == "deflate" and meta["predictor"] == "3"
+    assert meta["tiled"] and meta["block"] == (512, 512)
+    if max(meta["shape"]) > 512:
+        assert meta["overviews"], meta
 
 
 def utm_grid(h: int = 64, w: int = 64, nodata: float | None = None) -> Grid:

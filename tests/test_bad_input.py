@@ -58,9 +58,12 @@ Issue 15 (faults, hostile data, misleading errors):
 from __future__ import annotations
 
 import errno
+import hashlib
+import importlib.metadata
 import importlib.util
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -353,10 +356,18 @@ def test_output_tags_record_the_weights_used(tmp_path):
 
     imgs = stack5()
     files = write_dates(tmp_path, imgs, utm_grid())
+    with rasterio.open(files["20240101"], "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:  # the input's own tags travel to its product
+        ds.update_tags(ACQUISITION_DATE="2024-01-01T06:00:00Z", POLARIZATION="VV")
     write_float32(tmp_path / "super.tif", np.mean(list(imgs.values()), axis=0), utm_grid())
+    (tmp_path / "super_image_enl.json").write_text(json.dumps({"enl": 4.5}))
     settings = {"weights": "auto", "tile": 64, "overlap": 32, "device": "cpu", "threads": 1, "base": str(REPO)}
     workflow.despeckle(files["20240101"], "intensity", None, tmp_path / "super.tif", settings, tmp_path / "out.tif", 1.0)
     with rasterio.open(tmp_path / "out.tif") as ds:
         tags = ds.tags()
     assert tags["weights"] == "sar2sar-s1" and tags["weights_setting"] == "auto"
     assert tags["weights_file"].endswith("mtsar2sar/weights/sar2sar-s1.pt")
+    assert tags["weights_sha256"] == hashlib.sha256(Path(tags["weights_file"]).read_bytes()).hexdigest()
+    assert tags["ACQUISITION_DATE"] == "2024-01-01T06:00:00Z" and tags["POLARIZATION"] == "VV"
+    assert tags["units"] == "linear intensity, same as the input"
+    assert tags["software"] == f"mtsar2sar {importlib.metadata.version('mtsar2sar')}"
+    assert float(tags["super_image_enl"]) == 4.5

@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rasterio
-from conftest import raster_meta, utm_grid
+from conftest import assert_cog, raster_meta, utm_grid
 
 from mtsar2sar.domain import amplitude_to_intensity, intensity_to_amplitude, to_intensity
 from mtsar2sar.errors import InputError
-from mtsar2sar.io import atomic_path, read_intensity, read_product, write_float32
+from mtsar2sar.io import atomic_path, open_writer, read_intensity, read_product, write_float32
 
 
 def test_domain_conversions():
@@ -28,6 +28,28 @@ def test_complex_declared_as_intensity_and_reverse():
         to_intensity(np.array([1.0]), "complex")
 
 
+def test_streamed_product_is_a_cog_with_overviews_tags_and_nodata(tmp_path):
+    grid = utm_grid(1100, 1300)  # no nodata: NaN
+    img = np.random.default_rng(1).gamma(1, 1, grid.shape).astype(np.float32)
+    img[5:9, 700:710] = np.nan
+    p = tmp_path / "big.tif"
+    with open_writer(p, grid, "despeckled intensity", {"POLARIZATION": "VV", "units": "linear"}) as dst:
+        for r0 in range(0, grid.height, 256):  # streamed by bands of rows, as the workflow does
+            dst.write(img[r0:r0 + 256], r0)
+    meta = raster_meta(p)
+    assert_cog(meta)
+    assert len(meta["overviews"]) >= 1 and meta["overviews"][0] == 2
+    assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and np.isnan(meta["nodata"])
+    assert meta["description"] == "despeckled intensity"
+    assert meta["tags"]["POLARIZATION"] == "VV" and meta["tags"]["units"] == "linear"
+    back, _ = read_product(p)
+    np.testing.assert_array_equal(back, img)  # lossless, NaN kept
+    with rasterio.open(p, OVERVIEW_LEVEL=0) as ov:  # the first overview averages 2 x 2 pixels
+        assert ov.shape == (550, 650)
+        np.testing.assert_allclose(ov.read(1)[100, 100], img[200:202, 200:202].mean(), rtol=1e-5)
+    assert not list(tmp_path.glob(".*"))
+
+
 def test_write_keeps_georeferencing_and_is_tiled(tmp_path):
     grid = utm_grid(40, 70, nodata=-9999.0)
     img = np.random.default_rng(0).gamma(1, 1, grid.shape).astype(np.float32)
@@ -37,6 +59,8 @@ def test_write_keeps_georeferencing_and_is_tiled(tmp_path):
     meta = raster_meta(p)
     assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == (40, 70)
     assert meta["nodata"] == -9999.0 and meta["dtype"] == "float32" and meta["tiled"] and meta["compress"] == "deflate"
+    assert_cog(meta)
+    assert not list(tmp_path.glob(".*"))  # neither temporary file (streamed GeoTIFF, COG copy) is left
     back, g = read_product(p)
     assert np.isnan(back[3, 4]) and np.array_equal(back[np.isfinite(back)], img[np.isfinite(img)])
     assert g.transform == grid.transform

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO, raster_meta
+from conftest import REPO, assert_cog, raster_meta
 
 from mtsar2sar.despeckle import despeckle_by_ratio
 from mtsar2sar.io import read_product
@@ -73,6 +73,8 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         meta = raster_meta(p)
         assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == grid.shape
         assert meta["dtype"] == "float32" and meta["tiled"]
+        assert_cog(meta)
+        assert meta["tags"]["units"] == "linear intensity, same as the input" and meta["tags"]["weights_sha256"]
         w_hat, _ = read_product(p)
         v, _ = read_product(truth[d])
         w, _ = read_product(f)
