@@ -52,8 +52,9 @@ def slurm_config(stack_dir: Path) -> dict:
     return {
         "aois": {"tiny": {"inputs": str(stack_dir / "*.tif"), "date_regex": r"_(\d{8})", "looks": 1}},
         # explicit weights: the test must not depend on the single-look weights file ("auto" for looks 1)
+        # one date per job (what `dates_per_job: auto` gives large scenes): the dates spread over the cluster
         "network": {"weights": "sar2sar-grd", "tile": 128, "overlap": 64, "batch": 2, "device": "cpu",
-                    "threads": 1},
+                    "threads": 1, "dates_per_job": 1},
         "outputs": {"quicklooks": False},  # fewer SLURM jobs (each costs ~10 s of scheduling)
     }
 
