@@ -36,7 +36,8 @@ from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.enl import TemporalLooks, estimate_enl
 from mtsar2sar.io import read_intensity
 from mtsar2sar.network import load_network
-from mtsar2sar.realscore import homogeneous_mask, leftout_nll, ratio_stats, stable_between
+from mtsar2sar.metrics import stable_pixels
+from mtsar2sar.realscore import STABLE_DB, homogeneous_mask, leftout_nll, ratio_stats
 from mtsar2sar.superimage import filter_super_image, temporal_mean
 from mtsar2sar.workflow import single_date_network
 
@@ -79,7 +80,7 @@ class Stack:
             np.save(path, self.filtered)
         self.cache = cache
         self.homogeneous = homogeneous_mask(self.mean)
-        self.stable = stable_between(self.dates[-1], self.leftout)
+        self.stable = stable_pixels(self.dates[-1], self.leftout, threshold_db=STABLE_DB)
 
 
 def temporal_enl_of(dates: list[np.ndarray]) -> float:

@@ -121,6 +121,7 @@ class TemporalLooks:
         self._s1: NDArray[np.float64] | None = None
         self._s2: NDArray[np.float64] | None = None
         self._n: NDArray[np.float64] | None = None
+        self._looks: tuple[float | None] | None = None  # looks(), once the histogram is complete
 
     def tap(self, date: NDArray[np.floating]) -> NDArray[np.floating]:
         """Accumulate one date of the current band of rows and hand it on unchanged."""
@@ -149,11 +150,17 @@ class TemporalLooks:
             self.dates_sum += float(n[use].sum())
             self.pixels += int(use.sum())
         self._s1 = self._s2 = self._n = None
+        self._looks = None
 
     def looks(self) -> float | None:
         """``L`` such that the median of ``c2`` of L-look speckle over the stack's number of dates is the
         observed median (the median of a sample ``c2`` is below ``1 / L``: +29 % on 8 one-look dates
         without this); None without ``MIN_PIXELS`` pixels of 3 valid dates."""
+        if self._looks is None:
+            self._looks = (self._estimate_looks(),)
+        return self._looks[0]
+
+    def _estimate_looks(self) -> float | None:
         total = self.hist.sum()
         if total < self.MIN_PIXELS:
             return None

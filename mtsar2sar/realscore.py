@@ -17,16 +17,13 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from mtsar2sar.methods import boxcar
+from mtsar2sar.enl import block_view
 
 Image = NDArray[np.floating]
 
 
-def stable_between(a: Image, b: Image, window: int = 7, threshold_db: float = 1.5) -> NDArray[np.bool_]:
-    """Pixels whose ``window`` x ``window`` boxcar means of ``a`` and ``b`` are within ``threshold_db``."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = np.abs(10 * np.log10(boxcar(a, window).astype(np.float64) / boxcar(b, window)))
-    return np.isfinite(d) & (d <= threshold_db)
+# Pixels stable between dates T - 1 and T: 7 x 7 boxcar means within this (dB; metrics.stable_pixels).
+STABLE_DB = 1.5
 
 
 def leftout_nll(estimate: Image, leftout: Image, mask: NDArray[np.bool_]) -> float:
@@ -43,14 +40,12 @@ def homogeneous_mask(super_image: Image, window: int = 7, fraction: float = 0.2)
     """The pixels of the ``fraction`` of non-overlapping ``window`` x ``window`` windows of
     ``super_image`` with the lowest coefficient of variation (only fully valid windows)."""
     s = np.asarray(super_image, dtype=np.float64)
-    h, w = (s.shape[0] // window) * window, (s.shape[1] // window) * window
-    blocks = s[:h, :w].reshape(h // window, window, w // window, window).swapaxes(1, 2).reshape(-1, window * window)
-    ok = np.all(np.isfinite(blocks) & (blocks > 0), axis=1)
+    blocks, ok = block_view(s, window)
     cv = np.full(ok.shape, np.inf)
     cv[ok] = blocks[ok].std(axis=1) / blocks[ok].mean(axis=1)
     n = max(1, int(round(fraction * ok.sum())))
     mask = np.zeros(s.shape, dtype=bool)
-    nw = w // window
+    nw = s.shape[1] // window
     for idx in np.argsort(cv, kind="stable")[:n]:
         if not ok[idx]:
             break

@@ -132,16 +132,15 @@ def despeckle_file(
         k = overall.factor if debias else 1.0
         debias_tag = f"regional, overall factor {k:.6f}" if debias else "off"
         with open_writer(output, grid, description, {**(tags or {}), "lambda": repr(lam), "debias": debias_tag}) as out:
+            context = halo() if debias else 0  # rows around a band that its regional factors need
             for r0, r1 in strips(grid.height, rows):
-                _, valid, s_norm = ratio(r0, r1)
-                if debias:  # the band with the rows of context the regional factors need
-                    a0, a1 = max(0, r0 - halo()), min(grid.height, r1 + halo())
-                    tau_a, valid_a, _ = ratio(a0, a1)
-                    hat_a = read_product(scratch, (a0, a1))[0].astype(np.float64)
-                    tau_hat = regional_debias(tau_a, hat_a, valid_a, overall)[r0 - a0 : r1 - a0]
-                else:
-                    tau_hat = read_product(scratch, (r0, r1))[0].astype(np.float64)
-                out.write(np.where(valid, tau_hat * s_norm, np.nan), r0)
+                a0, a1 = max(0, r0 - context), min(grid.height, r1 + context)
+                tau, valid, s_norm = ratio(a0, a1)
+                tau_hat = read_product(scratch, (a0, a1))[0].astype(np.float64)
+                if debias:
+                    tau_hat = regional_debias(tau, tau_hat, valid, overall)
+                own = slice(r0 - a0, r1 - a0)  # the band's own rows
+                out.write(np.where(valid[own], tau_hat[own] * s_norm[own], np.nan), r0)
     finally:
         scratch.unlink(missing_ok=True)
     return lam, gain, k

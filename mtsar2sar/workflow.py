@@ -190,8 +190,8 @@ def super_image(
             log.info("no spatial ENL estimate (%s)", exc)
         # the larger of the spatial and the temporal estimate: both are only lowered by the scene (its
         # texture, its changes); see mtsar2sar.enl.TemporalLooks
-        estimated = max(e for e in (estimate.enl if estimate else None, temporal) if e is not None) \
-            if estimate is not None or temporal is not None else None
+        candidates = [e for e in (estimate.enl if estimate is not None else None, temporal) if e is not None]
+        estimated = max(candidates) if candidates else None
         enl = float(estimated) if enl_setting == "auto" and estimated is not None else float(enl_setting)
         warning = enl_warning(estimated, len(dates), looks) if estimated is not None else None
         if warning:
@@ -305,30 +305,20 @@ def despeckle(
     settings: Mapping[str, Any],
     output: str | Path,
     looks: float | None = None,
+    denoiser: NetworkDenoiser | None = None,
 ) -> None:
     """Despeckle one date by the ratio to the normalized filtered super-image and write it on the input
-    grid, by bands of rows (bounded memory whatever the size)."""
-    despeckle_with(build_denoiser(settings, looks), date_file, domain, band, super_path, settings, output, looks)
-
-
-def despeckle_with(
-    denoiser: NetworkDenoiser,
-    date_file: str | Path,
-    domain: str,
-    band: int | None,
-    super_path: str | Path,
-    settings: Mapping[str, Any],
-    output: str | Path,
-    looks: float | None = None,
-) -> None:
-    """:func:`despeckle` with an already built ``denoiser`` (the one ``build_denoiser(settings, looks)``
-    gives): the dates of a batch share one loaded network, with the same output bytes."""
+    grid, by bands of rows (bounded memory whatever the size). ``denoiser``: the one
+    ``build_denoiser(settings, looks)`` gives, already built (the dates of a batch share one loaded
+    network, with the same output bytes); built here when not given."""
     from mtsar2sar.streaming import despeckle_file
 
     grid, sgrid = read_grid(date_file), read_grid(super_path)
     diffs = sgrid.differences(grid)
     if diffs:
         raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
+    if denoiser is None:
+        denoiser = build_denoiser(settings, looks)
     t0 = time.perf_counter()
     lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
@@ -404,15 +394,16 @@ def run_method(
     elif method == "sar2sar":
         out = single_date_network(build_denoiser(network_settings, looks), w)
     elif method in ("quegan", "quegan_sar2sar"):
-        if not stack_files or str(date_file) not in [str(f) for f in stack_files]:
+        names = [str(f) for f in stack_files or []]
+        if str(date_file) not in names:
             raise InputError(f"methods.run: {method} needs every date of the stack, including {date_file}")
-        imgs = [read_intensity(f, domain, band)[0] for f in stack_files]
+        imgs = [read_intensity(f, domain, band)[0] for f in names]
         if method == "quegan":
             local = [m.boxcar(x, 7) for x in imgs]
         else:
             den = build_denoiser(network_settings, looks, progress=False)
             local = [single_date_network(den, x) for x in imgs]
-        out = m.quegan(imgs, local, [str(f) for f in stack_files].index(str(date_file)))
+        out = m.quegan(imgs, local, names.index(str(date_file)))
     elif method in ("rabasar", "rabasar_down2"):
         s, _ = read_product(filtered_path)
         looks_super = estimate_enl(s).enl

@@ -179,7 +179,7 @@ def network_settings(wildcards):
 def single_date_network_settings(wildcards):
     """The network settings of the single-date methods (sar2sar, quegan_sar2sar): the AOI's own model
     is trained on ratios, so they keep the weights `auto` picks."""
-    settings = {**config.get("network", {}), "base": workflow.basedir}
+    settings = network_settings(wildcards)
     if uses_aoi_model():
         settings["weights"] = "auto"
     return settings

@@ -37,9 +37,9 @@ with rule_logging(sm.log[0], sm.rule):
         t1 = time.perf_counter()
         with also_to(staging / f"{date}.log"):
             log.info("rule despeckle started (date %s, %d of %d of batch %s)", date, i, n, staging.name)
-            workflow.despeckle_with(
-                denoiser, file, sm.params.domain, sm.params.band, sm.input.super_image, sm.params.network,
-                staging / f"{date}.tif", sm.params.looks,
+            workflow.despeckle(
+                file, sm.params.domain, sm.params.band, sm.input.super_image, sm.params.network,
+                staging / f"{date}.tif", sm.params.looks, denoiser,
             )
             log.info("rule despeckle done (date %s in %.2f s)", date, time.perf_counter() - t1)
         if sm.params.quicklooks:
