@@ -12,7 +12,7 @@ min_version("9.0")
 
 # With --use-conda, envs/environment.post-deploy.sh installs mtsar2sar from this checkout
 # (editable, no dependencies) into the new environment; it reads the checkout's path from here.
-os.environ["MTSAR2SAR_ROOT"] = str(workflow.basedir)
+os.environ.update(MTSAR2SAR_ROOT=str(workflow.basedir))  # set here, not required from the user
 
 
 report: "report/workflow.rst"

@@ -75,6 +75,10 @@ rule despeckle_from_batch:
         f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     log:
         f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/despeckle_from_batch/{{date}}.tsv"
+    conda:
+        "../envs/environment.yaml"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     shell:
@@ -130,6 +134,10 @@ rule quicklook_from_batch:
         ),
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/quicklook_from_batch/{{date}}.tsv"
+    conda:
+        "../envs/environment.yaml"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     shell:
