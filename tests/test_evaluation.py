@@ -58,3 +58,37 @@ def test_summary_bolds_the_best(scene):
     truth_line = next(line for line in md.splitlines() if line.startswith("| truth |"))
     assert truth_line.count("**") >= 2 * 4  # best in PSNRs, SSIM, held-out NLL at least
     assert "| noisy |" in md and "**" not in next(line for line in md.splitlines() if line.startswith("| noisy |"))
+
+
+def test_quegan_averages_the_normalized_dates_and_leaves_invalid_ones_out():
+    """J_k = E_k / N sum I_i / E_i: with the true reflectivity as E it averages N speckle samples (ENL
+    N x L on a flat scene, mean kept); an invalid pixel of one date is left out of that pixel's sum."""
+    from mtsar2sar.methods import quegan
+
+    rng = np.random.default_rng(0)
+    v = np.full((64, 64), 3.0)
+    dates = [v * rng.gamma(4, 1 / 4, v.shape) for _ in range(8)]
+    dates[2][5, 5] = np.nan
+    out = quegan(dates, [v] * 8, 0)
+    assert out.mean() == pytest.approx(3.0, rel=0.01)
+    assert out.mean() ** 2 / out.var() == pytest.approx(32, rel=0.15)
+    expected = v[5, 5] / 7 * sum(d[5, 5] / v[5, 5] for i, d in enumerate(dates) if i != 2)
+    assert out[5, 5] == pytest.approx(expected, rel=1e-6)
+    assert np.isnan(quegan(dates, [v] * 8, 2)[5, 5])
+
+
+def test_real_data_scores_pick_the_flat_windows_and_read_pure_speckle_as_unbiased():
+    from mtsar2sar.realscore import homogeneous_mask, leftout_nll, ratio_stats
+
+    rng = np.random.default_rng(1)
+    s = 10 ** rng.normal(0, 0.5, (70, 70))
+    s[:35, :35] = 2.0  # the flat quarter: the 20 % lowest-CV 7 x 7 windows are all in it
+    mask = homogeneous_mask(s)
+    assert mask.sum() == 20 * 49 and mask[:35, :35].sum() == mask.sum()
+    truth = np.full((70, 70), 2.0)
+    noisy = truth * rng.gamma(5, 1 / 5, truth.shape)
+    rs = ratio_stats(noisy, truth, mask)
+    assert rs.mean == pytest.approx(1.0, abs=0.03) and rs.enl == pytest.approx(5, rel=0.15)
+    # the NLL log(w) + y / w is lowest at the true reflectivity
+    everywhere = np.ones(truth.shape, dtype=bool)
+    assert leftout_nll(truth, noisy, everywhere) < min(leftout_nll(truth * f, noisy, everywhere) for f in (0.8, 1.25))
