@@ -68,7 +68,7 @@ localrules:
 
 
 rule despeckle_from_batch:
-    """A date of a batch moved from the staging folder to its place (and its log)."""
+    """A date of a batch placed (hard link, else copy) from the staging folder, and its log: rerunnable."""
     input:
         despeckle_batch_of,
     output:
@@ -82,7 +82,9 @@ rule despeckle_from_batch:
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     shell:
-        "mv -f {input:q}/{wildcards.date}.log {log:q} && mv -f {input:q}/{wildcards.date}.tif {output:q}"
+        "cp -f {input:q}/{wildcards.date}.log {log:q}"
+        " && {{ ln -f {input:q}/{wildcards.date}.tif {output:q} 2>/dev/null"
+        " || cp -f {input:q}/{wildcards.date}.tif {output:q}; }}"
 
 
 rule quicklook:
@@ -122,7 +124,7 @@ localrules:
 
 
 rule quicklook_from_batch:
-    """The quicklook of a date of a batch (made by the batch's job) moved from the staging folder."""
+    """The quicklook of a date of a batch (made by the batch's job), placed from the staging folder."""
     input:
         despeckle_batch_of,
     output:
@@ -141,7 +143,9 @@ rule quicklook_from_batch:
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     shell:
-        "mv -f {input:q}/{wildcards.date}.quicklook.log {log:q} && mv -f {input:q}/{wildcards.date}.png {output:q}"
+        "cp -f {input:q}/{wildcards.date}.quicklook.log {log:q}"
+        " && {{ ln -f {input:q}/{wildcards.date}.png {output:q} 2>/dev/null"
+        " || cp -f {input:q}/{wildcards.date}.png {output:q}; }}"
 
 
 rule aoi_done:

@@ -61,6 +61,30 @@ def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
     assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
 
 
+def test_placing_a_batch_date_can_run_again(tmp_path):
+    """The rules that place a batch's date and quicklook leave the staging folder as it was: a run killed
+    after a date was placed but before Snakemake recorded it reruns that rule (--rerun-incomplete)
+    and must find its source again (before: the files were moved, and the rerun failed)."""
+    cfg = sim_config(dates=2, height=48, width=48)
+    dates, _, noisy, _ = simulate_stack(cfg)
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    write_dates(stack, dict(zip(dates, noisy)), cfg.grid())
+    work = tmp_path / "work"
+    work.mkdir()
+    conf = config(stack, dates_per_job=2)
+    conf["super_image"] = {"filter": "none"}
+    res = run_workflow(work, conf, "--notemp")
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = work / "results" / "tiny"
+    first = {d: sha256(out / "despeckled" / f"{d}.tif") for d in dates}
+    res = run_workflow(work, conf, "--notemp", "--forcerun", "despeckle_from_batch", "quicklook_from_batch")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert jobs(res.stderr, "despeckle_from_batch") == 2 and jobs(res.stderr, "despeckle_batch") == 0
+    assert {d: sha256(out / "despeckled" / f"{d}.tif") for d in dates} == first
+    assert all((out / "quicklooks" / f"{d}.png").stat().st_size > 0 for d in dates)
+
+
 def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date(tmp_path):
     """network.weights: aoi + reference_dates: the AOI's network is trained on the reference period,
     so a new acquisition is still one despeckle job (before: train_aoi took every date and reran all)."""
