@@ -149,6 +149,54 @@ def _mulog_block(sub: NDArray[np.floating], likelihood: Likelihood, denoiser: Ga
     return mulog(sub, likelihood, denoiser, **kwargs), time.perf_counter() - t0  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Block:
+    """A block of MuLoG's overlapping grid: the ``rows`` x ``cols`` it writes (its centre) and the
+    ``read_rows`` x ``read_cols`` it computes on (the centre and up to ``halo`` pixels around)."""
+
+    rows: tuple[int, int]
+    cols: tuple[int, int]
+    read_rows: tuple[int, int]
+    read_cols: tuple[int, int]
+
+    def centre(self, result: NDArray[np.float32] | None) -> NDArray[np.float32]:
+        """The centre of a block's result (NaN for a block with no valid pixel)."""
+        (r0, r1), (c0, c1) = self.rows, self.cols
+        if result is None:
+            return np.full((r1 - r0, c1 - c0), np.nan, dtype=np.float32)
+        a0, b0 = self.read_rows[0], self.read_cols[0]
+        return result[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
+
+
+BLOCK, HALO = 1024, 32  # MuLoG's default block and halo (pixels), as in the config schema
+
+
+def block_layout(height: int, width: int, block: int = BLOCK, halo: int = HALO) -> list[list[Block]]:
+    """MuLoG's blocks by bands of rows, left to right: ``block`` x ``block`` centres with ``halo``
+    pixels of context; an image no larger than ``block`` + 2 ``halo`` is one block (no halo)."""
+    if height <= block + 2 * halo and width <= block + 2 * halo:
+        return [[Block((0, height), (0, width), (0, height), (0, width))]]
+    bands = []
+    for r0 in range(0, height, block):
+        r1 = min(height, r0 + block)
+        read_rows = (max(0, r0 - halo), min(height, r1 + halo))
+        bands.append([
+            Block((r0, r1), (c0, min(width, c0 + block)), read_rows, (max(0, c0 - halo), min(width, c0 + block + halo)))
+            for c0 in range(0, width, block)
+        ])
+    return bands
+
+
+def mulog_block(read: Callable[[int, int], NDArray[np.floating]], blk: Block, likelihood: Likelihood,
+                denoiser: GaussianDenoiser, **kwargs: float) -> tuple[NDArray[np.float32], float]:
+    """The centre of one block of :func:`block_layout` and its seconds, on an image read by rows: the
+    unit of work of a separate job (its result is the same as within :func:`mulog_rows`)."""
+    strip = read(*blk.read_rows)
+    sub = np.ascontiguousarray(strip[:, blk.read_cols[0] : blk.read_cols[1]])
+    result, seconds = _mulog_block(sub, likelihood, denoiser, dict(kwargs))
+    return blk.centre(result), seconds
+
+
 # Environment of the block workers: one thread each (the job's threads are the workers).
 _ONE_THREAD = {k: "1" for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
@@ -160,64 +208,63 @@ def mulog_rows(
     write: Callable[[int, int, NDArray[np.float32]], None],
     likelihood: Likelihood,
     denoiser: GaussianDenoiser,
-    block: int = 1024,
-    halo: int = 32,
+    block: int = BLOCK,
+    halo: int = HALO,
     workers: int = 1,
     **kwargs: float,
 ) -> None:
-    """MuLoG by overlapping blocks of ``block`` + 2 ``halo`` pixels on an image read (``read(r0, r1)``:
-    rows, full width) and written (``write(r0, r1, rows)``) by bands of rows: bounded memory on
-    images of any size. Each block keeps only its centre; an image smaller than a block is one block.
+    """MuLoG by overlapping blocks of ``block`` + 2 ``halo`` pixels (:func:`block_layout`) on an image
+    read (``read(r0, r1)``: rows, full width) and written (``write(r0, r1, rows)``) by bands of rows:
+    bounded memory on images of any size. Each block keeps only its centre.
 
     ``workers`` > 1 computes the blocks in that many processes (the blocks of up to ``workers`` bands of
     rows in flight), with the same output bytes as one process; each block's time goes to the log."""
     from mtsar2sar.logs import log
 
-    if height <= block + 2 * halo and width <= block + 2 * halo:
+    bands = block_layout(height, width, block, halo)
+    if len(bands) == 1 and len(bands[0]) == 1:
         write(0, height, mulog(read(0, height), likelihood, denoiser, **kwargs))  # type: ignore[arg-type]
         return
-    bands = [(r0, min(height, r0 + block)) for r0 in range(0, height, block)]
-    cols = [(c0, min(width, c0 + block)) for c0 in range(0, width, block)]
-    total, done = len(bands) * len(cols), 0
+    total, done = sum(len(b) for b in bands), 0
 
-    def submit(r0: int, r1: int, run: Callable[..., Any]) -> list[Any]:
-        a0, a1 = max(0, r0 - halo), min(height, r1 + halo)
-        strip = read(a0, a1)
-        return [run(_mulog_block, np.ascontiguousarray(strip[:, max(0, c0 - halo) : min(width, c1 + halo)]),
-                    likelihood, denoiser, dict(kwargs)) for c0, c1 in cols]
+    def submit(band: list[Block], run: Callable[..., Any]) -> list[Any]:
+        strip = read(*band[0].read_rows)
+        return [run(_mulog_block, np.ascontiguousarray(strip[:, b.read_cols[0] : b.read_cols[1]]),
+                    likelihood, denoiser, dict(kwargs)) for b in band]
 
-    def finish(r0: int, r1: int, results: list[tuple[NDArray[np.float32] | None, float]]) -> None:
+    def finish(band: list[Block], results: list[tuple[NDArray[np.float32] | None, float]]) -> None:
         nonlocal done
-        a0 = max(0, r0 - halo)
-        out = np.full((r1 - r0, width), np.nan, dtype=np.float32)
-        for (c0, c1), (res, seconds) in zip(cols, results):
+        r0, r1 = band[0].rows
+        out = np.empty((r1 - r0, width), dtype=np.float32)
+        for b, (res, seconds) in zip(band, results):
             done += 1
-            if res is not None:
-                b0 = max(0, c0 - halo)
-                out[:, c0:c1] = res[r0 - a0 : r1 - a0, c0 - b0 : c1 - b0]
-            log.info("MuLoG block %d of %d (rows %d-%d, columns %d-%d) in %.1f s", done, total, r0, r1, c0, c1, seconds)
+            out[:, b.cols[0] : b.cols[1]] = b.centre(res)
+            log.info("MuLoG block %d of %d (rows %d-%d, columns %d-%d) in %.1f s", done, total, r0, r1, *b.cols, seconds)
         write(r0, r1, out)
 
     if workers <= 1:
-        for r0, r1 in bands:
-            finish(r0, r1, submit(r0, r1, lambda f, *a: f(*a)))
+        for band in bands:
+            finish(band, submit(band, lambda f, *a: f(*a)))
         return
     import multiprocessing
     import os
     from concurrent.futures import ProcessPoolExecutor
 
     saved = {k: os.environ.get(k) for k in _ONE_THREAD}
-    os.environ.update(_ONE_THREAD)  # inherited by the spawned workers
+    os.environ.update(_ONE_THREAD)  # inherited by the workers
     try:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            pending: list[tuple[int, int, list[Any]]] = []
-            for r0, r1 in bands:
-                pending.append((r0, r1, submit(r0, r1, pool.submit)))
+        # fork, not spawn: a spawned worker re-runs the main module, and in a Snakemake job that is the
+        # rule's script (it failed there: NameError 'snakemake'); the workers use numpy and the denoiser only
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+            pending: list[tuple[list[Block], list[Any]]] = []
+            for band in bands:
+                pending.append((band, submit(band, pool.submit)))
                 if len(pending) >= workers:  # bounded memory: the oldest band written before reading more
-                    b0, b1, futures = pending.pop(0)
-                    finish(b0, b1, [f.result() for f in futures])
-            for b0, b1, futures in pending:
-                finish(b0, b1, [f.result() for f in futures])
+                    old, futures = pending.pop(0)
+                    finish(old, [f.result() for f in futures])
+            for old, futures in pending:
+                finish(old, [f.result() for f in futures])
     finally:
         for k, v in saved.items():
             if v is None:
@@ -230,8 +277,8 @@ def mulog_blocks(
     data: NDArray[np.floating],
     likelihood: Likelihood,
     denoiser: GaussianDenoiser,
-    block: int = 1024,
-    halo: int = 32,
+    block: int = BLOCK,
+    halo: int = HALO,
     **kwargs: float,
 ) -> NDArray[np.float32]:
     """:func:`mulog_rows` on an image in memory."""

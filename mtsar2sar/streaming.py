@@ -10,6 +10,7 @@ written under a temporary name and renamed only once complete.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,73 @@ def filter_file(
 
         filter_rows(lambda r0, r1: read_product(in_path, (r0, r1))[0], grid.height, grid.width, write,
                     method, enl, mulog_settings, rows=strip_rows(grid.width), workers=workers)
+
+
+def filter_block_file(
+    in_path: str | Path, index: int, enl: float, mulog_settings: Mapping[str, Any] | None, output: str | Path,
+) -> float:
+    """Block ``index`` of :func:`mtsar2sar.superimage.mulog_layout` of a super-image file, MuLoG with L =
+    ``enl``: its centre saved as ``.npy`` (atomically) for :func:`gather_blocks_file`; returns its seconds.
+    A block job of the scatter/gather filter: the same numbers as :func:`filter_file` computes for it."""
+    from mtsar2sar.denoisers import get_denoiser
+    from mtsar2sar.mulog import GammaLikelihood, mulog, mulog_block
+    from mtsar2sar.superimage import mulog_kwargs, mulog_layout
+
+    grid = read_grid(in_path)
+    blocks = mulog_layout(grid.height, grid.width, mulog_settings)
+    if not 0 <= index < len(blocks):
+        raise ValueError(f"{in_path}: MuLoG block {index} does not exist (the image has {len(blocks)})")
+    st = dict(mulog_settings or {})
+    denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+    kw = {k: v for k, v in mulog_kwargs(st).items() if k not in ("block", "halo")}
+    blk = blocks[index]
+
+    def read(r0: int, r1: int) -> NDArray[np.floating]:
+        return read_product(in_path, (r0, r1))[0]
+
+    t0 = time.perf_counter()
+    if len(blocks) == 1:  # the whole image, as mulog_rows does it (an image with no valid pixel is an error)
+        centre = mulog(read(0, grid.height), GammaLikelihood(enl), denoiser, **kw)
+    else:
+        centre, _ = mulog_block(read, blk, GammaLikelihood(enl), denoiser, **kw)
+    seconds = time.perf_counter() - t0
+    log.info("MuLoG block %d of %d (rows %d-%d, columns %d-%d) in %.1f s", index + 1, len(blocks), *blk.rows, *blk.cols,
+             seconds)
+    out = Path(output)
+    tmp = out.with_name(f".{out.name}.part")
+    with open(tmp, "wb") as f:
+        np.save(f, np.ascontiguousarray(centre, dtype=np.float32), allow_pickle=False)
+    os.replace(tmp, out)
+    return seconds
+
+
+def gather_blocks_file(
+    in_path: str | Path, block_files: Sequence[str | Path], output: str | Path,
+    mulog_settings: Mapping[str, Any] | None = None, description: str = "",
+) -> None:
+    """The filtered super-image assembled from its blocks (:func:`filter_block_file`, in layout order),
+    band by band: the same file as :func:`filter_file` writes in one job."""
+    from mtsar2sar.superimage import mulog_layout
+
+    grid = read_grid(in_path)
+    blocks = mulog_layout(grid.height, grid.width, mulog_settings)
+    if len(block_files) != len(blocks):
+        raise ValueError(f"{in_path}: {len(block_files)} block files for the {len(blocks)} MuLoG blocks of the image")
+    with open_writer(output, grid, description) as dst:
+        i = 0
+        while i < len(blocks):
+            r0, r1 = blocks[i].rows
+            band = np.empty((r1 - r0, grid.width), dtype=np.float32)
+            while i < len(blocks) and blocks[i].rows == (r0, r1):
+                blk, f = blocks[i], block_files[i]
+                centre = np.load(f, allow_pickle=False)
+                want = (r1 - r0, blk.cols[1] - blk.cols[0])
+                if centre.shape != want:
+                    raise ValueError(f"{f}: a block of shape {centre.shape}, expected {want} (a stale block?)")
+                band[:, blk.cols[0] : blk.cols[1]] = centre
+                i += 1
+            dst.write(band, r0)
+            log.info("gathered rows %d-%d of %d", r0, r1, grid.height)
 
 
 def despeckle_file(

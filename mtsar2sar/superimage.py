@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+if TYPE_CHECKING:
+    from mtsar2sar.mulog import Block
 
 
 def temporal_mean(dates: Iterable[NDArray[np.floating]]) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
@@ -73,6 +76,15 @@ def filter_super_image(
     filter_rows(lambda r0, r1: super_image[r0:r1], h, w, write, method, enl, mulog_settings)
     out[~np.isfinite(super_image)] = np.nan
     return out
+
+
+def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | None = None) -> list[Block]:
+    """MuLoG's blocks on a ``height`` x ``width`` super-image with the ``mulog`` settings, in the order
+    :func:`mtsar2sar.mulog.mulog_rows` computes them (bands of rows, left to right)."""
+    from mtsar2sar.mulog import BLOCK, HALO, block_layout
+
+    st = dict(mulog_settings or {})
+    return [b for band in block_layout(height, width, st.get("block", BLOCK), st.get("halo", HALO)) for b in band]
 
 
 def mulog_kwargs(settings: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -220,15 +220,32 @@ def super_image(
 
 def filter_super_image_step(
     in_image: str | Path, enl_path: str | Path, method: str, output: str | Path,
-    mulog_settings: Mapping[str, Any] | None = None,
+    mulog_settings: Mapping[str, Any] | None = None, blocks: Sequence[str | Path] = (),
 ) -> None:
-    """Filter the super-image with ``method`` (L = the super-image's ENL) and write it (by blocks)."""
-    from mtsar2sar.streaming import filter_file
+    """Filter the super-image with ``method`` (L = the super-image's ENL) and write it (by blocks), or,
+    given ``blocks`` (the scatter/gather filter: :func:`filter_super_image_block_step`), assemble them."""
+    from mtsar2sar.streaming import filter_file, gather_blocks_file
 
+    description = f"super-image filtered ({method})"
+    if blocks:
+        gather_blocks_file(in_image, blocks, output, mulog_settings, description)
+        log.info("assembled the filtered super-image from %d MuLoG blocks", len(blocks))
+        return
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     t0 = time.perf_counter()
-    filter_file(in_image, output, method, enl, mulog_settings, f"super-image filtered ({method})")
+    filter_file(in_image, output, method, enl, mulog_settings, description)
     log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, enl, time.perf_counter() - t0)
+
+
+def filter_super_image_block_step(
+    in_image: str | Path, enl_path: str | Path, index: int, output: str | Path,
+    mulog_settings: Mapping[str, Any] | None = None,
+) -> None:
+    """One MuLoG block of the super-image (a job of the scatter/gather filter), L = its ENL."""
+    from mtsar2sar.streaming import filter_block_file
+
+    enl = float(json.loads(Path(enl_path).read_text())["enl"])
+    filter_block_file(in_image, index, enl, mulog_settings, output)
 
 
 def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, progress: bool = True) -> NetworkDenoiser:

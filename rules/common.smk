@@ -247,6 +247,36 @@ def mulog_step():
     return f"mulog_{denoiser}"
 
 
+def mulog_settings():
+    """The `mulog` settings of the computation (how blocks are scheduled is not one: changing
+    block_jobs reruns nothing)."""
+    return {k: v for k, v in config.get("mulog", {}).items() if k != "block_jobs"}
+
+
+def mulog_block_files(wildcards):
+    """The MuLoG blocks of the AOI's super-image as jobs of their own (mulog.block_jobs: true, or auto
+    and more than one block), else none: filter_super_image then filters in one job."""
+    from mtsar2sar.superimage import mulog_layout
+
+    settings = config.get("mulog", {})
+    jobs = settings.get("block_jobs", "auto")
+    if config.get("super_image", {}).get("filter", "mulog") != "mulog" or jobs is False:
+        return []
+    n = len(mulog_layout(*aoi(wildcards).shape(RESULTS), mulog_settings()))
+    if jobs == "auto" and n == 1:
+        return []
+    return [f"{RESULTS}/{wildcards.aoi}/.super_image_blocks/{i}.npy" for i in range(n)]
+
+
+def mulog_block_runtime_min(wildcards, attempt):
+    """Runtime of one MuLoG block job (its pixels with the halo, at the filter's seconds per Mpx)."""
+    from mtsar2sar.superimage import mulog_layout
+
+    blk = mulog_layout(*aoi(wildcards).shape(RESULTS), mulog_settings())[int(wildcards.block)]
+    mpx = (blk.read_rows[1] - blk.read_rows[0]) * (blk.read_cols[1] - blk.read_cols[0]) / 1e6
+    return max(5, math.ceil(3 * SECONDS_PER_MPX[mulog_step()] * mpx * attempt / 60))
+
+
 def network_gpus():
     """The `gpu` resource of the rules that run the network (SLURM's --gpus)."""
     return 1 if config.get("network", {}).get("device", "auto") == "cuda" else 0

@@ -27,7 +27,7 @@ rule method:
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
-        mulog=config.get("mulog", {}),
+        mulog=mulog_settings(),
         network=single_date_network_settings,
         stack=lambda w: [date_files(w)[d] for d in kept_dates(w.aoi)],
     script:

@@ -52,11 +52,39 @@ rule check_reference_dates:
         "../scripts/check_reference_dates.py"
 
 
-rule filter_super_image:
-    """Residual speckle of the super-image removed by MuLoG (L = its ENL), or kept (filter: none)."""
+rule filter_super_image_block:
+    """One MuLoG block of the super-image, a job of its own (mulog.block_jobs): a cluster spreads the
+    blocks, a laptop runs as many at once as it has cores; assembled by filter_super_image."""
     input:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+    output:
+        temp(f"{RESULTS}/{{aoi}}/.super_image_blocks/{{block}}.npy"),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/filter_super_image_block/{{block}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image_block/{{block}}.tsv"
+    conda:
+        "../envs/environment.yaml"
+    wildcard_constraints:
+        block=r"\d+",
+    threads: 1
+    resources:
+        mem_mb=1500,
+        runtime=mulog_block_runtime_min,
+    params:
+        mulog=mulog_settings(),
+    script:
+        "../scripts/filter_super_image_block.py"
+
+
+rule filter_super_image:
+    """Residual speckle of the super-image removed by MuLoG (L = its ENL), or kept (filter: none);
+    with mulog.block_jobs, the blocks computed by filter_super_image_block assembled."""
+    input:
+        image=f"{RESULTS}/{{aoi}}/super_image.tif",
+        enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+        blocks=mulog_block_files,
     output:
         f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
     log:
@@ -65,12 +93,12 @@ rule filter_super_image:
         f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 2
+    threads: lambda w: 1 if mulog_block_files(w) else 2
     resources:
         mem_mb=1500,
-        runtime=runtime_min(mulog_step()),
+        runtime=lambda w, attempt: 5 if mulog_block_files(w) else runtime_min(mulog_step())(w, attempt),
     params:
         method=config.get("super_image", {}).get("filter", "mulog"),
-        mulog=config.get("mulog", {}),
+        mulog=mulog_settings(),
     script:
         "../scripts/filter_super_image.py"

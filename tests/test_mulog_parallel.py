@@ -25,3 +25,30 @@ def test_parallel_blocks_are_bit_identical(denoiser, caplog):
     assert np.isnan(seq[:34, :34]).all() and np.isfinite(seq[34:]).all() and np.isfinite(seq[:, 34:]).all()
     blocks = [r.getMessage() for r in caplog.records if r.getMessage().startswith("MuLoG block")]
     assert len(blocks) == 9 and blocks[-1].startswith("MuLoG block 9 of 9"), blocks
+
+
+@pytest.mark.slow
+def test_blocks_as_jobs_give_the_bytes_of_one_job(tmp_path, tiny_stack):
+    """mulog.block_jobs: the super-image's MuLoG blocks as jobs of their own (scatter/gather) write the
+    file that one job writes, byte for byte; one log per block; the block files are temporary."""
+    from test_workflow import run_workflow, sha256, tiny_config
+
+    target = "results/tiny/super_image_filtered.tif"
+    out = {}
+    for jobs in (False, True, "auto"):
+        work = tmp_path / f"jobs_{jobs}"
+        work.mkdir()
+        cfg = tiny_config(tmp_path / "stack")
+        cfg["mulog"] = {"denoiser": "dct", "block": 64, "halo": 8, "admm_iterations": 2, "block_jobs": jobs}
+        res = run_workflow(work, cfg, target)
+        assert res.returncode == 0, res.stderr[-3000:]
+        n = sum(line.strip() in ("rule filter_super_image_block:", "localrule filter_super_image_block:")
+                for line in res.stderr.splitlines())
+        assert n == (0 if jobs is False else 4), res.stderr[-3000:]  # 80 x 96 by 64 x 64: 4 blocks
+        out[jobs] = sha256(work / target)
+        if jobs is True:
+            logs = sorted((work / "results/tiny/logs/filter_super_image_block").glob("*.log"))
+            assert [p.name for p in logs] == ["0.log", "1.log", "2.log", "3.log"]
+            assert "MuLoG block 4 of 4 (rows 64-80, columns 64-96)" in logs[3].read_text()
+            assert not list((work / "results/tiny/.super_image_blocks").glob("*.npy"))
+    assert out[True] == out[False] == out["auto"]
