@@ -67,7 +67,7 @@ def aoi_outputs(wildcards):
 
 
 def all_outputs(wildcards):
-    return [f"{RESULTS}/{name}/despeckled.done" for name in AOIS]
+    return [f"{RESULTS}/{name}/{target}" for name in AOIS for target in ("despeckled.done", "stac/collection.json")]
 
 
 def method_outputs(wildcards):
