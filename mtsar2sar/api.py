@@ -1,0 +1,294 @@
+"""Python API: despeckle a small stack in one call, the workflow's chain without Snakemake.
+
+    >>> from mtsar2sar.api import despeckle_stack
+    >>> da = despeckle_stack("/data/site/*.tif", looks=4, date_regex=r"_(\\d{8})_", network={"device": "cpu"})
+    >>> da.dims, da.sizes["time"]
+    (('time', 'y', 'x'), 22)
+    >>> da.sel(time="2024-06").mean("time")          # a despeckled month
+
+:func:`despeckle_stack` runs the workflow's steps (:mod:`mtsar2sar.workflow`) in order: the co-registration
+check, the super-image (temporal mean of the kept dates) and its ENL, its MuLoG filter, and the ratio +
+network despeckling of every kept date; the products are the same bytes as the workflow's
+``results/{aoi}/`` products for the same settings. The steps stream their images through files in a
+temporary folder (or ``workdir``, to keep them); the despeckled stack is returned in memory, so this is
+for stacks that fit in memory (the workflow, ``mtsar2sar run``, is for the others).
+
+Needs the ``api`` extra (``pip install "mtsar2sar[api]"``: xarray, jsonschema).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import tempfile
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from mtsar2sar.errors import InputError
+
+if TYPE_CHECKING:
+    import xarray
+
+    from mtsar2sar.io import Grid
+
+# The config file's sections that despeckle_stack takes as keyword arguments (the same keys, the same
+# defaults: those of schemas/config.schema.yaml, filled in as Snakemake's validation does).
+SECTIONS = ("coregistration", "super_image", "mulog", "network")
+# Tags of the products that are the same for every date: the DataArray's attributes.
+STACK_TAGS = ("units", "software", "weights", "weights_file", "weights_sha256", "weights_setting", "looks",
+              "super_image_enl", "lambda")
+# Date keys as the time coordinate: the first of these formats that reads every key.
+DATE_FORMATS = ("%Y%m%d", "%Y%m%dT%H%M%S", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S")
+
+
+def schema() -> dict[str, Any]:
+    """The workflow's configuration schema (``schemas/config.schema.yaml``)."""
+    import yaml
+
+    from mtsar2sar.cli import workflow_dir
+
+    return dict(yaml.safe_load((workflow_dir() / "schemas" / "config.schema.yaml").read_text()))
+
+
+def settings_with_defaults(config: Mapping[str, Any], sch: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The sections of ``config`` with the schema's defaults filled in (what Snakemake's ``validate`` does
+    to the workflow's config)."""
+    out = {}
+    for section in SECTIONS:
+        props = sch["properties"][section]["properties"]
+        given = dict(config.get(section) or {})
+        out[section] = {k: v["default"] for k, v in props.items() if "default" in v} | given
+    return out
+
+
+def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
+    """Date key -> file of a glob pattern, a sequence of files or a mapping (keys: as given)."""
+    from mtsar2sar.stack import find_dates
+
+    if isinstance(stack, str | Path):
+        return find_dates(str(stack), date_regex)
+    if isinstance(stack, Mapping):
+        files = {str(k): Path(v) for k, v in stack.items()}
+        return dict(sorted(files.items()))
+    if isinstance(stack, Sequence):
+        out: dict[str, Path] = {}
+        for f in stack:
+            if Path(f).is_dir():
+                raise InputError(f"{f}: is a folder; give the files of the dates (or a glob pattern)")
+            if not Path(f).exists():
+                raise InputError(f"{f}: file not found")
+            ((key, path),) = find_dates(glob.escape(str(f)), date_regex).items()  # its date key, as the workflow
+            if key in out:
+                raise InputError(f"{path}: date key {key!r} is also the key of {out[key]}; each date needs one file")
+            out[key] = path
+        return dict(sorted(out.items()))
+    raise InputError(f"despeckle_stack: cannot read a stack from {type(stack).__name__}; give a glob pattern, "
+                     "a list of files, a mapping date key -> file or an xarray.DataArray (time, y, x)")
+
+
+def date_coordinate(keys: Sequence[str]) -> NDArray[Any]:
+    """The date keys as ``datetime64[ns]`` (``YYYYMMDD``, ``YYYYMMDDTHHMMSS`` or ISO), else the keys themselves."""
+    for fmt in DATE_FORMATS:
+        try:
+            return np.array([np.datetime64(datetime.strptime(k, fmt), "ns") for k in keys], dtype="datetime64[ns]")
+        except ValueError:
+            continue
+    return np.array(list(keys), dtype=object)
+
+
+def _keys_of(da: xarray.DataArray) -> list[str]:
+    """Date keys of a DataArray's dates: its ``date_key`` coordinate, else its ``time`` values."""
+    if "date_key" in da.coords:
+        return [str(k) for k in da["date_key"].values]
+    values = da["time"].values if "time" in da.coords else np.arange(da.sizes["time"])
+    if np.issubdtype(values.dtype, np.datetime64):
+        t = values.astype("datetime64[s]").astype(datetime)
+        fmt = "%Y%m%d" if all(x.hour == x.minute == x.second == 0 for x in t) else "%Y%m%dT%H%M%S"
+        return [x.strftime(fmt) for x in t]
+    return [str(v) for v in values]
+
+
+def grid_of(da: xarray.DataArray) -> Grid:
+    """The grid of a DataArray: ``transform`` (6 numbers) and ``crs`` attributes as this API writes them, else
+    regular ``x`` / ``y`` pixel-centre coordinates (and a ``spatial_ref`` coordinate's ``crs_wkt``)."""
+    from affine import Affine
+    from rasterio.crs import CRS
+
+    from mtsar2sar.io import Grid
+
+    h, w = da.sizes["y"], da.sizes["x"]
+    if "transform" in da.attrs:
+        transform = Affine(*[float(v) for v in list(da.attrs["transform"])[:6]])
+    elif "x" in da.coords and "y" in da.coords and h >= 2 and w >= 2:
+        x, y = np.asarray(da["x"], dtype=np.float64), np.asarray(da["y"], dtype=np.float64)
+        dx, dy = (x[-1] - x[0]) / (w - 1), (y[-1] - y[0]) / (h - 1)
+        if not (np.allclose(np.diff(x), dx, rtol=1e-6) and np.allclose(np.diff(y), dy, rtol=1e-6)):
+            raise InputError("despeckle_stack: the DataArray's x / y coordinates are not a regular grid; give its"
+                             " 'transform' attribute")
+        transform = Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2)
+    else:
+        transform = Affine.identity()
+    crs_text = da.attrs.get("crs")
+    if crs_text is None and "spatial_ref" in da.coords:
+        crs_text = da["spatial_ref"].attrs.get("crs_wkt") or da["spatial_ref"].attrs.get("spatial_ref")
+    try:
+        crs = CRS.from_user_input(crs_text) if crs_text else None
+    except Exception as exc:  # rasterio's CRSError
+        raise InputError(f"despeckle_stack: the DataArray's crs {crs_text!r} is not a CRS ({exc})") from exc
+    nodata = da.attrs.get("nodata")
+    return Grid(h, w, crs, transform, None if nodata is None else float(nodata))
+
+
+def _write_dates(da: xarray.DataArray, domain: str, folder: Path) -> dict[str, Path]:
+    """Each date of a (time, y, x) DataArray as a float32 intensity GeoTIFF (invalid pixels NaN, as the
+    workflow reads a date of ``domain``)."""
+    from mtsar2sar.io import Grid, intensity_of, write_float32
+
+    try:
+        da = da.transpose("time", "y", "x")
+    except ValueError as exc:
+        raise InputError(f"despeckle_stack: the DataArray's dims are {da.dims}; expected (time, y, x)") from exc
+    grid = grid_of(da)
+    keys = _keys_of(da)
+    if len(set(keys)) != len(keys):
+        raise InputError(f"despeckle_stack: the DataArray's dates are not unique: {keys}")
+    out = {}
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, key in enumerate(keys):
+        if not key or "/" in key or os.sep in key:
+            raise InputError(f"despeckle_stack: date key {key!r} cannot name a file")
+        path = folder / f"{key}.tif"
+        img = intensity_of(np.asarray(da.values[i]), grid, domain, f"DataArray date {key}")
+        write_float32(path, img, Grid(grid.height, grid.width, grid.crs, grid.transform, None))
+        out[key] = path
+    return dict(sorted(out.items()))
+
+
+def despeckle_stack(
+    stack: str | Path | Sequence[str | Path] | Mapping[str, str | Path] | xarray.DataArray,
+    *,
+    looks: float = 1.0,
+    input_domain: str = "intensity",
+    band: int | None = None,
+    date_regex: str = r"(\d{8})",
+    coregistration: Mapping[str, Any] | None = None,
+    super_image: Mapping[str, Any] | None = None,
+    mulog: Mapping[str, Any] | None = None,
+    network: Mapping[str, Any] | None = None,
+    workdir: str | Path | None = None,
+) -> xarray.DataArray:
+    """Despeckle a co-registered stack (one single-band raster per date) by the workflow's chain.
+
+    ``stack``: a glob pattern (relative to the working directory), a list of files (date keys from
+    ``date_regex`` on the file names), a mapping date key -> file, or an ``xarray.DataArray`` with dims
+    (time, y, x) (georeferenced by its ``transform`` and ``crs`` attributes, else regular ``x`` / ``y``
+    coordinates; the date keys from ``time``). ``looks``, ``input_domain``, ``band``, ``date_regex``: as an
+    AOI of the config file. ``coregistration``, ``super_image``, ``mulog``, ``network``: the config file's
+    sections (same keys, same defaults: ``schemas/config.schema.yaml``; e.g. ``network={"device": "cpu",
+    "weights": "sar2sar-ml"}``), validated as the workflow validates its config. A relative weights path is
+    relative to the working directory. ``super_image.reference_dates`` (monitoring) is the workflow's only.
+
+    Returns the despeckled intensity of the kept dates (float32, NaN where invalid) with dims
+    (time, y, x): ``time`` from the date keys (datetime64 when they read as dates), coordinates
+    ``date_key`` and ``source`` along time, ``x`` / ``y`` the pixel centres of the rasters' transform, and
+    attributes ``crs``, ``transform``, ``units``, ``weights`` (the weights used: ``auto`` resolved),
+    ``weights_file``, ``weights_sha256``, ``software``, ``super_image_enl``, ``reference_date`` and
+    ``dropped_dates``. ``workdir``: keep the intermediate products there (laid out as the workflow's
+    ``results/{aoi}/``); a temporary folder, removed at the end, by default.
+
+    Raises :class:`mtsar2sar.errors.InputError` naming the file or setting at fault.
+    """
+    try:
+        import xarray as xr
+    except ImportError as exc:  # pragma: no cover - depends on the installation
+        raise ImportError('despeckle_stack needs xarray: pip install "mtsar2sar[api]"') from exc
+    from mtsar2sar.config import validate_config
+    from mtsar2sar.network import resolve_weights
+    from mtsar2sar import workflow
+
+    sch = schema()
+    aoi: dict[str, Any] = {"inputs": "(despeckle_stack)", "date_regex": date_regex, "input_domain": input_domain,
+                           "looks": looks}
+    if band is not None:
+        aoi["band"] = band
+    config = {"aois": {"stack": aoi}, **{s: dict(v) for s, v in zip(SECTIONS, (coregistration, super_image, mulog,
+                                                                              network)) if v is not None}}
+    try:
+        from mtsar2sar.cli import workflow_dir
+
+        validate_config(config, workflow_dir() / "schemas" / "config.schema.yaml")
+    except InputError as exc:
+        raise InputError(f"despeckle_stack: {exc}".replace("config: aois.stack.", "")) from None
+    st = settings_with_defaults(config, sch)
+    if "reference_dates" in st["super_image"]:
+        raise InputError("despeckle_stack: super_image.reference_dates (monitoring) is for the workflow (mtsar2sar"
+                         " run), where a new date is one more job; here every date is despeckled every call")
+    net = {k: v for k, v in st["network"].items() if k != "dates_per_job"} | {"base": os.getcwd()}
+    resolve_weights(str(net["weights"]), net["base"], float(looks))  # a wrong weights setting fails before the steps
+
+    with contextlib.ExitStack() as cleanup:
+        work = Path(workdir) if workdir is not None else Path(cleanup.enter_context(
+            tempfile.TemporaryDirectory(prefix="mtsar2sar-")))
+        work.mkdir(parents=True, exist_ok=True)
+        domain = input_domain
+        if isinstance(stack, xr.DataArray):
+            files = _write_dates(stack, input_domain, work / "inputs")
+            domain, band = "intensity", None  # written as intensity
+        else:
+            files = _date_files(stack, date_regex)
+        report = workflow.check_coregistration(files, domain, band, st["coregistration"], work / "coregistration.json")
+        workflow.super_image(files, work / "coregistration.json", domain, band, float(looks), st["super_image"],
+                             work / "super_image.tif", work / "super_image_enl.json")
+        filtered = work / "super_image_filtered.tif"
+        workflow.filter_super_image_step(work / "super_image.tif", work / "super_image_enl.json",
+                                         st["super_image"]["filter"], filtered, st["mulog"])
+        denoiser = workflow.build_denoiser(net, float(looks), progress=False)
+        dates = list(report["kept_dates"])
+        for d in dates:
+            workflow.despeckle(files[d], domain, band, filtered, net, work / "despeckled" / f"{d}.tif", float(looks),
+                               denoiser)
+        return _stack_array(work, dates, files, report)
+
+
+def _stack_array(
+    work: Path, dates: list[str], files: Mapping[str, Path], report: Mapping[str, Any]
+) -> xarray.DataArray:
+    """The despeckled products of ``dates`` as one (time, y, x) DataArray."""
+    import xarray as xr
+
+    from mtsar2sar.io import open_raster, read_product
+
+    images, grid, tags = [], None, {}
+    for d in dates:
+        path = work / "despeckled" / f"{d}.tif"
+        img, grid = read_product(path)
+        images.append(img)
+        if not tags:
+            with open_raster(path) as ds:
+                tags = ds.tags()
+    assert grid is not None
+    t = grid.transform
+    coords: dict[str, Any] = {
+        "time": date_coordinate(dates),
+        "date_key": ("time", np.array(dates, dtype=object)),
+        "source": ("time", np.array([str(files[d]) for d in dates], dtype=object)),
+    }
+    if t.b == 0 and t.d == 0:  # north-up: 1-D pixel-centre coordinates
+        coords["y"] = t.f + t.e * (np.arange(grid.height) + 0.5)
+        coords["x"] = t.c + t.a * (np.arange(grid.width) + 0.5)
+    attrs: dict[str, Any] = {k: tags[k] for k in STACK_TAGS if k in tags}
+    attrs.update(
+        long_name="despeckled intensity (ratio + SAR2SAR)",
+        transform=tuple(float(v) for v in tuple(t)[:6]),
+        reference_date=str(report.get("reference_date")),
+        dropped_dates=",".join(report.get("dropped_dates", [])),
+    )
+    if grid.crs is not None:
+        attrs["crs"] = grid.crs.to_string()
+    return xr.DataArray(np.stack(images), dims=("time", "y", "x"), coords=coords, attrs=attrs, name="despeckled")

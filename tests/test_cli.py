@@ -1,0 +1,289 @@
+"""The installable tool: the `mtsar2sar` command (mtsar2sar.cli), the Python API (mtsar2sar.api) and the
+wheel (`pip install .`) running the workflow shipped inside it, from a folder with no checkout."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+import tomllib
+import venv
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rasterio
+import yaml
+from conftest import REPO, raster_meta, tiny_config, write_dates
+from test_workflow import tiny_config as workflow_config
+
+from mtsar2sar import api, cli
+from mtsar2sar.errors import InputError
+from mtsar2sar.io import read_product
+from mtsar2sar.simulate import simulate_stack
+
+xr = pytest.importorskip("xarray")
+
+# The network settings of the workflow's end-to-end tests (tests/test_workflow.py), used here too so that the
+# API's products can be compared with the workflow's, byte for byte.
+NETWORK = workflow_config(Path("unused"))["network"]
+CLI = shutil.which("mtsar2sar", path=str(Path(sys.executable).parent))
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    assert CLI, f"no `mtsar2sar` console script beside {sys.executable} (bash envs/setup.sh installs it)"
+    return subprocess.run([CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=600, check=False)
+
+
+@pytest.fixture(scope="module")
+def api_run(tmp_path_factory):
+    """The tiny stack of conftest (5 single-look dates of 80 x 96, as `tiny_stack`) despeckled by the API,
+    its products kept in `work/` (the layout of the workflow's results/{aoi}/)."""
+    root = tmp_path_factory.mktemp("api")
+    cfg = tiny_config()
+    dates, _, noisy, _ = simulate_stack(cfg)
+    (root / "stack").mkdir()
+    files = write_dates(root / "stack", dict(zip(dates, noisy)), cfg.grid())
+    t0 = time.perf_counter()
+    da = api.despeckle_stack(list(files.values()), looks=1, date_regex=r"_(\d{8})", network=NETWORK,
+                             workdir=root / "work")
+    print(f"despeckle_stack on 5 x 80 x 96: {time.perf_counter() - t0:.1f} s")
+    return {"root": root, "files": files, "grid": cfg.grid(), "da": da, "work": root / "work"}
+
+
+def test_version():
+    res = run_cli("--version")
+    assert res.returncode == 0, res.stderr
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert res.stdout.strip() == f"mtsar2sar {version}"
+
+
+def test_despeckle_stack_dims_coords_values(api_run):
+    da, files, grid, work = api_run["da"], api_run["files"], api_run["grid"], api_run["work"]
+    dates = list(files)
+    assert da.dims == ("time", "y", "x") and da.shape == (5, 80, 96) and da.dtype == np.float32
+    assert [str(t)[:10].replace("-", "") for t in da["time"].values] == dates
+    assert np.issubdtype(da["time"].dtype, np.datetime64)
+    assert list(da["date_key"].values) == dates
+    assert list(da["source"].values) == [str(f) for f in files.values()]
+    t = grid.transform  # pixel centres of the rasters' transform
+    np.testing.assert_array_equal(da["x"].values, t.c + t.a * (np.arange(96) + 0.5))
+    np.testing.assert_array_equal(da["y"].values, t.f + t.e * (np.arange(80) + 0.5))
+    assert rasterio.crs.CRS.from_user_input(da.attrs["crs"]) == grid.crs
+    assert da.attrs["transform"] == tuple(t)[:6]
+    assert da.attrs["weights"] == "sar2sar-s1" and da.attrs["weights_setting"] == "auto"
+    assert da.attrs["units"] == "linear intensity, same as the input"
+    assert float(da.attrs["super_image_enl"]) > 1 and da.attrs["dropped_dates"] == ""
+    assert np.isfinite(da.values).all() and (da.values > 0).all()
+    # the returned values are the products of the workflow's steps, kept in workdir as results/{aoi}/
+    for i, d in enumerate(dates):
+        np.testing.assert_array_equal(da.isel(time=i).values, read_product(work / "despeckled" / f"{d}.tif")[0])
+    for name in ("coregistration.json", "super_image.tif", "super_image_enl.json", "super_image_filtered.tif"):
+        assert (work / name).exists(), name
+    # the despeckled dates are smoother than the noisy ones (single-look speckle: std/mean about 1)
+    noisy = np.stack([read_product(f)[0] for f in files.values()])
+    roughness = [np.median(np.abs(np.diff(np.log(x), axis=2))) for x in (da.values, noisy)]
+    assert roughness[0] < 0.5 * roughness[1], roughness
+
+
+def test_despeckle_stack_from_dataarray(api_run):
+    """A DataArray (time, y, x) georeferenced by its x / y coordinates and crs: the same products as the files."""
+    ref, files = api_run["da"], api_run["files"]
+    noisy = xr.DataArray(np.stack([read_product(f)[0] for f in files.values()]), dims=("time", "y", "x"),
+                         coords={"time": ref["time"].values, "y": ref["y"].values, "x": ref["x"].values},
+                         attrs={"crs": ref.attrs["crs"]})
+    assert api.grid_of(noisy).transform == api_run["grid"].transform
+    da = api.despeckle_stack(noisy, looks=1, network=NETWORK)
+    assert list(da["date_key"].values) == list(files)
+    np.testing.assert_array_equal(da["time"].values, ref["time"].values)
+    np.testing.assert_array_equal(da.values, ref.values)
+    assert da.attrs["crs"] == ref.attrs["crs"] and da.attrs["transform"] == ref.attrs["transform"]
+
+
+def test_despeckle_stack_settings_are_the_workflows():
+    sch = api.schema()
+    aoi = sch["properties"]["aois"]["additionalProperties"]["properties"]
+    params = inspect.signature(api.despeckle_stack).parameters
+    for key in ("looks", "input_domain", "date_regex"):
+        assert params[key].default == aoi[key]["default"], key
+    st = api.settings_with_defaults({"network": {"tile": 256}}, sch)
+    assert st["super_image"]["filter"] == "mulog" and st["mulog"]["denoiser"] == "bm3d"
+    assert st["network"] == {**{k: v["default"] for k, v in sch["properties"]["network"]["properties"].items()
+                                if "default" in v}, "tile": 256}
+    assert st["coregistration"]["on_misregistered"] == "fail"
+
+
+def test_despeckle_stack_bad_settings_and_inputs(tmp_path):
+    # settings are checked (with the workflow's messages) before any step runs
+    with pytest.raises(InputError, match=r"network\.weigths: unknown key; did you mean 'weights'"):
+        api.despeckle_stack(["none.tif"], network={"weigths": "auto"})
+    with pytest.raises(InputError, match=r"network\.tile"):
+        api.despeckle_stack(["none.tif"], network={"tile": 100})
+    with pytest.raises(InputError, match="reference_dates"):
+        api.despeckle_stack(["none.tif"], super_image={"reference_dates": 3})
+    with pytest.raises(InputError, match="neither a published name"):
+        api.despeckle_stack(["none.tif"], network={"weights": "nothere.pt"})
+    with pytest.raises(InputError, match=r"none_20240101\.tif: file not found"):
+        api.despeckle_stack([tmp_path / "none_20240101.tif"])
+    with pytest.raises(InputError, match="matches no file"):
+        api.despeckle_stack(str(tmp_path / "*.tif"))
+    with pytest.raises(InputError, match=r"dims .* expected \(time, y, x\)"):
+        api.despeckle_stack(xr.DataArray(np.ones((2, 3)), dims=("a", "b")))
+
+
+def test_cli_despeckle_equals_the_workflow_step(api_run, tmp_path):
+    """`mtsar2sar despeckle` on one date: the product of the workflow's despeckle step for that date (the
+    API's products are the workflow's: test_installed_package_runs_the_workflow)."""
+    work, files = api_run["work"], api_run["files"]
+    date = list(files)[2]
+    out = tmp_path / "out" / "date.tif"
+    res = run_cli("despeckle", str(files[date]), "--super", str(work / "super_image_filtered.tif"), "-o", str(out),
+                  "--looks", "1", "--device", "cpu", "--threads", "1", "--tile", str(NETWORK["tile"]),
+                  "--overlap", str(NETWORK["overlap"]), "--batch", str(NETWORK["batch"]))
+    assert res.returncode == 0, res.stderr[-3000:]
+    ours, expected = raster_meta(out), raster_meta(work / "despeckled" / f"{date}.tif")
+    np.testing.assert_array_equal(read_product(out)[0], read_product(work / "despeckled" / f"{date}.tif")[0])
+    for key in ("crs", "transform", "shape", "dtype", "layout", "block"):
+        assert ours[key] == expected[key], key
+    for tag in ("weights", "weights_file", "weights_sha256", "lambda", "debias", "looks", "super_image_enl", "units"):
+        assert ours["tags"][tag] == expected["tags"][tag], tag
+    assert not list(out.parent.glob(".*")), "temporary files left behind"
+    # other weights by name: another product, tagged with them
+    out2 = tmp_path / "out" / "ml.tif"
+    res = run_cli("despeckle", str(files[date]), "--super", str(work / "super_image_filtered.tif"), "-o", str(out2),
+                  "--weights", "sar2sar-ml", "--device", "cpu", "--tile", "128", "--overlap", "64")
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert raster_meta(out2)["tags"]["weights"] == "sar2sar-ml"
+    assert not np.array_equal(read_product(out2)[0], read_product(out)[0])
+
+
+def test_cli_despeckle_errors_name_the_file(api_run, tmp_path):
+    work, files = api_run["work"], api_run["files"]
+    date_file = str(list(files.values())[0])
+    super_image = str(work / "super_image_filtered.tif")
+    bad = tmp_path / "bad_20240101.tif"
+    bad.write_text("not a raster")
+    other_grid = tmp_path / "small.tif"
+    with rasterio.open(date_file) as ds:
+        profile = ds.profile | {"width": 64, "height": 64, "driver": "GTiff"}
+        profile.pop("blockxsize", None), profile.pop("blockysize", None), profile.pop("tiled", None)
+        data = ds.read(1)[:64, :64]
+    with rasterio.open(other_grid, "w", **profile) as dst:
+        dst.write(data, 1)
+    cases = [
+        ((str(tmp_path / "missing.tif"), "--super", super_image), f"{tmp_path / 'missing.tif'}: file not found"),
+        ((str(bad), "--super", super_image), f"{bad}: not a readable raster"),
+        ((date_file, "--super", str(tmp_path / "nosuper.tif")), f"{tmp_path / 'nosuper.tif'}: file not found"),
+        ((str(other_grid), "--super", super_image), f"{other_grid}: not on the grid of the super-image"),
+        ((date_file, "--super", super_image, "--weights", "nothere.pt"),
+         "--weights: 'nothere.pt' is neither a published name"),
+        ((date_file, "--super", super_image, "--band", "2"), f"{date_file}: band 2 requested but the file has 1 band"),
+    ]
+    for args, message in cases:
+        out = tmp_path / "out.tif"
+        res = run_cli("despeckle", *args, "-o", str(out), "--device", "cpu")
+        assert res.returncode == 1, (args, res.stderr[-2000:])
+        assert f"mtsar2sar: error: {message}" in res.stderr, (message, res.stderr[-2000:])
+        assert "Traceback" not in res.stderr
+        assert not out.exists() and not list(tmp_path.glob(".out.tif*"))
+    res = run_cli("despeckle", date_file, "--super", super_image, "-o", date_file)
+    assert res.returncode == 1 and "would overwrite an input" in res.stderr
+
+
+def test_run_command_line(tmp_path, monkeypatch):
+    cfg = tmp_path / "my.yaml"
+    cfg.write_text("aois: {}\n")
+    monkeypatch.chdir(tmp_path)
+    snakefile = str(cli.workflow_dir() / "Snakefile")
+    cmd = cli.snakemake_command(cfg, tmp_path, None, ["-n", "--rerun-incomplete", "results/x.tif"])
+    assert cmd == [sys.executable, "-m", "snakemake", "-s", snakefile, "--configfile", str(cfg), "--directory",
+                   str(tmp_path), "--cores", "all", "-n", "--rerun-incomplete", "results/x.tif"]
+    assert cli.snakemake_command(cfg, tmp_path, "1", [])[-2:] == ["--cores", "1"]
+    # a profile or --jobs sets its own cores; the shipped profiles by name
+    cmd = cli.snakemake_command(cfg, tmp_path, None, ["--profile", "slurm"])
+    assert "--cores" not in cmd and cmd[-2:] == ["--profile", str(cli.workflow_dir() / "profiles" / "slurm")]
+    assert "--cores" not in cli.snakemake_command(cfg, tmp_path, None, ["-j4"])
+    # the command line as `mtsar2sar run` builds it (relative paths: against the working directory)
+    res = run_cli("run", "my.yaml", "--print-command", "-n", "--until", "super_image", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[2:] == ["snakemake", "-s", snakefile, "--configfile", str(cfg), "--directory",
+                                      str(tmp_path), "--cores", "all", "-n", "--until", "super_image"]
+
+
+def test_run_errors(tmp_path, monkeypatch, capsys):
+    res = run_cli("run", "nothere.yaml", cwd=tmp_path)
+    assert res.returncode == 1 and "mtsar2sar: error: nothere.yaml: configuration file not found" in res.stderr
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("aois: {}\n")
+    monkeypatch.setattr(cli, "missing_workflow_modules", lambda: ["snakemake"])
+    assert cli.main(["run", str(cfg)]) == 1
+    assert 'pip install "mtsar2sar[workflow]"' in capsys.readouterr().err
+    # a bad config: Snakemake's validation, naming the key
+    monkeypatch.undo()
+    cfg.write_text(yaml.safe_dump({"aois": {"a": {"inputs": "x/*.tif"}}, "network": {"tiles": 128}}))
+    res = run_cli("run", str(cfg), "--cores", "1", "-n", cwd=tmp_path)
+    assert res.returncode != 0 and "network.tiles: unknown key; did you mean 'tile'?" in res.stdout + res.stderr
+
+
+@pytest.mark.slow
+def test_installed_package_runs_the_workflow(tmp_path, tiny_stack, api_run):
+    """`pip install -c envs/requirements.txt .` (a real wheel, not editable) into a fresh venv, then `mtsar2sar
+    run` from a folder with no checkout and a config with relative paths. The venv sees the project's .venv
+    site-packages (a .pth file) so that pip finds the dependencies installed and needs no index."""
+    files, _, grid = tiny_stack
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
+    purelib = Path(sysconfig.get_paths()["purelib"])
+    target = Path(subprocess.run([env_dir / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()"
+                                  "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip())
+    (target / "_mtsar2sar_test_deps.pth").write_text(f"{purelib}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
+    t0 = time.perf_counter()
+    pip = subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(env_dir / "bin" / "python"), "install", "--no-build-isolation",
+         "--no-index", "-c", str(REPO / "envs" / "requirements.txt"), f"{REPO}[workflow,api]"],
+        capture_output=True, text=True, env=env, timeout=600, check=False)
+    t_pip = time.perf_counter() - t0
+    assert pip.returncode == 0, pip.stdout[-2000:] + pip.stderr[-3000:]
+    # a real install: the package and the workflow under the venv's site-packages, nothing from the checkout
+    installed = target / "mtsar2sar"
+    for rel in ("cli.py", "py.typed", "weights/README.md", "weights/sar2sar-s1.pt", "weights/sar2sar-ml.pt",
+                "workflow_files/Snakefile", "workflow_files/config.yaml", "workflow_files/rules/despeckle.smk",
+                "workflow_files/scripts/despeckle.py", "workflow_files/schemas/config.schema.yaml",
+                "workflow_files/envs/environment.yaml", "workflow_files/report/workflow.rst",
+                "workflow_files/profiles/slurm/config.yaml"):
+        assert (installed / rel).is_file(), rel
+    assert not (installed / "workflow_files" / "mtsar2sar").exists()
+    project = tmp_path / "project"  # the user's folder: a config, no checkout
+    project.mkdir()
+    config = workflow_config(Path("..") / "stack")  # relative: against the working directory, not the package
+    (project / "my_config.yaml").write_text(yaml.safe_dump(config))
+    exe = str(env_dir / "bin" / "mtsar2sar")
+    where = subprocess.run([env_dir / "bin" / "python", "-c", "import mtsar2sar.cli as c; print(c.__file__);"
+                            " print(c.workflow_dir())"],
+                           capture_output=True, text=True, env=env, cwd=project, check=True)
+    assert where.stdout.split() == [str(installed / "cli.py"), str(installed / "workflow_files")]
+    t1 = time.perf_counter()
+    res = subprocess.run([exe, "run", "my_config.yaml", "--cores", "1"], capture_output=True, text=True, env=env,
+                         cwd=project, timeout=900, check=False)
+    t_run = time.perf_counter() - t1
+    print(f"pip install (wheel built, deps satisfied): {t_pip:.1f} s; mtsar2sar run (5 x 80 x 96, --cores 1):"
+          f" {t_run:.1f} s")
+    assert res.returncode == 0, res.stderr[-4000:]
+    out = project / "results" / "tiny"
+    assert sorted(p.name for p in (project / "results").iterdir()) == ["tiny"]  # the user's config, not the demo
+    for d in files:
+        p = out / "despeckled" / f"{d}.tif"
+        meta = raster_meta(p)
+        assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == grid.shape
+        assert meta["dtype"] == "float32"
+        assert meta["tags"]["weights_file"].startswith(str(installed))  # the installed package ran the steps
+        w_hat = read_product(p)[0]
+        assert np.isfinite(w_hat).all()
+        # the API runs the same chain: the same bytes (the API's stack is the same simulation as tiny_stack)
+        np.testing.assert_array_equal(w_hat, read_product(api_run["work"] / "despeckled" / f"{d}.tif")[0])
+        assert (out / "quicklooks" / f"{d}.png").exists()
