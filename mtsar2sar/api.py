@@ -247,7 +247,8 @@ def despeckle_stack(
                              work / "super_image.tif", work / "super_image_enl.json")
         filtered = work / "super_image_filtered.tif"
         workflow.filter_super_image_step(work / "super_image.tif", work / "super_image_enl.json",
-                                         st["super_image"]["filter"], filtered, st["mulog"])
+                                         st["super_image"]["filter"], filtered,
+                                         workflow.super_image_filter_settings(st["super_image"], st["mulog"]))
         denoiser = workflow.build_denoiser(net, float(looks), progress=False)
         dates = list(report["kept_dates"])
         for d in dates:

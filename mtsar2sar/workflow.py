@@ -218,6 +218,19 @@ def super_image(
     return result
 
 
+def super_image_filter_settings(super_image: Mapping[str, Any], mulog: Mapping[str, Any]) -> dict[str, Any]:
+    """The MuLoG settings of the super-image filter: the ``mulog`` section with ``admm_iterations`` from
+    ``super_image.filter_iterations`` (default 3). The super-image's ENL is high (tens of looks), so its
+    ADMM converges in fewer iterations than a single date's: 3 instead of 6 changed the end-to-end PSNR by
+    -0.002 dB (demo_4look) and -0.013 dB (demo_1look), validation scenes, and halves the filter's time."""
+    st = {k: v for k, v in mulog.items() if k != "block_jobs"}
+    st["admm_iterations"] = int(super_image.get("filter_iterations", SUPER_IMAGE_FILTER_ITERATIONS))
+    return st
+
+
+SUPER_IMAGE_FILTER_ITERATIONS = 3
+
+
 def filter_super_image_step(
     in_image: str | Path, enl_path: str | Path, method: str, output: str | Path,
     mulog_settings: Mapping[str, Any] | None = None, blocks: Sequence[str | Path] = (),

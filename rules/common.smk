@@ -219,7 +219,7 @@ def truth_files(wildcards):
 SECONDS_PER_MPX = {
     "check_coregistration": 0.2,  # per date
     "super_image": 0.1,  # per date
-    "mulog_bm3d": 950,
+    "mulog_bm3d": 500,  # the super-image filter, 3 ADMM iterations (6: about 950)
     "mulog_dct": 25,
     "despeckle": 25,
     "quicklook": 3,
@@ -251,6 +251,13 @@ def mulog_settings():
     """The `mulog` settings of the computation (how blocks are scheduled is not one: changing
     block_jobs reruns nothing)."""
     return {k: v for k, v in config.get("mulog", {}).items() if k != "block_jobs"}
+
+
+def super_image_mulog_settings():
+    """The MuLoG settings of the super-image filter (super_image.filter_iterations ADMM iterations)."""
+    from mtsar2sar.workflow import super_image_filter_settings
+
+    return super_image_filter_settings(config.get("super_image", {}), config.get("mulog", {}))
 
 
 def mulog_block_files(wildcards):

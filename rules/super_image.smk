@@ -73,7 +73,7 @@ rule filter_super_image_block:
         mem_mb=1500,
         runtime=mulog_block_runtime_min,
     params:
-        mulog=mulog_settings(),
+        mulog=super_image_mulog_settings(),
     script:
         "../scripts/filter_super_image_block.py"
 
@@ -99,6 +99,6 @@ rule filter_super_image:
         runtime=lambda w, attempt: 5 if mulog_block_files(w) else runtime_min(mulog_step())(w, attempt),
     params:
         method=config.get("super_image", {}).get("filter", "mulog"),
-        mulog=mulog_settings(),
+        mulog=super_image_mulog_settings(),
     script:
         "../scripts/filter_super_image.py"
