@@ -170,7 +170,7 @@ def network_model_input(wildcards):
 
 def network_settings(wildcards):
     """The `network` settings of a date of this AOI: `weights: aoi` becomes the AOI's own model."""
-    settings = {**config.get("network", {}), "base": workflow.basedir}
+    settings = {**config.get("network", {}), "base": "."}  # a relative weights path: from the working directory
     if uses_aoi_model():
         settings["weights"] = str(Path(aoi_model_path(wildcards.aoi)).resolve())
     return settings

@@ -25,7 +25,7 @@ rule train:
         aois=training_aois,
         settings=training_settings,
         workdir=lambda w: f"{RESULTS}/models/{w.model}",
-        base=workflow.basedir,
+        base=".",  # relative paths of the config: from the working directory, as every path of the config
     script:
         "../scripts/train.py"
 
@@ -54,6 +54,6 @@ rule train_aoi:
         aois=lambda w: {w.aoi: aoi_model_entry(w)},
         settings=aoi_model_settings,
         workdir=lambda w: f"{RESULTS}/{w.aoi}/model",
-        base=workflow.basedir,
+        base=".",  # relative paths of the config: from the working directory, as every path of the config
     script:
         "../scripts/train.py"
