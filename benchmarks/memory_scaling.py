@@ -74,7 +74,7 @@ def run(size: int, dates: int, denoiser: str, filt: str, workdir: Path, keep: bo
     cfg_path = workdir / f"{aoi}.yaml"
     cfg_path.write_text(yaml.safe_dump(config))
     date = keys[len(keys) // 2]
-    targets = [f"results/{aoi}/despeckled/{date}.tif", f"results/{aoi}/quicklooks/{date}.png"]
+    targets = [f"results/{aoi}/despeckled/{date}.tif", f"results/{aoi}/quicklooks/{date}.jpg"]
     snakemake = Path(sys.executable).with_name("snakemake")
     cmd = [str(snakemake), *targets, "--cores", "2", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(REPO / "config.yaml"), str(cfg_path), "--quiet", "rules"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def parse_datetime(text: str) -> datetime:
         value = isoparse(text.strip())
     except ValueError:
         raise ValueError(f"{text!r} is not an ISO 8601 date (e.g. 20240106 or 2024-01-06)") from None
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ class Product:
     sar: SarFields = SarFields()
     enl: float | None = None  # the product's own equivalent number of looks, when known
     properties: Mapping[str, Any] | None = None
-    overview: Path | None = None  # a PNG quicklook, an asset with role "overview"
+    overview: Path | None = None  # a JPEG quicklook, an asset with role "overview"
 
 
 def footprint(crs: CRS, transform: Affine, height: int, width: int,
@@ -177,7 +177,7 @@ def product_item(product: Product, software: Mapping[str, str]) -> pystac.Item:
     if product.overview is not None:
         item.add_asset("overview", pystac.Asset(
             href=str(product.overview.resolve()), title="noisy and despeckled side by side, dB",
-            media_type=pystac.MediaType.PNG, roles=["overview"]))
+            media_type=pystac.MediaType.JPEG, roles=["overview"]))
     return item
 
 

@@ -84,7 +84,7 @@ def check_coregistration(
         shift_significance=settings.get("shift_significance", SHIFT_SIGNIFICANCE),
     )
     for r in report["dates"]:
-        shift = "(not measured)" if r["shift_px"] is None else "(%+.3f, %+.3f) px" % tuple(r["shift_px"])
+        shift = "(not measured)" if r["shift_px"] is None else "({:+.3f}, {:+.3f}) px".format(*r["shift_px"])
         log.info("%s shift=%s median=%.2f dB invalid=%.4f %s %s",
                  r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
     write_json(output, report)
@@ -94,11 +94,11 @@ def check_coregistration(
 
 
 # Per-date products of an AOI folder (results/{aoi}/): folder -> suffix.
-PER_DATE_OUTPUTS = {"despeckled": ".tif", "quicklooks": ".png"}
+PER_DATE_OUTPUTS = {"despeckled": ".tif", "quicklooks": ".jpg"}
 
 
 def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
-    """Remove the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.png``) of dates that
+    """Remove the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.jpg``) of dates that
     are not in ``dates`` (removed from the inputs, or dropped by the check), so that the results folder
     lists only the stack's dates. Returns what was removed."""
     removed = []
@@ -371,6 +371,22 @@ def quicklook(date_file: str | Path, domain: str, band: int | None, despeckled: 
     save_side_by_side(output, {"noisy": w, "despeckled": w_hat}, title)
 
 
+SHEET_DATES, SHEET_SIZE = 4, 256  # the AOI's quicklook sheet: dates, and pixels a side of each panel at most
+
+
+def quicklook_sheet(date_files: Mapping[str, str | Path], domain: str, band: int | None,
+                    despeckled: Mapping[str, str | Path], output: str | Path, title: str) -> None:
+    """The AOI's quicklook sheet (the report's view): up to ``SHEET_DATES`` evenly spaced dates, noisy
+    and despeckled, averaged over k x k blocks to at most ``SHEET_SIZE`` pixels a side."""
+    from mtsar2sar.quicklook import save_rows
+
+    rows = {}
+    for d in method_dates(sorted(despeckled), SHEET_DATES):
+        rows[d] = {"noisy": read_intensity_decimated(date_files[d], domain, band, SHEET_SIZE),
+                   "despeckled": read_intensity_decimated(despeckled[d], "intensity", None, SHEET_SIZE)}
+    save_rows(output, rows, title, panel_inches=2.6)
+
+
 def method_dates(dates: list[str], max_dates: int | None) -> list[str]:
     """Up to ``max_dates`` evenly spaced dates (all when ``None``)."""
     if not max_dates or max_dates >= len(dates):
@@ -486,7 +502,7 @@ def train_model(
     st = dict(settings)
     st.pop("aois", None)
     cfg = TrainingConfig.from_dict(st)
-    network_pre = None
+    network_pre: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
     if cfg.targets == "compensated_mean":
         log.info("pre-estimates by %s", cfg.pre_estimator or cfg.init)
         if cfg.pre_estimator != "rabasar":  # a previous model, applied as at inference

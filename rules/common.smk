@@ -62,12 +62,34 @@ def aoi_outputs(wildcards):
     dates = kept_dates(wildcards.aoi)
     out = expand(f"{RESULTS}/{wildcards.aoi}/despeckled/{{date}}.tif", date=dates)
     if config.get("outputs", {}).get("quicklooks", True):
-        out += expand(f"{RESULTS}/{wildcards.aoi}/quicklooks/{{date}}.png", date=dates)
+        out += expand(f"{RESULTS}/{wildcards.aoi}/quicklooks/{{date}}.jpg", date=dates)
     return out
 
 
 def all_outputs(wildcards):
-    return [f"{RESULTS}/{name}/{target}" for name in AOIS for target in ("despeckled.done", "stac/collection.json")]
+    targets = ["despeckled.done", "stac/collection.json"]
+    if config.get("outputs", {}).get("quicklooks", True):
+        targets.append("quicklooks.jpg")
+    return [f"{RESULTS}/{name}/{target}" for name in AOIS for target in targets]
+
+
+def sheet_dates(wildcards):
+    """The dates of the AOI's quicklook sheet: a few, evenly spaced among the kept ones."""
+    from mtsar2sar.workflow import SHEET_DATES, method_dates
+
+    return method_dates(kept_dates(wildcards.aoi), SHEET_DATES)
+
+
+def sheet_date_files(wildcards):
+    files = date_files(wildcards)
+    return {d: files[d] for d in sheet_dates(wildcards)}
+
+
+def sheet_inputs(wildcards):
+    spec = aoi(wildcards)
+    dates = sheet_dates(wildcards)
+    inputs = [str(spec.simulated_dir(RESULTS))] if spec.simulated else [date_files(wildcards)[d] for d in dates]
+    return inputs + [f"{RESULTS}/{wildcards.aoi}/despeckled/{d}.tif" for d in dates]
 
 
 def method_outputs(wildcards):

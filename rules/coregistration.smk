@@ -3,7 +3,12 @@ checkpoint check_coregistration:
     input:
         stack_inputs,
     output:
-        f"{RESULTS}/{{aoi}}/coregistration.json",
+        report(
+            f"{RESULTS}/{{aoi}}/coregistration.json",
+            caption="../report/coregistration.rst",
+            category="Checks",
+            subcategory="{aoi}",
+        ),
     log:
         f"{RESULTS}/{{aoi}}/logs/check_coregistration.log",
     benchmark:

@@ -93,12 +93,7 @@ rule quicklook:
         date=date_input,
         despeckled=f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     output:
-        report(
-            f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.png",
-            caption="../report/quicklook.rst",
-            category="Quicklooks",
-            subcategory="{aoi}",
-        ),
+        f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.jpg",
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
     benchmark:
@@ -128,12 +123,7 @@ rule quicklook_from_batch:
     input:
         despeckle_batch_of,
     output:
-        report(
-            f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.png",
-            caption="../report/quicklook.rst",
-            category="Quicklooks",
-            subcategory="{aoi}",
-        ),
+        f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.jpg",
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
     benchmark:
@@ -144,8 +134,8 @@ rule quicklook_from_batch:
         aoi=aoi_regex(BATCHED_AOIS),
     shell:
         "cp -f {input:q}/{wildcards.date}.quicklook.log {log:q}"
-        " && {{ ln -f {input:q}/{wildcards.date}.png {output:q} 2>/dev/null"
-        " || cp -f {input:q}/{wildcards.date}.png {output:q}; }}"
+        " && {{ ln -f {input:q}/{wildcards.date}.jpg {output:q} 2>/dev/null"
+        " || cp -f {input:q}/{wildcards.date}.jpg {output:q}; }}"
 
 
 rule aoi_done:
@@ -158,3 +148,32 @@ rule aoi_done:
         f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"
+
+
+rule quicklook_sheet:
+    """The AOI at a glance (the report's view): a few evenly spaced dates, noisy and despeckled."""
+    input:
+        sheet_inputs,
+    output:
+        report(
+            f"{RESULTS}/{{aoi}}/quicklooks.jpg",
+            caption="../report/quicklook.rst",
+            category="Quicklooks",
+        ),
+    log:
+        f"{RESULTS}/{{aoi}}/logs/quicklook_sheet.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/quicklook_sheet.tsv"
+    conda:
+        "../envs/environment.yaml"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=runtime_min("quicklook", per_date=True),
+    params:
+        files=sheet_date_files,
+        despeckled=lambda w: {d: f"{RESULTS}/{w.aoi}/despeckled/{d}.tif" for d in sheet_dates(w)},
+        domain=lambda w: aoi(w).read_domain(),
+        band=lambda w: aoi(w).band,
+    script:
+        "../scripts/quicklook_sheet.py"

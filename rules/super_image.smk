@@ -5,7 +5,12 @@ rule super_image:
         coreg=super_image_report,
     output:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
-        enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+        enl=report(
+            f"{RESULTS}/{{aoi}}/super_image_enl.json",
+            caption="../report/super_image_enl.rst",
+            category="Checks",
+            subcategory="{aoi}",
+        ),
     log:
         f"{RESULTS}/{{aoi}}/logs/super_image.log",
     benchmark:

@@ -8,7 +8,11 @@ rule train:
         training_inputs,
     output:
         model=f"{RESULTS}/models/{{model}}.pt",
-        loss=f"{RESULTS}/models/{{model}}/loss.png",
+        loss=report(
+            f"{RESULTS}/models/{{model}}/loss.png",
+            caption="../report/loss.rst",
+            category="Training",
+        ),
         summary=f"{RESULTS}/models/{{model}}/training.json",
     log:
         f"{RESULTS}/models/{{model}}/train.log",
@@ -37,7 +41,11 @@ rule train_aoi:
         aoi_model_inputs,
     output:
         model=f"{RESULTS}/{{aoi}}/model.pt",
-        loss=f"{RESULTS}/{{aoi}}/model/loss.png",
+        loss=report(
+            f"{RESULTS}/{{aoi}}/model/loss.png",
+            caption="../report/loss.rst",
+            category="Training",
+        ),
         summary=f"{RESULTS}/{{aoi}}/model/training.json",
     log:
         f"{RESULTS}/{{aoi}}/logs/train_aoi.log",

@@ -46,7 +46,7 @@ with rule_logging(sm.log[0], sm.rule):
             with also_to(staging / f"{date}.quicklook.log"):
                 log.info("rule quicklook started (date %s of batch %s)", date, staging.name)
                 workflow.quicklook(file, sm.params.domain, sm.params.band, staging / f"{date}.tif",
-                                   staging / f"{date}.png", f"{sm.wildcards.aoi} {date}")
+                                   staging / f"{date}.jpg", f"{sm.wildcards.aoi} {date}")
                 log.info("rule quicklook done")
     log.info("%d dates in %.1f s (%.2f s per date, network loading included)", n, time.perf_counter() - t0,
              (time.perf_counter() - t0) / max(n, 1))

@@ -15,5 +15,5 @@ with rule_logging(sm.log[0], sm.rule):
         sm.input.super_image_filtered,
         json.loads(Path(sm.input.enl).read_text()),
         sm.output[0],
-        quicklooks={p.name.removesuffix(".png"): p for p in products if p.suffix == ".png"},
+        quicklooks={p.name.removesuffix(".jpg"): p for p in products if p.suffix == ".jpg"},
     )

@@ -324,13 +324,13 @@ def test_stale_outputs_of_a_removed_date_are_removed(tmp_path):
     imgs = stack5()
     files = write_dates(tmp_path, imgs, utm_grid())
     aoi = tmp_path / "results" / "site"
-    for folder, suffix in (("despeckled", ".tif"), ("quicklooks", ".png")):
+    for folder, suffix in (("despeckled", ".tif"), ("quicklooks", ".jpg")):
         (aoi / folder).mkdir(parents=True)
         for d in ("20231225", "20240102"):  # 20231225: a date since removed from the inputs
             (aoi / folder / f"{d}{suffix}").write_text("x")
     workflow.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
     assert sorted(p.name for p in (aoi / "despeckled").iterdir()) == ["20240102.tif"]
-    assert sorted(p.name for p in (aoi / "quicklooks").iterdir()) == ["20240102.png"]
+    assert sorted(p.name for p in (aoi / "quicklooks").iterdir()) == ["20240102.jpg"]
 
 
 def test_coregistration_report_is_strict_json(tmp_path):

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
-from conftest import write_dates
 from conftest import tiny_config as sim_config
+from conftest import write_dates
 from test_workflow import run_workflow, sha256, tiny_config
 
 from mtsar2sar.simulate import simulate_stack
@@ -39,7 +39,7 @@ def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
     assert jobs(log, "despeckle_batch") == 2 and jobs(log, "despeckle") == jobs(log, "quicklook") == 0, log[-3000:]
     assert jobs(runs["date"][1], "despeckle") == jobs(runs["date"][1], "quicklook") == 3
     for d in dates[:3]:
-        for product in (f"despeckled/{d}.tif", f"quicklooks/{d}.png"):
+        for product in (f"despeckled/{d}.tif", f"quicklooks/{d}.jpg"):
             assert sha256(out / product) == sha256(runs["date"][0] / product), product
         assert (out / "logs" / "despeckle" / f"{d}.log").read_text().count("despeckled") == 1
         assert (out / "logs" / "quicklook" / f"{d}.log").read_text().count("rule quicklook done") == 1
@@ -82,7 +82,7 @@ def test_placing_a_batch_date_can_run_again(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert jobs(res.stderr, "despeckle_from_batch") == 2 and jobs(res.stderr, "despeckle_batch") == 0
     assert {d: sha256(out / "despeckled" / f"{d}.tif") for d in dates} == first
-    assert all((out / "quicklooks" / f"{d}.png").stat().st_size > 0 for d in dates)
+    assert all((out / "quicklooks" / f"{d}.jpg").stat().st_size > 0 for d in dates)
 
 
 def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date(tmp_path):

@@ -163,7 +163,7 @@ def test_cli_despeckle_equals_the_workflow_step(api_run, tmp_path):
 
 def test_cli_despeckle_errors_name_the_file(api_run, tmp_path):
     work, files = api_run["work"], api_run["files"]
-    date_file = str(list(files.values())[0])
+    date_file = str(next(iter(files.values())))
     super_image = str(work / "super_image_filtered.tif")
     bad = tmp_path / "bad_20240101.tif"
     bad.write_text("not a raster")
@@ -238,8 +238,9 @@ def test_installed_package_runs_the_workflow(tmp_path, tiny_stack, api_run):
     env_dir = tmp_path / "venv"
     venv.EnvBuilder(with_pip=False, symlinks=True).create(env_dir)
     purelib = Path(sysconfig.get_paths()["purelib"])
-    target = Path(subprocess.run([env_dir / "bin" / "python", "-c", "import sysconfig; print(sysconfig.get_paths()"
-                                  "['purelib'])"], capture_output=True, text=True, check=True).stdout.strip())
+    code = "import sysconfig; print(sysconfig.get_paths()['purelib'])"
+    target = Path(subprocess.run([env_dir / "bin" / "python", "-c", code],
+                                 capture_output=True, text=True, check=True).stdout.strip())
     (target / "_mtsar2sar_test_deps.pth").write_text(f"{purelib}\n")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")}
     t0 = time.perf_counter()
@@ -263,8 +264,8 @@ def test_installed_package_runs_the_workflow(tmp_path, tiny_stack, api_run):
     config = workflow_config(Path("..") / "stack")  # relative: against the working directory, not the package
     (project / "my_config.yaml").write_text(yaml.safe_dump(config))
     exe = str(env_dir / "bin" / "mtsar2sar")
-    where = subprocess.run([env_dir / "bin" / "python", "-c", "import mtsar2sar.cli as c; print(c.__file__);"
-                            " print(c.workflow_dir())"],
+    code = "import mtsar2sar.cli as c; print(c.__file__); print(c.workflow_dir())"
+    where = subprocess.run([env_dir / "bin" / "python", "-c", code],
                            capture_output=True, text=True, env=env, cwd=project, check=True)
     assert where.stdout.split() == [str(installed / "cli.py"), str(installed / "workflow_files")]
     t1 = time.perf_counter()
@@ -286,4 +287,4 @@ def test_installed_package_runs_the_workflow(tmp_path, tiny_stack, api_run):
         assert np.isfinite(w_hat).all()
         # the API runs the same chain: the same bytes (the API's stack is the same simulation as tiny_stack)
         np.testing.assert_array_equal(w_hat, read_product(api_run["work"] / "despeckled" / f"{d}.tif")[0])
-        assert (out / "quicklooks" / f"{d}.png").exists()
+        assert (out / "quicklooks" / f"{d}.jpg").exists()

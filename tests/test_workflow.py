@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 import yaml
 from conftest import REPO, assert_cog, raster_meta
 
@@ -82,7 +83,7 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         ours.append(psnr_log(w_hat, v))
         flat.append(psnr_log(despeckle_by_ratio(w, s_filtered, flat_ratio).despeckled, v))
         noisy.append(psnr_log(w, v))
-        assert (out / "quicklooks" / f"{d}.png").stat().st_size > 10_000
+        assert (out / "quicklooks" / f"{d}.jpg").stat().st_size > 10_000
         assert (out / "logs" / "despeckle" / f"{d}.log").read_text().count("despeckled") == 1
     for rule in ("check_coregistration", "super_image", "filter_super_image"):
         assert (out / "benchmarks" / f"{rule}.tsv").exists()
@@ -102,7 +103,14 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     assert res.returncode == 0, res.stderr[-3000:]
     html = (work / "report.html").read_text()
     assert "check_coregistration" in html and "Quicklooks" in html
-    assert len(html) > len(files) * 10_000  # the quicklooks are embedded
+    # the checks (co-registration, ENL) and the AOI's quicklook sheet are in it, not every date's quicklook
+    for name in ("coregistration.json", "super_image_enl.json", "quicklooks.jpg"):
+        assert name in html, name
+    assert f"{next(iter(files))}.jpg" not in html
+    sheet = out / "quicklooks.jpg"
+    with Image.open(sheet) as im:
+        assert im.format == "JPEG" and im.mode == "L" and im.size[1] > 1.5 * im.size[0]  # 4 dates, one per row
+    assert len(html) < 5_000_000 and len(html) > (work / "report.html").stat().st_size * 0.99
 
 
 @pytest.mark.slow
