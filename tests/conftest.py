@@ -44,6 +44,14 @@ def tiny_stack(tmp_path: Path) -> tuple[dict[str, Path], dict[str, Path], Grid]:
     return files, truth, grid
 
 
+def cog_validate(path: Path) -> tuple[bool, list[str], list[str]]:
+    """``rio cogeo validate``: (valid, errors, warnings)."""
+    from rio_cogeo.cogeo import cog_validate as validate
+
+    valid, errors, warnings = validate(str(path))
+    return bool(valid), list(errors), list(warnings)
+
+
 def raster_meta(path: Path) -> dict:
     with rasterio.open(path) as ds:
         return {"crs": ds.crs, "transform": ds.transform, "shape": (ds.height, ds.width), "nodata": ds.nodata,
@@ -51,13 +59,14 @@ def raster_meta(path: Path) -> dict:
                 "block": ds.block_shapes[0], "overviews": ds.overviews(1),
                 "layout": ds.tags(ns="IMAGE_STRUCTURE").get("LAYOUT"),
                 "predictor": ds.tags(ns="IMAGE_STRUCTURE").get("PREDICTOR"),
-                "description": ds.descriptions[0], "tags": ds.tags()}
+                "description": ds.descriptions[0], "tags": ds.tags(), "cog_validate": cog_validate(path)}
 
 
 def assert_cog(meta: dict) -> None:
     """A product as every raster product is written: a Cloud-Optimized GeoTIFF (GDAL's layout), 512-pixel
     tiles, DEFLATE with the floating-point predictor, overviews when larger than one tile."""
     assert meta["layout"] == "COG" and meta["compress"] == "deflate" and meta["predictor"] == "3"
+    assert meta["cog_validate"] == (True, [], []), meta["cog_validate"]  # rio-cogeo: valid, no error, no warning
     assert meta["tiled"] and meta["block"] == (512, 512)
     if max(meta["shape"]) > 512:
         assert meta["overviews"], meta
