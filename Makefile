@@ -1,7 +1,8 @@
 # The two commands of the README. Both set up .venv themselves (envs/setup.sh) from Python 3.11.
+# make lint: the static checks of CI (.ci/run), the same commands.
 VENV ?= .venv
 
-.PHONY: demo test setup
+.PHONY: demo test lint setup
 setup:
 	bash envs/setup.sh
 
@@ -10,3 +11,9 @@ demo: setup
 
 test: setup
 	$(VENV)/bin/python -m pytest -q
+
+lint: setup
+	$(VENV)/bin/ruff check mtsar2sar scripts tests benchmarks
+	$(VENV)/bin/mypy mtsar2sar
+	$(VENV)/bin/snakemake --lint
+	$(VENV)/bin/snakefmt --check Snakefile rules/

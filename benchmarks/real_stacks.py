@@ -35,8 +35,8 @@ from mtsar2sar.denoisers import get_denoiser
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.enl import TemporalLooks, estimate_enl
 from mtsar2sar.io import read_intensity
-from mtsar2sar.network import load_network
 from mtsar2sar.metrics import stable_pixels
+from mtsar2sar.network import load_network
 from mtsar2sar.realscore import STABLE_DB, homogeneous_mask, leftout_nll, ratio_stats
 from mtsar2sar.superimage import filter_super_image, temporal_mean
 from mtsar2sar.workflow import single_date_network

@@ -61,7 +61,7 @@ def snakemake(work: Path, cfg: dict, cores: int) -> tuple[float, str]:
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
            "--configfile", str(work / "config.yaml"), "--cores", str(cores)]
     t0 = time.perf_counter()
-    res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)))
+    res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), check=False)
     wall = time.perf_counter() - t0
     if res.returncode:
         sys.exit(f"snakemake failed in {work}:\n{res.stderr[-3000:]}")
@@ -70,7 +70,7 @@ def snakemake(work: Path, cfg: dict, cores: int) -> tuple[float, str]:
 
 def jobs(stderr: str) -> dict[str, int]:
     out: dict[str, int] = {}
-    for m in re.finditer(r"^(?:local)?(?:rule|checkpoint) (\w+):$", stderr, re.M):
+    for m in re.finditer(r"^(?:local)?(?:rule|checkpoint) (\w+):$", stderr, re.MULTILINE):
         out[m.group(1)] = out.get(m.group(1), 0) + 1
     return out
 

@@ -208,9 +208,9 @@ def despeckle_stack(
         import xarray as xr
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ImportError('despeckle_stack needs xarray: pip install "mtsar2sar[api]"') from exc
+    from mtsar2sar import workflow
     from mtsar2sar.config import validate_config
     from mtsar2sar.network import resolve_weights
-    from mtsar2sar import workflow
 
     sch = schema()
     aoi: dict[str, Any] = {"inputs": "(despeckle_stack)", "date_regex": date_regex, "input_domain": input_domain,
@@ -265,7 +265,9 @@ def _stack_array(
 
     from mtsar2sar.io import open_raster, read_product
 
-    images, grid, tags = [], None, {}
+    images: list[NDArray[np.float32]] = []
+    grid: Grid | None = None
+    tags: dict[str, str] = {}
     for d in dates:
         path = work / "despeckled" / f"{d}.tif"
         img, grid = read_product(path)

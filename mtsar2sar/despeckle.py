@@ -136,7 +136,8 @@ class NetworkDenoiser:
 
     def __post_init__(self) -> None:
         if self.channels_last:
-            self.net = self.net.to(memory_format=torch.channels_last)
+            # Module.to(memory_format=...) is documented and works; torch's typed overloads of .to omit it
+            self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
 
     def gain(self, geometric_mean_value: float) -> float:
         """The factor that brings an image of this geometric mean to the working level."""

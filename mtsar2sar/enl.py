@@ -166,7 +166,7 @@ class TemporalLooks:
             return None
         k = int(np.searchsorted(np.cumsum(self.hist), total / 2))
         observed = 10 ** (0.5 * (self.BINS[k] + self.BINS[k + 1]))
-        n = max(3, int(round(self.dates_sum / self.pixels)))
+        n = max(3, round(self.dates_sum / self.pixels))
         looks = 1.0 / observed
         for _ in range(3):  # fixed point of L = g(L, n) / observed, g = L x median c2 of pure speckle
             looks = median_c2_of_speckle(looks, n) * looks / observed

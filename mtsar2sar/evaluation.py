@@ -97,10 +97,10 @@ def summary_markdown(rows: list[dict[str, Any]], looks: float, title: str) -> st
             return abs(value - 1)
         return abs(float(np.log(value / looks)))  # "looks"
 
-    best = {}
+    best: dict[str, str | None] = {}
     for k in metrics:
         cands = [m for m in methods if m != "noisy" and np.isfinite(table[m, k])]
-        best[k] = min(cands, key=lambda m, k=k: badness(table[m, k], DIRECTION[k])) if cands else None
+        best[k] = min(cands, key=lambda m: badness(table[m, k], DIRECTION[k])) if cands else None
     lines = [f"# {title}", "", f"Mean over dates; best (excluding noisy) in bold; input looks L = {looks:g}.", "",
              "| method | " + " | ".join(metrics) + " |", "|---|" + "---|" * len(metrics)]
     for m in methods:

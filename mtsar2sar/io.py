@@ -25,8 +25,8 @@ import numpy as np
 import rasterio
 import rasterio.shutil
 from affine import Affine
-from rasterio._err import CPLE_BaseError
 from numpy.typing import NDArray
+from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window

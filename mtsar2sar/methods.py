@@ -17,12 +17,14 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import map_coordinates, uniform_filter
 
 from mtsar2sar.denoisers import GaussianDenoiser
-from mtsar2sar.mulog import FisherRatioLikelihood, GammaLikelihood, mulog_blocks
+from mtsar2sar.mulog import FisherRatioLikelihood, GammaLikelihood, MulogBlockOptions, mulog_blocks
 
 METHODS = ("mulog", "mulog_down2", "sar2sar", "rabasar", "rabasar_down2", "ratio_sar2sar", "mean", "boxcar7", "quegan",
            "quegan_sar2sar")
@@ -54,18 +56,23 @@ def upsample2_log(small: NDArray[np.floating], shape: tuple[int, int]) -> NDArra
     return np.exp(out).astype(np.float32)
 
 
-def run_mulog(w: NDArray[np.floating], looks: float, denoiser: GaussianDenoiser, **kw: float) -> NDArray[np.float32]:
+def run_mulog(
+    w: NDArray[np.floating], looks: float, denoiser: GaussianDenoiser, **kw: Unpack[MulogBlockOptions]
+) -> NDArray[np.float32]:
     return mulog_blocks(w, GammaLikelihood(looks), denoiser, **kw)
 
 
-def run_mulog_down2(w: NDArray[np.floating], looks: float, denoiser: GaussianDenoiser, **kw: float) -> NDArray[np.float32]:
+def run_mulog_down2(
+    w: NDArray[np.floating], looks: float, denoiser: GaussianDenoiser, **kw: Unpack[MulogBlockOptions]
+) -> NDArray[np.float32]:
     small = run_mulog(decimate2(w), looks, denoiser, **kw)
     out = upsample2_log(small, w.shape)
     return np.where(np.isfinite(w) & (w > 0), out, np.nan).astype(np.float32)
 
 
 def rabasar_ratio(
-    ratio: NDArray[np.floating], looks: float, looks_super: float, denoiser: GaussianDenoiser, **kw: float
+    ratio: NDArray[np.floating], looks: float, looks_super: float, denoiser: GaussianDenoiser,
+    **kw: Unpack[MulogBlockOptions],
 ) -> NDArray[np.float32]:
     """RABASAR's despeckled ratio: MuLoG on ``w / s`` with the likelihood of an L-look date over a
     super-image of ENL ``looks_super``."""
@@ -74,7 +81,7 @@ def rabasar_ratio(
 
 def run_rabasar(
     w: NDArray[np.floating], s: NDArray[np.floating], looks: float, looks_super: float,
-    denoiser: GaussianDenoiser, **kw: float,
+    denoiser: GaussianDenoiser, **kw: Unpack[MulogBlockOptions],
 ) -> NDArray[np.float32]:
     ratio = np.asarray(w, dtype=np.float64) / np.asarray(s, dtype=np.float64)
     rho = rabasar_ratio(ratio, looks, looks_super, denoiser, **kw)
@@ -83,7 +90,7 @@ def run_rabasar(
 
 def run_rabasar_down2(
     w: NDArray[np.floating], s: NDArray[np.floating], looks: float, looks_super: float,
-    denoiser: GaussianDenoiser, **kw: float,
+    denoiser: GaussianDenoiser, **kw: Unpack[MulogBlockOptions],
 ) -> NDArray[np.float32]:
     ratio = np.asarray(w, dtype=np.float64) / np.asarray(s, dtype=np.float64)
     rho_small = rabasar_ratio(decimate2(ratio), looks, looks_super, denoiser, **kw)

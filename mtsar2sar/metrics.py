@@ -12,7 +12,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 
-def _pair(estimate: NDArray[np.floating], truth: NDArray[np.floating], mask: NDArray[np.bool_] | None):
+def _pair(
+    estimate: NDArray[np.floating], truth: NDArray[np.floating], mask: NDArray[np.bool_] | None
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]:
+    """``estimate`` and ``truth`` as float64, and where both are valid (finite, > 0; and in ``mask``)."""
     e, t = np.asarray(estimate, dtype=np.float64), np.asarray(truth, dtype=np.float64)
     ok = np.isfinite(e) & np.isfinite(t) & (e > 0) & (t > 0)
     if mask is not None:
@@ -54,7 +57,7 @@ def ssim_log(estimate: NDArray[np.floating], truth: NDArray[np.floating]) -> flo
     e, t, ok = _pair(estimate, truth, None)
     lt = np.log(np.where(t > 0, t, np.nan))
     le = np.where(ok, np.log(np.where(ok, e, 1.0)), lt)
-    fill = np.nanmean(lt)
+    fill = float(np.nanmean(lt))
     lt, le = np.nan_to_num(lt, nan=fill), np.nan_to_num(le, nan=fill)
     return float(structural_similarity(lt, le, data_range=float(lt.max() - lt.min())))
 

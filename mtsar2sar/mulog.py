@@ -23,7 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict, Unpack
 
 import numpy as np
 from numpy.typing import NDArray
@@ -97,6 +97,25 @@ def _prox(z: Array, data: Array, valid: NDArray[np.bool_], lik: Likelihood, sigm
     return x
 
 
+class MulogOptions(TypedDict, total=False):
+    """The optional keyword arguments of :func:`mulog`, passed on unchanged by the block drivers
+    (:func:`mulog_block`, :func:`mulog_rows`, :func:`mulog_blocks`)."""
+
+    admm_iterations: int
+    newton_iterations: int
+    beta: float | None
+    eta: float
+    gamma: float
+
+
+class MulogBlockOptions(MulogOptions, total=False):
+    """The optional keyword arguments of :func:`mulog_blocks`: :func:`mulog`'s and the blocks'."""
+
+    block: int
+    halo: int
+    workers: int
+
+
 def mulog(
     data: NDArray[np.floating],
     likelihood: Likelihood,
@@ -141,12 +160,12 @@ def mulog(
 
 
 def _mulog_block(sub: NDArray[np.floating], likelihood: Likelihood, denoiser: GaussianDenoiser,
-                 kwargs: dict[str, float]) -> tuple[NDArray[np.float32] | None, float]:
+                 kwargs: MulogOptions) -> tuple[NDArray[np.float32] | None, float]:
     """One overlapping block (None where no pixel is valid) and its seconds; a worker's task."""
     t0 = time.perf_counter()
     if not (np.isfinite(sub) & (sub > 0)).any():
         return None, 0.0
-    return mulog(sub, likelihood, denoiser, **kwargs), time.perf_counter() - t0  # type: ignore[arg-type]
+    return mulog(sub, likelihood, denoiser, **kwargs), time.perf_counter() - t0
 
 
 @dataclass(frozen=True)
@@ -188,12 +207,12 @@ def block_layout(height: int, width: int, block: int = BLOCK, halo: int = HALO) 
 
 
 def mulog_block(read: Callable[[int, int], NDArray[np.floating]], blk: Block, likelihood: Likelihood,
-                denoiser: GaussianDenoiser, **kwargs: float) -> tuple[NDArray[np.float32], float]:
+                denoiser: GaussianDenoiser, **kwargs: Unpack[MulogOptions]) -> tuple[NDArray[np.float32], float]:
     """The centre of one block of :func:`block_layout` and its seconds, on an image read by rows: the
     unit of work of a separate job (its result is the same as within :func:`mulog_rows`)."""
     strip = read(*blk.read_rows)
     sub = np.ascontiguousarray(strip[:, blk.read_cols[0] : blk.read_cols[1]])
-    result, seconds = _mulog_block(sub, likelihood, denoiser, dict(kwargs))
+    result, seconds = _mulog_block(sub, likelihood, denoiser, kwargs)
     return blk.centre(result), seconds
 
 
@@ -211,7 +230,7 @@ def mulog_rows(
     block: int = BLOCK,
     halo: int = HALO,
     workers: int = 1,
-    **kwargs: float,
+    **kwargs: Unpack[MulogOptions],
 ) -> None:
     """MuLoG by overlapping blocks of ``block`` + 2 ``halo`` pixels (:func:`block_layout`) on an image
     read (``read(r0, r1)``: rows, full width) and written (``write(r0, r1, rows)``) by bands of rows:
@@ -223,14 +242,14 @@ def mulog_rows(
 
     bands = block_layout(height, width, block, halo)
     if len(bands) == 1 and len(bands[0]) == 1:
-        write(0, height, mulog(read(0, height), likelihood, denoiser, **kwargs))  # type: ignore[arg-type]
+        write(0, height, mulog(read(0, height), likelihood, denoiser, **kwargs))
         return
     total, done = sum(len(b) for b in bands), 0
 
     def submit(band: list[Block], run: Callable[..., Any]) -> list[Any]:
         strip = read(*band[0].read_rows)
         return [run(_mulog_block, np.ascontiguousarray(strip[:, b.read_cols[0] : b.read_cols[1]]),
-                    likelihood, denoiser, dict(kwargs)) for b in band]
+                    likelihood, denoiser, kwargs) for b in band]
 
     def finish(band: list[Block], results: list[tuple[NDArray[np.float32] | None, float]]) -> None:
         nonlocal done
@@ -279,7 +298,8 @@ def mulog_blocks(
     denoiser: GaussianDenoiser,
     block: int = BLOCK,
     halo: int = HALO,
-    **kwargs: float,
+    workers: int = 1,
+    **kwargs: Unpack[MulogOptions],
 ) -> NDArray[np.float32]:
     """:func:`mulog_rows` on an image in memory."""
     h, w = data.shape
@@ -288,5 +308,5 @@ def mulog_blocks(
     def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
         out[r0:r1] = rows
 
-    mulog_rows(lambda r0, r1: data[r0:r1], h, w, write, likelihood, denoiser, block, halo, **kwargs)
+    mulog_rows(lambda r0, r1: data[r0:r1], h, w, write, likelihood, denoiser, block, halo, workers, **kwargs)
     return out

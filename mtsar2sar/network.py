@@ -8,10 +8,13 @@ normalized log-amplitude domain ``(log A - m) / (M - m)``.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
+from numpy._core.multiarray import scalar as _numpy_scalar
 from torch import nn
 
 from mtsar2sar.errors import InputError
@@ -130,9 +133,9 @@ def resolve_weights(weights: str, base: str | Path = ".", looks: float | None = 
 
 # The published checkpoint stores numpy scalars (optimizer bookkeeping); these are the only
 # non-torch globals allowed while unpickling, under the name the file uses.
-_NUMPY_SAFE_GLOBALS = [
-    (np._core.multiarray.scalar, "numpy.core.multiarray.scalar"),
-    np._core.multiarray.scalar,
+_NUMPY_SAFE_GLOBALS: list[Callable[..., Any] | tuple[Callable[..., Any], str]] = [
+    (_numpy_scalar, "numpy.core.multiarray.scalar"),
+    _numpy_scalar,
     np.dtype,
     type(np.dtype("float64")),
     type(np.dtype("float32")),

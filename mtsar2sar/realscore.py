@@ -43,7 +43,7 @@ def homogeneous_mask(super_image: Image, window: int = 7, fraction: float = 0.2)
     blocks, ok = block_view(s, window)
     cv = np.full(ok.shape, np.inf)
     cv[ok] = blocks[ok].std(axis=1) / blocks[ok].mean(axis=1)
-    n = max(1, int(round(fraction * ok.sum())))
+    n = max(1, round(fraction * ok.sum()))
     mask = np.zeros(s.shape, dtype=bool)
     nw = s.shape[1] // window
     for idx in np.argsort(cv, kind="stable")[:n]:

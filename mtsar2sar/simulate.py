@@ -221,7 +221,7 @@ def speckle(cfg: SimulationConfig, rng: np.random.Generator) -> Array:
         raise ValueError(f"simulate.speckle must be 'correlated' or 'gamma', got {cfg.speckle!r}")
     # L looks: the mean of round(L) independent correlated single-look draws (GRD-like multi-looking)
     h = hamming_transfer(shape, cfg.oversampling, cfg.hamming_alpha)
-    n = max(1, int(round(cfg.looks)))
+    n = max(1, round(cfg.looks))
     total = np.zeros(shape)
     for _ in range(n):
         z = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2)

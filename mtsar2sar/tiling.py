@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Literal
 
 import numpy as np
 import torch
@@ -61,6 +62,7 @@ def _ramp(length: int, overlap: int, at_start: bool, at_end: bool) -> NDArray[np
 
 RowSource = Callable[[int, int], NDArray[np.floating]]  # rows [r0, r1) of the image, full width
 RowSink = Callable[[int, int, NDArray[np.floating]], None]  # final rows [r0, r1) of the result
+PadMode = Literal["reflect", "edge"]  # the image's padding to the pooling grid (np.pad's mode)
 
 
 def _check(tile: int, overlap: int) -> None:
@@ -70,9 +72,9 @@ def _check(tile: int, overlap: int) -> None:
         raise ValueError(f"overlap must be a multiple of {GRID} in [0, tile), got {overlap}")
 
 
-def _padded_index(size: int, padded: int, mode: str) -> NDArray[np.int64]:
+def _padded_index(size: int, padded: int, mode: PadMode) -> NDArray[np.int64]:
     """Source index of each position of an axis padded from ``size`` to ``padded`` (as ``np.pad``)."""
-    return np.pad(np.arange(size), (0, padded - size), mode=mode)  # type: ignore[call-overload]
+    return np.pad(np.arange(size, dtype=np.int64), (0, padded - size), mode=mode)
 
 
 def tiled_apply_rows(
@@ -99,7 +101,7 @@ def tiled_apply_rows(
     ph, pw = _ceil_to(height, GRID), _ceil_to(width, GRID)
     th, tw = fitted_tile(ph, tile, overlap), fitted_tile(pw, tile, overlap)
     rows, cols = tile_starts(ph, th, th - overlap), tile_starts(pw, tw, tw - overlap)
-    pad_mode = "reflect" if min(height, width) > 1 else "edge"
+    pad_mode: PadMode = "reflect" if min(height, width) > 1 else "edge"
     row_index = _padded_index(height, ph, pad_mode)
     device = torch.device(device)
     buf0 = 0  # first row held in the buffers

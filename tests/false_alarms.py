@@ -20,10 +20,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from conftest import write_dates  # noqa: E402
+from conftest import write_dates
 
-from mtsar2sar.coregistration import check_stack  # noqa: E402
-from mtsar2sar.simulate import SimulationConfig, build_scene, db, reflectivity, speckle  # noqa: E402
+from mtsar2sar.coregistration import check_stack
+from mtsar2sar.simulate import SimulationConfig, build_scene, db, reflectivity, speckle
 
 
 def single_look_stack(kind: str, seed: int, dates: int, size: int) -> list[np.ndarray]:

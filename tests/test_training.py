@@ -102,7 +102,7 @@ def test_change_field_is_piecewise_constant_and_deterministic():
 def test_synthetic_change_multiplies_input_and_target_alike(monkeypatch):
     """The augmentation is a reflectivity change: +5 dB on the target log-intensity and on the input's log-amplitude."""
     import mtsar2sar.training as tr
-    import mtsar2sar.training.sampler as sampler
+    from mtsar2sar.training import sampler
 
     cfg = TrainingConfig(domain="ratio", patch=32, batch=4, synthetic_change_share=1.0, targets="pair")
     _, _, noisy, _ = simulate_stack(SimulationConfig(seed=21, height=64, width=64, dates=6, looks=1))
@@ -233,7 +233,7 @@ def test_departure_patches_are_centred_on_the_dates_that_leave_their_mean(monkey
     cfg = TrainingConfig(patch=16, batch=6, change_patch_share=1.0, change_patch_departure_db=5.0, targets="pair")
     sampler = tr.PatchSampler([st], cfg, np.random.default_rng(0))
     drawn = []
-    import mtsar2sar.training.targets as targets
+    from mtsar2sar.training import targets
 
     monkeypatch.setattr(targets, "change_mask", lambda stack, i, j, sl, thr: (drawn.append((i, j, sl)), np.ones((16, 16), bool))[1])
     sampler.sample()
@@ -330,7 +330,6 @@ def test_an_option_that_does_nothing_is_an_error(settings, message):
 
 def test_the_shipped_training_configs_are_valid():
     import yaml
-
     from conftest import REPO
 
     for name in ("train_single_look.yaml", "train_multilook.yaml"):

@@ -91,9 +91,9 @@ class PatchSampler:
                 x = x + c / (2 * SPAN)  # normalized log-amplitude: (log A - m) / SPAN, log A = log w / 2
                 y = y + c
             k, flip = int(rng.integers(4)), bool(rng.integers(2))
-            x, y, m = (np.rot90(a, k) for a in (x, y, m))
+            x, y, m = np.rot90(x, k), np.rot90(y, k), np.rot90(m, k)
             if flip:
-                x, y, m = (a[:, ::-1] for a in (x, y, m))
+                x, y, m = x[:, ::-1], y[:, ::-1], m[:, ::-1]
             xs.append(np.ascontiguousarray(x))
             ys.append(np.ascontiguousarray(np.nan_to_num(y)))
             ms.append(np.ascontiguousarray(m))

@@ -163,7 +163,7 @@ class CompensatedMeanTarget:
                                        self.weight_db)
 
 
-TARGETS: dict[str, type[PairTarget] | type[StableMeanTarget] | type[CompensatedMeanTarget]] = {
+TARGETS: dict[str, type[PairTarget | StableMeanTarget | CompensatedMeanTarget]] = {
     "pair": PairTarget, "stable_mean": StableMeanTarget, "compensated_mean": CompensatedMeanTarget,
 }
 
