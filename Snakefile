@@ -11,8 +11,9 @@ from mtsar2sar.errors import InputError
 min_version("9.0")
 
 # With --use-conda, envs/environment.post-deploy.sh installs mtsar2sar from this checkout
-# (editable, no dependencies) into the new environment; it reads the checkout's path from here.
-os.environ.update(MTSAR2SAR_ROOT=str(workflow.basedir))  # set here, not required from the user
+# (editable, no dependencies) into the new environment; it reads the checkout's path from here
+# (set here, not required from the user).
+os.environ.update(MTSAR2SAR_ROOT=str(workflow.basedir))
 
 
 report: "report/workflow.rst"

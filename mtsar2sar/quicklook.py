@@ -18,7 +18,6 @@ from PIL import Image
 
 from mtsar2sar.io import atomic_path
 
-
 DPI, JPEG_QUALITY = 90, 85
 
 

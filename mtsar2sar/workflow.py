@@ -327,6 +327,26 @@ def super_image_tags(super_path: str | Path) -> dict[str, str]:
     return {"super_image_enl": repr(float(enl))} if enl is not None else {}
 
 
+# The network settings that change a product's numbers (not where or how fast it is computed).
+RESULT_SETTINGS = ("weights", "level", "tile", "overlap", "debias")
+
+
+def settings_tags(settings: Mapping[str, Any]) -> dict[str, str]:
+    """``network_settings`` (JSON of the settings that change the numbers, defaults included) and its
+    ``settings_sha256``: two products with the same digest and inputs were computed alike."""
+    from mtsar2sar.despeckle import NetworkDenoiser
+
+    defaults = {"weights": "auto", "level": NetworkDenoiser.level, "tile": NetworkDenoiser.tile,
+                "overlap": NetworkDenoiser.overlap, "debias": True}
+    used = {k: settings.get(k, defaults[k]) for k in RESULT_SETTINGS}
+    used.update(level=None if used["level"] is None else float(used["level"]), tile=int(used["tile"]),
+                overlap=int(used["overlap"]), debias=bool(used["debias"]), weights=str(used["weights"]))
+    if str(used["weights"]).endswith(".pt"):
+        used["weights"] = Path(str(used["weights"])).name  # the file's bytes are in weights_sha256
+    text = json.dumps(used, sort_keys=True)
+    return {"network_settings": text, "settings_sha256": hashlib.sha256(text.encode()).hexdigest()}
+
+
 def despeckle(
     date_file: str | Path,
     domain: str,
@@ -353,6 +373,7 @@ def despeckle(
     lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
         {**source_tags(date_file), **weights_tags(settings, looks), **super_image_tags(super_path),
+         **settings_tags(settings),
          "looks": repr(looks), "source": str(date_file), "units": PRODUCT_UNITS, "software": software_version()},
         debias=bool(settings.get("debias", True)),
     )

@@ -88,7 +88,11 @@ def sheet_date_files(wildcards):
 def sheet_inputs(wildcards):
     spec = aoi(wildcards)
     dates = sheet_dates(wildcards)
-    inputs = [str(spec.simulated_dir(RESULTS))] if spec.simulated else [date_files(wildcards)[d] for d in dates]
+    inputs = (
+        [str(spec.simulated_dir(RESULTS))]
+        if spec.simulated
+        else [date_files(wildcards)[d] for d in dates]
+    )
     return inputs + [f"{RESULTS}/{wildcards.aoi}/despeckled/{d}.tif" for d in dates]
 
 
@@ -156,12 +160,15 @@ def aoi_model_path(name):
 def aoi_model_settings(wildcards):
     from mtsar2sar.training import aoi_model_settings as settings
 
-    return settings(config.get("training", {}).get("aoi_model", {}), aoi(wildcards).looks)
+    return settings(
+        config.get("training", {}).get("aoi_model", {}), aoi(wildcards).looks
+    )
 
 
 def aoi_model_entry(wildcards):
     """What the AOI's own network is trained on: the dates of the super-image (when monitoring, the
-    reference period only, so that a new date neither retrains it nor reruns the earlier dates)."""
+    reference period only, so that a new date neither retrains it nor reruns the earlier dates).
+    """
     return {
         **training_entry(wildcards.aoi),
         "files": super_image_date_files(wildcards),
@@ -192,7 +199,10 @@ def network_model_input(wildcards):
 
 def network_settings(wildcards):
     """The `network` settings of a date of this AOI: `weights: aoi` becomes the AOI's own model."""
-    settings = {**config.get("network", {}), "base": "."}  # a relative weights path: from the working directory
+    settings = {
+        **config.get("network", {}),
+        "base": ".",
+    }  # a relative weights path: from the working directory
     if uses_aoi_model():
         settings["weights"] = str(Path(aoi_model_path(wildcards.aoi)).resolve())
     return settings
@@ -279,7 +289,9 @@ def super_image_mulog_settings():
     """The MuLoG settings of the super-image filter (super_image.filter_iterations ADMM iterations)."""
     from mtsar2sar.workflow import super_image_filter_settings
 
-    return super_image_filter_settings(config.get("super_image", {}), config.get("mulog", {}))
+    return super_image_filter_settings(
+        config.get("super_image", {}), config.get("mulog", {})
+    )
 
 
 def mulog_block_files(wildcards):
@@ -301,8 +313,14 @@ def mulog_block_runtime_min(wildcards, attempt):
     """Runtime of one MuLoG block job (its pixels with the halo, at the filter's seconds per Mpx)."""
     from mtsar2sar.superimage import mulog_layout
 
-    blk = mulog_layout(*aoi(wildcards).shape(RESULTS), mulog_settings())[int(wildcards.block)]
-    mpx = (blk.read_rows[1] - blk.read_rows[0]) * (blk.read_cols[1] - blk.read_cols[0]) / 1e6
+    blk = mulog_layout(*aoi(wildcards).shape(RESULTS), mulog_settings())[
+        int(wildcards.block)
+    ]
+    mpx = (
+        (blk.read_rows[1] - blk.read_rows[0])
+        * (blk.read_cols[1] - blk.read_cols[0])
+        / 1e6
+    )
     return max(5, math.ceil(3 * SECONDS_PER_MPX[mulog_step()] * mpx * attempt / 60))
 
 
@@ -319,7 +337,8 @@ AUTO_BATCH_MPX = 16.0
 
 def reference_dates(name, dates):
     """The dates of ``dates`` (chronological keys) in the reference period of `super_image.reference_dates`:
-    a number N (the first N dates) or [first, last] (date keys, inclusive); all of them when it is unset."""
+    a number N (the first N dates) or [first, last] (date keys, inclusive); all of them when it is unset.
+    """
     ref = config.get("super_image", {}).get("reference_dates")
     if ref is None:
         return list(dates)
@@ -355,20 +374,24 @@ def super_image_stack_inputs(wildcards):
 
 def super_image_report(wildcards):
     """The co-registration report the super-image takes its dates from: of the reference period when
-    monitoring (so that a new date changes none of the super-image's inputs), else of the whole stack."""
+    monitoring (so that a new date changes none of the super-image's inputs), else of the whole stack.
+    """
     name = "coregistration_reference.json" if monitoring() else "coregistration.json"
     return f"{RESULTS}/{wildcards.aoi}/{name}"
 
 
 def dates_per_job(name):
     """Dates despeckled by one job (one loaded network) for AOI ``name``: `network.dates_per_job`, `auto`
-    picking by the scene size (AUTO_BATCH_MPX); 1 for an AOI whose size cannot be read yet."""
+    picking by the scene size (AUTO_BATCH_MPX); 1 for an AOI whose size cannot be read yet.
+    """
     setting = config.get("network", {}).get("dates_per_job", "auto")
     if setting != "auto":
         return int(setting)
     try:
         h, w = AOIS[name].shape(RESULTS)
-    except Exception:  # no file yet (or a bad glob, reported by the rules that need them)
+    except (
+        Exception
+    ):  # no file yet (or a bad glob, reported by the rules that need them)
         return 1
     return max(1, int(AUTO_BATCH_MPX // max(h * w / 1e6, 1e-6)))
 
@@ -385,12 +408,19 @@ def aoi_regex(names):
 def despeckle_batches(name):
     """First date -> dates of each despeckling batch of AOI ``name`` (kept dates, chronological): the
     reference period in runs of `dates_per_job`, then (when monitoring) one batch per later date, so that a
-    new acquisition is one batch of one date and the batches of earlier dates keep their dates."""
+    new acquisition is one batch of one date and the batches of earlier dates keep their dates.
+    """
     dates = kept_dates(name)
     n = dates_per_job(name)
-    ref = set(reference_dates(name, list(date_files(SimpleNamespace(aoi=name))))) if monitoring() else set(dates)
+    ref = (
+        set(reference_dates(name, list(date_files(SimpleNamespace(aoi=name)))))
+        if monitoring()
+        else set(dates)
+    )
     head = [d for d in dates if d in ref]
-    groups = [head[i : i + n] for i in range(0, len(head), n)] + [[d] for d in dates if d not in ref]
+    groups = [head[i : i + n] for i in range(0, len(head), n)] + [
+        [d] for d in dates if d not in ref
+    ]
     return {g[0]: g for g in groups}
 
 
@@ -399,7 +429,9 @@ def despeckle_batch_of(wildcards):
     for first, dates in despeckle_batches(wildcards.aoi).items():
         if wildcards.date in dates:
             return f"{RESULTS}/{wildcards.aoi}/.despeckle_batches/{first}"
-    raise WorkflowError(f"AOI {wildcards.aoi!r}: date {wildcards.date} is not a kept date (coregistration.json)")
+    raise WorkflowError(
+        f"AOI {wildcards.aoi!r}: date {wildcards.date} is not a kept date (coregistration.json)"
+    )
 
 
 def batch_dates(wildcards):
@@ -408,7 +440,9 @@ def batch_dates(wildcards):
     try:
         return {d: files[d] for d in despeckle_batches(wildcards.aoi)[wildcards.batch]}
     except KeyError:
-        raise WorkflowError(f"AOI {wildcards.aoi!r}: no despeckling batch starts at {wildcards.batch}") from None
+        raise WorkflowError(
+            f"AOI {wildcards.aoi!r}: no despeckling batch starts at {wildcards.batch}"
+        ) from None
 
 
 def batch_inputs(wildcards):
@@ -420,10 +454,17 @@ def batch_inputs(wildcards):
 
 def batch_runtime_min(wildcards, attempt):
     """SLURM runtime of a batch: the per-date figure x its dates, at least 5 minutes."""
-    s = SECONDS_PER_MPX["despeckle"] * megapixels(wildcards) * len(batch_dates(wildcards)) + 10
+    s = (
+        SECONDS_PER_MPX["despeckle"]
+        * megapixels(wildcards)
+        * len(batch_dates(wildcards))
+        + 10
+    )
     return max(5, math.ceil(3 * s * attempt / 60))
 
 
 def despeckle_network_settings(wildcards):
     """`network_settings` less `dates_per_job`: how the dates are grouped into jobs changes no output."""
-    return {k: v for k, v in network_settings(wildcards).items() if k != "dates_per_job"}
+    return {
+        k: v for k, v in network_settings(wildcards).items() if k != "dates_per_job"
+    }

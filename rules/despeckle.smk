@@ -10,6 +10,8 @@ rule despeckle:
         f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle/{{date}}.tsv"
+    wildcard_constraints:
+        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
     conda:
         "../envs/environment.yaml"
     threads: config.get("network", {}).get("threads", 2)
@@ -23,8 +25,6 @@ rule despeckle:
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
         network=despeckle_network_settings,
-    wildcard_constraints:
-        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
     script:
         "../scripts/despeckle.py"
 
@@ -43,6 +43,8 @@ rule despeckle_batch:
         f"{RESULTS}/{{aoi}}/logs/despeckle_batch/{{batch}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle_batch/{{batch}}.tsv"
+    wildcard_constraints:
+        aoi=aoi_regex(BATCHED_AOIS),
     conda:
         "../envs/environment.yaml"
     threads: config.get("network", {}).get("threads", 2)
@@ -57,8 +59,6 @@ rule despeckle_batch:
         looks=lambda w: aoi(w).looks,
         network=despeckle_network_settings,
         quicklooks=config.get("outputs", {}).get("quicklooks", True),
-    wildcard_constraints:
-        aoi=aoi_regex(BATCHED_AOIS),
     script:
         "../scripts/despeckle_batch.py"
 
@@ -77,10 +77,10 @@ rule despeckle_from_batch:
         f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle_from_batch/{{date}}.tsv"
-    conda:
-        "../envs/environment.yaml"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
+    conda:
+        "../envs/environment.yaml"
     shell:
         "cp -f {input:q}/{wildcards.date}.log {log:q}"
         " && {{ ln -f {input:q}/{wildcards.date}.tif {output:q} 2>/dev/null"
@@ -98,6 +98,8 @@ rule quicklook:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/quicklook/{{date}}.tsv"
+    wildcard_constraints:
+        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
     conda:
         "../envs/environment.yaml"
     threads: 1
@@ -108,8 +110,6 @@ rule quicklook:
         file=date_file,
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
-    wildcard_constraints:
-        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
     script:
         "../scripts/quicklook.py"
 
@@ -128,10 +128,10 @@ rule quicklook_from_batch:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/quicklook_from_batch/{{date}}.tsv"
-    conda:
-        "../envs/environment.yaml"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
+    conda:
+        "../envs/environment.yaml"
     shell:
         "cp -f {input:q}/{wildcards.date}.quicklook.log {log:q}"
         " && {{ ln -f {input:q}/{wildcards.date}.jpg {output:q} 2>/dev/null"
@@ -172,7 +172,9 @@ rule quicklook_sheet:
         runtime=runtime_min("quicklook", per_date=True),
     params:
         files=sheet_date_files,
-        despeckled=lambda w: {d: f"{RESULTS}/{w.aoi}/despeckled/{d}.tif" for d in sheet_dates(w)},
+        despeckled=lambda w: {
+            d: f"{RESULTS}/{w.aoi}/despeckled/{d}.tif" for d in sheet_dates(w)
+        },
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
     script:

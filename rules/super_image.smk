@@ -33,7 +33,8 @@ rule super_image:
 
 rule check_reference_dates:
     """Monitoring (super_image.reference_dates): the co-registration check of the reference period only,
-    from which the super-image takes its dates, so that a new date changes none of its inputs."""
+    from which the super-image takes its dates, so that a new date changes none of its inputs.
+    """
     input:
         super_image_stack_inputs,
     output:
@@ -59,7 +60,8 @@ rule check_reference_dates:
 
 rule filter_super_image_block:
     """One MuLoG block of the super-image, a job of its own (mulog.block_jobs): a cluster spreads the
-    blocks, a laptop runs as many at once as it has cores; assembled by filter_super_image."""
+    blocks, a laptop runs as many at once as it has cores; assembled by filter_super_image.
+    """
     input:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
@@ -69,10 +71,10 @@ rule filter_super_image_block:
         f"{RESULTS}/{{aoi}}/logs/filter_super_image_block/{{block}}.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image_block/{{block}}.tsv"
-    conda:
-        "../envs/environment.yaml"
     wildcard_constraints:
         block=r"\d+",
+    conda:
+        "../envs/environment.yaml"
     threads: 1
     resources:
         mem_mb=1500,
@@ -101,7 +103,9 @@ rule filter_super_image:
     threads: lambda w: 1 if mulog_block_files(w) else 2
     resources:
         mem_mb=1500,
-        runtime=lambda w, attempt: 5 if mulog_block_files(w) else runtime_min(mulog_step())(w, attempt),
+        runtime=lambda w, attempt: (
+            5 if mulog_block_files(w) else runtime_min(mulog_step())(w, attempt)
+        ),
     params:
         method=config.get("super_image", {}).get("filter", "mulog"),
         mulog=super_image_mulog_settings(),

@@ -36,7 +36,8 @@ rule train:
 
 rule train_aoi:
     """The AOI's own network: the ratio-domain network fine-tuned on the AOI's dates (noise2noise between
-    its dates, changes compensated as in `training`; no truth). `network.weights: aoi` despeckles with it."""
+    its dates, changes compensated as in `training`; no truth). `network.weights: aoi` despeckles with it.
+    """
     input:
         aoi_model_inputs,
     output:

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 import yaml
 from conftest import REPO, assert_cog, raster_meta
+from PIL import Image
 
 from mtsar2sar.despeckle import despeckle_by_ratio
 from mtsar2sar.io import read_product
@@ -76,6 +76,10 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         assert meta["dtype"] == "float32" and meta["tiled"]
         assert_cog(meta)
         assert meta["tags"]["units"] == "linear intensity, same as the input" and meta["tags"]["weights_sha256"]
+        # the settings that change the numbers, defaults included, and their digest
+        assert json.loads(meta["tags"]["network_settings"]) == {"weights": "auto", "level": 10000.0, "tile": 128,
+                                                                "overlap": 64, "debias": True}
+        assert meta["tags"]["settings_sha256"] == hashlib.sha256(meta["tags"]["network_settings"].encode()).hexdigest()
         w_hat, _ = read_product(p)
         v, _ = read_product(truth[d])
         w, _ = read_product(f)
