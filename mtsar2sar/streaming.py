@@ -74,13 +74,14 @@ def temporal_mean_file(
 def filter_file(
     in_path: str | Path, out_path: str | Path, method: str, enl: float,
     mulog_settings: Mapping[str, Any] | None = None, description: str = "", workers: int | None = None,
+    tags: dict[str, str] | None = None,
 ) -> None:
     """Filter a super-image file (``none``: copy; ``mulog``: MuLoG, L = ``enl``, by blocks with halo, in
     ``workers`` processes: by default the job's threads, ``OMP_NUM_THREADS`` as Snakemake sets it)."""
     if workers is None:
         workers = max(1, int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
     grid = read_grid(in_path)
-    with open_writer(out_path, grid, description) as dst:
+    with open_writer(out_path, grid, description, tags) as dst:
 
         def write(r0: int, r1: int, rows: NDArray[np.float32]) -> None:
             dst.write(rows, r0)
@@ -130,7 +131,7 @@ def filter_block_file(
 
 def gather_blocks_file(
     in_path: str | Path, block_files: Sequence[str | Path], output: str | Path,
-    mulog_settings: Mapping[str, Any] | None = None, description: str = "",
+    mulog_settings: Mapping[str, Any] | None = None, description: str = "", tags: dict[str, str] | None = None,
 ) -> None:
     """The filtered super-image assembled from its blocks (:func:`filter_block_file`, in layout order),
     band by band: the same file as :func:`filter_file` writes in one job."""
@@ -140,7 +141,7 @@ def gather_blocks_file(
     blocks = mulog_layout(grid.height, grid.width, mulog_settings)
     if len(block_files) != len(blocks):
         raise ValueError(f"{in_path}: {len(block_files)} block files for the {len(blocks)} MuLoG blocks of the image")
-    with open_writer(output, grid, description) as dst:
+    with open_writer(output, grid, description, tags) as dst:
         i = 0
         while i < len(blocks):
             r0, r1 = blocks[i].rows

@@ -171,7 +171,8 @@ def super_image(
                     report_path, ", ".join(excluded))
     window = int(settings.get("enl_window", 15))
     res = temporal_mean_file([files[d] for d in dates], domain, band, out_image, window,
-                             "temporal mean of the valid intensities", {"dates": ",".join(dates)})
+                             "temporal mean of the valid intensities",
+                             {"dates": ",".join(dates), "units": PRODUCT_UNITS, "software": software_version()})
     try:
         expected = len(dates) * looks
         enl_setting = settings.get("enl", "auto")
@@ -240,13 +241,17 @@ def filter_super_image_step(
     from mtsar2sar.streaming import filter_file, gather_blocks_file
 
     description = f"super-image filtered ({method})"
+    enl = float(json.loads(Path(enl_path).read_text())["enl"])
+    st = dict(mulog_settings or {})
+    how = method if method != "mulog" else (
+        f"mulog (L = super_image_enl, {st.get('denoiser', 'bm3d')}, {st.get('admm_iterations', 6)} ADMM iterations)")
+    tags = {"filter": how, "super_image_enl": repr(enl), "units": PRODUCT_UNITS, "software": software_version()}
     if blocks:
-        gather_blocks_file(in_image, blocks, output, mulog_settings, description)
+        gather_blocks_file(in_image, blocks, output, mulog_settings, description, tags)
         log.info("assembled the filtered super-image from %d MuLoG blocks", len(blocks))
         return
-    enl = float(json.loads(Path(enl_path).read_text())["enl"])
     t0 = time.perf_counter()
-    filter_file(in_image, output, method, enl, mulog_settings, description)
+    filter_file(in_image, output, method, enl, mulog_settings, description, tags=tags)
     log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, enl, time.perf_counter() - t0)
 
 

@@ -68,6 +68,12 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     enl = json.loads((out / "super_image_enl.json").read_text())
     assert enl["dates"] == 5 and enl["source"] == "estimated"
     s_filtered, _ = read_product(out / "super_image_filtered.tif")
+    # the super-images say what they are, like the products
+    mean_tags, filtered_tags = raster_meta(out / "super_image.tif")["tags"], raster_meta(out / "super_image_filtered.tif")["tags"]
+    assert mean_tags["dates"] == ",".join(files) and mean_tags["units"] == filtered_tags["units"]
+    assert mean_tags["software"].startswith("mtsar2sar ") and filtered_tags["software"] == mean_tags["software"]
+    assert float(filtered_tags["super_image_enl"]) == enl["enl"]
+    assert filtered_tags["filter"] == "mulog (L = super_image_enl, bm3d, 3 ADMM iterations)"
     ours, flat, noisy = [], [], []
     for d, f in files.items():
         p = out / "despeckled" / f"{d}.tif"
