@@ -178,6 +178,10 @@ class Block:
     read_rows: tuple[int, int]
     read_cols: tuple[int, int]
 
+    def cut(self, strip: NDArray[np.floating]) -> NDArray[np.floating]:
+        """The block's input out of the rows ``read_rows`` of the image (full width)."""
+        return np.ascontiguousarray(strip[:, self.read_cols[0] : self.read_cols[1]])
+
     def centre(self, result: NDArray[np.float32] | None) -> NDArray[np.float32]:
         """The centre of a block's result (NaN for a block with no valid pixel)."""
         (r0, r1), (c0, c1) = self.rows, self.cols
@@ -210,9 +214,7 @@ def mulog_block(read: Callable[[int, int], NDArray[np.floating]], blk: Block, li
                 denoiser: GaussianDenoiser, **kwargs: Unpack[MulogOptions]) -> tuple[NDArray[np.float32], float]:
     """The centre of one block of :func:`block_layout` and its seconds, on an image read by rows: the
     unit of work of a separate job (its result is the same as within :func:`mulog_rows`)."""
-    strip = read(*blk.read_rows)
-    sub = np.ascontiguousarray(strip[:, blk.read_cols[0] : blk.read_cols[1]])
-    result, seconds = _mulog_block(sub, likelihood, denoiser, kwargs)
+    result, seconds = _mulog_block(blk.cut(read(*blk.read_rows)), likelihood, denoiser, kwargs)
     return blk.centre(result), seconds
 
 
@@ -248,8 +250,7 @@ def mulog_rows(
 
     def submit(band: list[Block], run: Callable[..., Any]) -> list[Any]:
         strip = read(*band[0].read_rows)
-        return [run(_mulog_block, np.ascontiguousarray(strip[:, b.read_cols[0] : b.read_cols[1]]),
-                    likelihood, denoiser, kwargs) for b in band]
+        return [run(_mulog_block, b.cut(strip), likelihood, denoiser, kwargs) for b in band]
 
     def finish(band: list[Block], results: list[tuple[NDArray[np.float32] | None, float]]) -> None:
         nonlocal done

@@ -135,26 +135,25 @@ def gather_blocks_file(
 ) -> None:
     """The filtered super-image assembled from its blocks (:func:`filter_block_file`, in layout order),
     band by band: the same file as :func:`filter_file` writes in one job."""
-    from mtsar2sar.superimage import mulog_layout
+    from mtsar2sar.superimage import mulog_bands
 
     grid = read_grid(in_path)
-    blocks = mulog_layout(grid.height, grid.width, mulog_settings)
-    if len(block_files) != len(blocks):
-        raise ValueError(f"{in_path}: {len(block_files)} block files for the {len(blocks)} MuLoG blocks of the image")
+    bands = mulog_bands(grid.height, grid.width, mulog_settings)
+    n_blocks = sum(len(band) for band in bands)
+    if len(block_files) != n_blocks:
+        raise ValueError(f"{in_path}: {len(block_files)} block files for the {n_blocks} MuLoG blocks of the image")
+    files = iter(block_files)  # in layout order: band by band, left to right
     with open_writer(output, grid, description, tags) as dst:
-        i = 0
-        while i < len(blocks):
-            r0, r1 = blocks[i].rows
-            band = np.empty((r1 - r0, grid.width), dtype=np.float32)
-            while i < len(blocks) and blocks[i].rows == (r0, r1):
-                blk, f = blocks[i], block_files[i]
+        for band in bands:
+            r0, r1 = band[0].rows
+            rows = np.empty((r1 - r0, grid.width), dtype=np.float32)
+            for blk, f in zip(band, files):
                 centre = np.load(f, allow_pickle=False)
                 want = (r1 - r0, blk.cols[1] - blk.cols[0])
                 if centre.shape != want:
                     raise ValueError(f"{f}: a block of shape {centre.shape}, expected {want} (a stale block?)")
-                band[:, blk.cols[0] : blk.cols[1]] = centre
-                i += 1
-            dst.write(band, r0)
+                rows[:, blk.cols[0] : blk.cols[1]] = centre
+            dst.write(rows, r0)
             log.info("gathered rows %d-%d of %d", r0, r1, grid.height)
 
 

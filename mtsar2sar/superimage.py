@@ -78,13 +78,19 @@ def filter_super_image(
     return out
 
 
-def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | None = None) -> list[Block]:
-    """MuLoG's blocks on a ``height`` x ``width`` super-image with the ``mulog`` settings, in the order
-    :func:`mtsar2sar.mulog.mulog_rows` computes them (bands of rows, left to right)."""
+def mulog_bands(height: int, width: int, mulog_settings: Mapping[str, Any] | None = None) -> list[list[Block]]:
+    """MuLoG's blocks on a ``height`` x ``width`` super-image with the ``mulog`` settings, by bands of
+    rows as :func:`mtsar2sar.mulog.mulog_rows` computes them (:func:`mtsar2sar.mulog.block_layout`)."""
     from mtsar2sar.mulog import BLOCK, HALO, block_layout
 
     st = dict(mulog_settings or {})
-    return [b for band in block_layout(height, width, st.get("block", BLOCK), st.get("halo", HALO)) for b in band]
+    return block_layout(height, width, st.get("block", BLOCK), st.get("halo", HALO))
+
+
+def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | None = None) -> list[Block]:
+    """:func:`mulog_bands` in one list, in their order (bands of rows, left to right): block ``i`` is
+    the ``i``-th job of the scatter/gather filter."""
+    return [b for band in mulog_bands(height, width, mulog_settings) for b in band]
 
 
 def mulog_kwargs(settings: dict[str, Any]) -> dict[str, Any]:

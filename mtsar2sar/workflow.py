@@ -224,9 +224,15 @@ def super_image_filter_settings(super_image: Mapping[str, Any], mulog: Mapping[s
     ``super_image.filter_iterations`` (default 3). The super-image's ENL is high (tens of looks), so its
     ADMM converges in fewer iterations than a single date's: 3 instead of 6 changed the end-to-end PSNR by
     -0.002 dB (demo_4look) and -0.013 dB (demo_1look), validation scenes, and halves the filter's time."""
-    st = {k: v for k, v in mulog.items() if k != "block_jobs"}
+    st = mulog_computation_settings(mulog)
     st["admm_iterations"] = int(super_image.get("filter_iterations", SUPER_IMAGE_FILTER_ITERATIONS))
     return st
+
+
+def mulog_computation_settings(mulog: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``mulog`` settings that change the numbers: all but ``block_jobs`` (how the blocks are
+    scheduled), so that changing it reruns nothing."""
+    return {k: v for k, v in mulog.items() if k != "block_jobs"}
 
 
 SUPER_IMAGE_FILTER_ITERATIONS = 3
@@ -402,12 +408,13 @@ SHEET_DATES, SHEET_SIZE = 4, 256  # the AOI's quicklook sheet: dates, and pixels
 
 def quicklook_sheet(date_files: Mapping[str, str | Path], domain: str, band: int | None,
                     despeckled: Mapping[str, str | Path], output: str | Path, title: str) -> None:
-    """The AOI's quicklook sheet (the report's view): up to ``SHEET_DATES`` evenly spaced dates, noisy
-    and despeckled, averaged over k x k blocks to at most ``SHEET_SIZE`` pixels a side."""
+    """The AOI's quicklook sheet (the report's view): the dates of ``despeckled`` (the workflow gives
+    ``SHEET_DATES`` evenly spaced ones), noisy and despeckled, one row each, averaged over k x k blocks
+    to at most ``SHEET_SIZE`` pixels a side."""
     from mtsar2sar.quicklook import save_rows
 
     rows = {}
-    for d in method_dates(sorted(despeckled), SHEET_DATES):
+    for d in sorted(despeckled):
         rows[d] = {"noisy": read_intensity_decimated(date_files[d], domain, band, SHEET_SIZE),
                    "despeckled": read_intensity_decimated(despeckled[d], "intensity", None, SHEET_SIZE)}
     save_rows(output, rows, title, panel_inches=2.6)

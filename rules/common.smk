@@ -1,4 +1,5 @@
 # Configuration helpers and input functions shared by the rules. Logic lives in the package.
+import functools
 import math
 from pathlib import Path
 from types import SimpleNamespace
@@ -258,8 +259,15 @@ SECONDS_PER_MPX = {
 }
 
 
+@functools.cache
+def aoi_shape(name):
+    """(height, width) of an AOI's grid, read once per run (a header read for a real stack), although
+    the input functions of every resource and block job ask for it."""
+    return AOIS[name].shape(RESULTS)
+
+
 def megapixels(wildcards):
-    h, w = aoi(wildcards).shape(RESULTS)
+    h, w = aoi_shape(wildcards.aoi)
     return h * w / 1e6
 
 
@@ -280,9 +288,10 @@ def mulog_step():
 
 
 def mulog_settings():
-    """The `mulog` settings of the computation (how blocks are scheduled is not one: changing
-    block_jobs reruns nothing)."""
-    return {k: v for k, v in config.get("mulog", {}).items() if k != "block_jobs"}
+    """The `mulog` settings of the computation (block_jobs, how blocks are scheduled, is not one)."""
+    from mtsar2sar.workflow import mulog_computation_settings
+
+    return mulog_computation_settings(config.get("mulog", {}))
 
 
 def super_image_mulog_settings():
@@ -303,7 +312,7 @@ def mulog_block_files(wildcards):
     jobs = settings.get("block_jobs", "auto")
     if config.get("super_image", {}).get("filter", "mulog") != "mulog" or jobs is False:
         return []
-    n = len(mulog_layout(*aoi(wildcards).shape(RESULTS), mulog_settings()))
+    n = len(mulog_layout(*aoi_shape(wildcards.aoi), mulog_settings()))
     if jobs == "auto" and n == 1:
         return []
     return [f"{RESULTS}/{wildcards.aoi}/.super_image_blocks/{i}.npy" for i in range(n)]
@@ -313,7 +322,7 @@ def mulog_block_runtime_min(wildcards, attempt):
     """Runtime of one MuLoG block job (its pixels with the halo, at the filter's seconds per Mpx)."""
     from mtsar2sar.superimage import mulog_layout
 
-    blk = mulog_layout(*aoi(wildcards).shape(RESULTS), mulog_settings())[
+    blk = mulog_layout(*aoi_shape(wildcards.aoi), mulog_settings())[
         int(wildcards.block)
     ]
     mpx = (
@@ -387,11 +396,10 @@ def dates_per_job(name):
     setting = config.get("network", {}).get("dates_per_job", "auto")
     if setting != "auto":
         return int(setting)
+    # no file yet (or a bad glob, reported by the rules that need them): one date per job
     try:
-        h, w = AOIS[name].shape(RESULTS)
-    except (
-        Exception
-    ):  # no file yet (or a bad glob, reported by the rules that need them)
+        h, w = aoi_shape(name)
+    except Exception:
         return 1
     return max(1, int(AUTO_BATCH_MPX // max(h * w / 1e6, 1e-6)))
 
