@@ -162,3 +162,24 @@ def test_non_raster_input_fails_cleanly(tmp_path, tiny_stack):
     assert res.returncode != 0
     assert f"{list(files.values())[2]}: not a readable raster" in res.stderr
     assert not list((work / "results").rglob("*.json")) and not list((work / "results").rglob("*.tif"))
+
+
+@pytest.mark.slow
+def test_relative_weights_path_is_from_the_working_directory(tmp_path, tiny_stack):
+    """`network.weights: my.pt` is a file of the working directory (`--directory`, `mtsar2sar run`), like
+    every relative path of a config; it was looked for in the workflow's folder and not found."""
+    import shutil
+
+    from mtsar2sar.network import published_weights_path
+
+    work = tmp_path / "work"
+    work.mkdir()
+    shutil.copyfile(published_weights_path("sar2sar-s1"), work / "my.pt")
+    cfg = tiny_config(tmp_path / "stack")
+    cfg["network"]["weights"] = "my.pt"
+    cfg["super_image"] = {"filter": "none"}
+    date = next(iter(tiny_stack[0]))
+    res = run_workflow(work, cfg, f"results/tiny/despeckled/{date}.tif")
+    assert res.returncode == 0, res.stderr[-3000:]
+    tags = raster_meta(work / "results" / "tiny" / "despeckled" / f"{date}.tif")["tags"]
+    assert tags["weights_file"] == "my.pt" and tags["weights_sha256"] == sha256(work / "my.pt")
