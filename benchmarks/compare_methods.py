@@ -24,6 +24,7 @@ import torch
 
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.io import read_product
+from mtsar2sar.layout import AoiFolder
 from mtsar2sar.methods import boxcar
 from mtsar2sar.metrics import psnr_amplitude, psnr_log
 from mtsar2sar.network import load_network
@@ -42,12 +43,12 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    d = args.aoi_dir
-    report = json.loads((d / "coregistration.json").read_text())
+    d = AoiFolder(args.aoi_dir)
+    report = json.loads(d.coregistration.read_text())
     dates = method_dates(report["kept_dates"], args.dates or None)
-    mean, _ = read_product(d / "super_image.tif")
-    s, _ = read_product(d / "super_image_filtered.tif")
-    changed = read_product(d / "simulated" / "changed.tif")[0] > 0.5
+    mean, _ = read_product(d.super_image)
+    s, _ = read_product(d.super_image_filtered)
+    changed = read_product(d.changed)[0] > 0.5
     rows: dict[str, list[tuple[float, float, float, float]]] = {}
 
     def add(name: str, est: np.ndarray, truth: np.ndarray, seconds: float) -> None:
@@ -55,8 +56,8 @@ def main() -> None:
 
     nets = {w: NetworkDenoiser(load_network(w, looks=1.0), tile=768, overlap=256) for w in args.weights}
     for date in dates:
-        w, _ = read_product(d / "simulated" / "noisy" / f"{date}.tif")
-        v, _ = read_product(d / "simulated" / "truth" / f"{date}.tif")
+        w, _ = read_product(d.noisy(date))
+        v, _ = read_product(d.truth(date))
         add("noisy", w, v, 0.0)
         add("mean", mean, v, 0.0)
         add("mean (filtered)", s, v, 0.0)
@@ -67,13 +68,13 @@ def main() -> None:
             add(f"ratio_sar2sar [{name}]", despeckle_by_ratio(w, s, den).despeckled, v, time.perf_counter() - t0)
             t0 = time.perf_counter()
             add(f"sar2sar [{name}]", den(w.astype(np.float64)), v, time.perf_counter() - t0)
-        for mdir in sorted((d / "methods").glob("*")) if (d / "methods").exists() else []:
+        for mdir in sorted(d.methods_dir.glob("*")) if d.methods_dir.exists() else []:
             f = mdir / f"{date}.tif"
             if f.exists() and mdir.name not in ("mean", "boxcar7"):
                 with rasterio.open(f) as ds:
                     sec = float(ds.tags().get("seconds", "nan"))
                 add(f"{mdir.name} (workflow)", read_product(f)[0], v, sec)
-    print(f"AOI {d.name}: dates {', '.join(dates)}; {int(changed.sum())} changed pixels ({changed.mean():.1%})")
+    print(f"AOI {d.root.name}: dates {', '.join(dates)}; {int(changed.sum())} changed pixels ({changed.mean():.1%})")
     print(f"{'method':<34}{'PSNR log':>10}{'PSNR ampl':>11}{'PSNR log chg':>14}{'s/Mpx':>8}")
     for name, vals in rows.items():
         a = np.array(vals)

@@ -18,6 +18,7 @@ import numpy as np
 
 from mtsar2sar.enl import enl_moments
 from mtsar2sar.io import read_product
+from mtsar2sar.layout import AoiFolder
 from mtsar2sar.methods import boxcar
 from mtsar2sar.metrics import most_homogeneous_window, psnr_amplitude, psnr_log, ratio_mean
 
@@ -27,26 +28,26 @@ def main() -> None:
     ap.add_argument("aoi_dir", type=Path)
     ap.add_argument("--window", type=int, default=15)
     args = ap.parse_args()
-    d = args.aoi_dir
-    report = json.loads((d / "coregistration.json").read_text())
+    d = AoiFolder(args.aoi_dir)
+    report = json.loads(d.coregistration.read_text())
     files = {r["date"]: Path(r["file"]) for r in report["dates"] if r["status"] == "kept"}
-    s, _ = read_product(d / "super_image_filtered.tif")
-    truth_dir = d / "simulated" / "truth"
+    s, _ = read_product(d.super_image_filtered)
+    truth_dir = d.simulated_dir / "truth"
     rows: dict[str, list[tuple[float, float]]] = {"noisy": [], "boxcar 7x7": [], "super-image": [], "ratio + SAR2SAR": []}
     enl_rows: dict[str, list[float]] = {"noisy": [], "despeckled": []}
     ratios = []
     win = most_homogeneous_window(s, args.window)
     for date, f in files.items():
         w, _ = read_product(f)
-        w_hat, _ = read_product(d / "despeckled" / f"{date}.tif")
+        w_hat, _ = read_product(d.despeckled(date))
         ratios.append(ratio_mean(w, w_hat))
         enl_rows["noisy"].append(enl_moments(w[win]))
         enl_rows["despeckled"].append(enl_moments(w_hat[win]))
         if truth_dir.exists():
-            v, _ = read_product(truth_dir / f"{date}.tif")
+            v, _ = read_product(d.truth(date))
             for name, est in (("noisy", w), ("boxcar 7x7", boxcar(w)), ("super-image", s), ("ratio + SAR2SAR", w_hat)):
                 rows[name].append((psnr_amplitude(est, v), psnr_log(est, v)))
-    print(f"AOI {d.name}: {len(files)} dates")
+    print(f"AOI {d.root.name}: {len(files)} dates")
     if truth_dir.exists():
         print(f"{'method':<18}{'PSNR amplitude [dB]':>22}{'PSNR log-intensity [dB]':>26}")
         for name, vals in rows.items():

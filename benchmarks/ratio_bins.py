@@ -21,6 +21,7 @@ import torch
 
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.io import read_product
+from mtsar2sar.layout import AoiFolder
 from mtsar2sar.network import load_network
 
 EDGES = (-np.inf, -9.0, -6.0, -3.0, -1.0, 1.0, 3.0, 6.0, np.inf)
@@ -35,9 +36,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     d = args.aoi_dir
-    mean, _ = read_product(d / "super_image.tif")
-    s, _ = read_product(d / "super_image_filtered.tif")
-    changed = read_product(d / "simulated" / "changed.tif")[0] > 0.5
+    folder = AoiFolder(d)
+    mean, _ = read_product(folder.super_image)
+    s, _ = read_product(folder.super_image_filtered)
+    changed = read_product(folder.changed)[0] > 0.5
     dates = sorted(f.stem for f in (d / "methods" / args.method).glob("*.tif"))
     if not dates:
         raise SystemExit(f"{d / 'methods' / args.method}: no outputs (run the workflow's methods first)")
@@ -49,10 +51,10 @@ def main() -> None:
     err_sum = np.zeros((len(names), nbins))
     sq_sum = np.zeros((len(names), nbins))
     for date in dates:
-        w, _ = read_product(d / "simulated" / "noisy" / f"{date}.tif")
-        v, _ = read_product(d / "simulated" / "truth" / f"{date}.tif")
+        w, _ = read_product(folder.noisy(date))
+        v, _ = read_product(folder.truth(date))
         ests = [despeckle_by_ratio(w, s, den).despeckled for den in nets.values()]
-        ests += [read_product(d / "methods" / m / f"{date}.tif")[0] for m in others]
+        ests += [read_product(folder.method(m, date))[0] for m in others]
         change = 10 * np.log10(v / mean)
         masks = [changed & (change >= lo) & (change < hi) for lo, hi in pairwise(EDGES)] + [~changed]
         for b, m in enumerate(masks):

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mtsar2sar.errors import InputError
+from mtsar2sar.layout import AoiFolder
 
 if TYPE_CHECKING:
     import xarray
@@ -45,26 +46,6 @@ STACK_TAGS = ("units", "software", "weights", "weights_file", "weights_sha256", 
               "super_image_enl", "lambda")
 # Date keys as the time coordinate: the first of these formats that reads every key.
 DATE_FORMATS = ("%Y%m%d", "%Y%m%dT%H%M%S", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S")
-
-
-def schema() -> dict[str, Any]:
-    """The workflow's configuration schema (``schemas/config.schema.yaml``)."""
-    import yaml
-
-    from mtsar2sar.cli import workflow_dir
-
-    return dict(yaml.safe_load((workflow_dir() / "schemas" / "config.schema.yaml").read_text()))
-
-
-def settings_with_defaults(config: Mapping[str, Any], sch: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The sections of ``config`` with the schema's defaults filled in (what Snakemake's ``validate`` does
-    to the workflow's config)."""
-    out = {}
-    for section in SECTIONS:
-        props = sch["properties"][section]["properties"]
-        given = dict(config.get(section) or {})
-        out[section] = {k: v["default"] for k, v in props.items() if "default" in v} | given
-    return out
 
 
 def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
@@ -211,8 +192,8 @@ def despeckle_stack(
     from mtsar2sar import workflow
     from mtsar2sar.config import validate_config
     from mtsar2sar.network import resolve_weights
+    from mtsar2sar.settings import with_defaults
 
-    sch = schema()
     aoi: dict[str, Any] = {"inputs": "(despeckle_stack)", "date_regex": date_regex, "input_domain": input_domain,
                            "looks": looks}
     if band is not None:
@@ -225,7 +206,7 @@ def despeckle_stack(
         validate_config(config, workflow_dir() / "schemas" / "config.schema.yaml")
     except InputError as exc:
         raise InputError(f"despeckle_stack: {exc}".replace("config: aois.stack.", "")) from None
-    st = settings_with_defaults(config, sch)
+    st = {section: with_defaults(section, config.get(section)) for section in SECTIONS}
     if "reference_dates" in st["super_image"]:
         raise InputError("despeckle_stack: super_image.reference_dates (monitoring) is for the workflow (mtsar2sar"
                          " run), where a new date is one more job; here every date is despeckled every call")
@@ -242,17 +223,18 @@ def despeckle_stack(
             domain, band = "intensity", None  # written as intensity
         else:
             files = _date_files(stack, date_regex)
-        report = workflow.check_coregistration(files, domain, band, st["coregistration"], work / "coregistration.json")
-        workflow.super_image(files, work / "coregistration.json", domain, band, float(looks), st["super_image"],
-                             work / "super_image.tif", work / "super_image_enl.json")
-        filtered = work / "super_image_filtered.tif"
-        workflow.filter_super_image_step(work / "super_image.tif", work / "super_image_enl.json",
+        out = AoiFolder(work)
+        report = workflow.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)
+        workflow.super_image(files, out.coregistration, domain, band, float(looks), st["super_image"],
+                             out.super_image, out.super_image_enl)
+        filtered = out.super_image_filtered
+        workflow.filter_super_image_step(out.super_image, out.super_image_enl,
                                          st["super_image"]["filter"], filtered,
                                          workflow.super_image_filter_settings(st["super_image"], st["mulog"]))
         denoiser = workflow.build_denoiser(net, float(looks), progress=False)
         dates = list(report["kept_dates"])
         for d in dates:
-            workflow.despeckle(files[d], domain, band, filtered, net, work / "despeckled" / f"{d}.tif", float(looks),
+            workflow.despeckle(files[d], domain, band, filtered, net, out.despeckled(d), float(looks),
                                denoiser)
         return _stack_array(work, dates, files, report)
 
@@ -269,7 +251,7 @@ def _stack_array(
     grid: Grid | None = None
     tags: dict[str, str] = {}
     for d in dates:
-        path = work / "despeckled" / f"{d}.tif"
+        path = AoiFolder(work).despeckled(d)
         img, grid = read_product(path)
         images.append(img)
         if not tags:

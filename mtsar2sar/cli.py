@@ -22,6 +22,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mtsar2sar.errors import InputError
+from mtsar2sar.settings import defaults
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 WORKFLOW_EXTRA = 'pip install "mtsar2sar[workflow]"'
@@ -114,6 +115,7 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
         "tile": args.tile,
         "overlap": args.overlap,
         "batch": args.batch,
+        "self_ensemble": args.self_ensemble,
         "level": None if args.level is not None and args.level <= 0 else args.level,
         "debias": not args.no_debias,
         "base": os.getcwd(),  # a weights path is relative to the working directory
@@ -183,20 +185,27 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("--super", dest="super_image", required=True,
                     help="the super-image on the date's grid (the workflow's results/{aoi}/super_image_filtered.tif)")
     ds.add_argument("-o", "--output", required=True, help="output GeoTIFF")
-    ds.add_argument("--weights", default="auto",
+    net = defaults("network")  # the workflow's defaults (schemas/config.schema.yaml), not others
+    ds.add_argument("--weights", default=net["weights"],
                     help="auto (by --looks) | sar2sar-s1 | sar2sar-s1-ratio | sar2sar-ml | sar2sar-grd | a state-dict"
-                    " path (default: auto)")
+                    f" path (default: {net['weights']})")
     ds.add_argument("--looks", type=positive_float, default=1.0, help="number of looks of the date (default: 1)")
-    ds.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto", help="default: auto (CUDA if present)")
+    ds.add_argument("--device", choices=["auto", "cpu", "cuda"], default=net["device"],
+                    help=f"default: {net['device']} (auto: CUDA if present)")
     ds.add_argument("--domain", choices=["intensity", "amplitude", "complex"], default="intensity",
                     help="what the date's pixels are (default: intensity)")
     ds.add_argument("--band", type=positive_int, help="band of a multi-band file")
-    ds.add_argument("--threads", type=positive_int, default=2, help="torch threads (default: 2)")
-    ds.add_argument("--tile", type=positive_int, default=768, help="network tile side, a multiple of 32 (default: 768)")
-    ds.add_argument("--overlap", type=int, default=128, help="overlap of the tiles (default: 128)")
-    ds.add_argument("--batch", type=positive_int, default=1, help="tiles per forward pass (default: 1)")
+    ds.add_argument("--threads", type=positive_int, default=net["threads"], help=f"torch threads (default: {net['threads']})")
+    ds.add_argument("--tile", type=positive_int, default=net["tile"],
+                    help=f"network tile side, a multiple of 32 (default: {net['tile']})")
+    ds.add_argument("--overlap", type=int, default=net["overlap"], help=f"overlap of the tiles (default: {net['overlap']})")
+    ds.add_argument("--batch", type=positive_int, default=net["batch"],
+                    help=f"tiles per forward pass (default: {net['batch']})")
+    ds.add_argument("--self-ensemble", type=int, choices=[1, 2, 4, 8], default=net["self_ensemble"],
+                    help="flips/rotations of the ratio the network is averaged over (8: about 0.1 dB better at 8x"
+                    f" the network's time; default: {net['self_ensemble']})")
     ds.add_argument("--level", type=float, default=None,
-                    help="intensity level at which the network sees the ratio (default: 10000; 0: as is)")
+                    help=f"intensity level at which the network sees the ratio (default: {net['level']:g}; 0: as is)")
     ds.add_argument("--no-debias", action="store_true", help="do not keep the local mean of the noisy ratio")
     return p
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mtsar2sar.layout import AoiFolder
 from mtsar2sar.simulate import SimulationConfig
 from mtsar2sar.stack import find_dates
 
@@ -42,14 +43,15 @@ class AoiSpec:
     def simulated(self) -> bool:
         return self.simulate is not None
 
+
     def simulated_dir(self, results: str | Path = "results") -> Path:
-        return Path(results) / self.name / "simulated"
+        return AoiFolder.of(self.name, results).simulated_dir
 
     def date_files(self, results: str | Path = "results") -> dict[str, Path]:
         """Date key -> file of every date of the AOI (before the co-registration check)."""
         if self.simulate is not None:
-            base = self.simulated_dir(results) / "noisy"
-            return {d: base / f"{d}.tif" for d in self.simulate.date_keys()}
+            folder = AoiFolder.of(self.name, results)
+            return {d: folder.noisy(d) for d in self.simulate.date_keys()}
         assert self.inputs is not None
         return find_dates(self.inputs, self.date_regex)
 
@@ -64,8 +66,8 @@ class AoiSpec:
     def truth_files(self, results: str | Path = "results") -> dict[str, Path]:
         """Date key -> truth file (empty when the AOI has no truth)."""
         if self.simulate is not None:
-            base = self.simulated_dir(results) / "truth"
-            return {d: base / f"{d}.tif" for d in self.simulate.date_keys()}
+            folder = AoiFolder.of(self.name, results)
+            return {d: folder.truth(d) for d in self.simulate.date_keys()}
         if self.truth is None:
             return {}
         return find_dates(self.truth, self.date_regex)
@@ -103,8 +105,11 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 def semantic_errors(config: dict[str, Any]) -> list[str]:
     """Problems the schema cannot express: settings that are valid alone but not together."""
     messages = []
+    from mtsar2sar.settings import with_defaults
+
     net = config.get("network") or {}
-    tile, overlap = net.get("tile", 768), net.get("overlap", 128)
+    full = with_defaults("network", net)
+    tile, overlap = full["tile"], full["overlap"]
     if isinstance(tile, int) and isinstance(overlap, int) and overlap >= tile:
         given = "network.overlap" if "overlap" in net else "network.overlap (default)"
         messages.append(f"config: {given}: {overlap} must be smaller than network.tile ({tile})")

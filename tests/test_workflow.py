@@ -15,6 +15,7 @@ import yaml
 from conftest import REPO, assert_cog, raster_meta
 from PIL import Image
 
+from mtsar2sar import layout
 from mtsar2sar.despeckle import despeckle_by_ratio
 from mtsar2sar.io import read_product
 from mtsar2sar.metrics import psnr_log
@@ -84,7 +85,7 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         assert meta["tags"]["units"] == "linear intensity, same as the input" and meta["tags"]["weights_sha256"]
         # the settings that change the numbers, defaults included, and their digest
         assert json.loads(meta["tags"]["network_settings"]) == {"weights": "auto", "level": 10000.0, "tile": 128,
-                                                                "overlap": 64, "debias": True}
+                                                                "overlap": 64, "debias": True, "self_ensemble": 1}
         assert meta["tags"]["settings_sha256"] == hashlib.sha256(meta["tags"]["network_settings"].encode()).hexdigest()
         w_hat, _ = read_product(p)
         v, _ = read_product(truth[d])
@@ -108,6 +109,11 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     # inputs never change
     assert {p: sha256(p) for p in before} == before
     assert not list(out.rglob("*.part*")), "temporary files left behind"
+    # every file the run wrote is a product of the package's layout (or a log, a benchmark)
+    written = [p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()]
+    assert len(written) > 30 and [p for p in written if not layout.is_known(p)] == []
+    folder = layout.AoiFolder(out)
+    assert folder.despeckled(next(iter(files))).is_file() and folder.super_image_enl.is_file()
     # the HTML report of the finished run
     res = run_workflow(work, tiny_config(tmp_path / "stack", tmp_path / "truth"), "--report", "report.html")
     assert res.returncode == 0, res.stderr[-3000:]

@@ -1,0 +1,127 @@
+"""The configuration's settings sections as typed objects, with their defaults from one place.
+
+The defaults live in ``schemas/config.schema.yaml`` only: Snakemake's validation fills them into the
+workflow's config, and the package's entry points that take settings without Snakemake (the CLI, the
+Python API, the steps of :mod:`mtsar2sar.workflow` called with a partial mapping) fill them from the
+same schema here. ``config.yaml`` states them (``tests/test_settings.py`` checks both agree, and that the
+library classes' own defaults are the schema's).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from mtsar2sar.errors import InputError
+
+
+@functools.cache
+def schema() -> dict[str, Any]:
+    """The workflow's configuration schema (``schemas/config.schema.yaml`` of the workflow's folder)."""
+    import yaml
+
+    from mtsar2sar.cli import workflow_dir
+
+    return dict(yaml.safe_load((workflow_dir() / "schemas" / "config.schema.yaml").read_text()))
+
+
+def defaults(section: str) -> dict[str, Any]:
+    """The schema's defaults of one settings section (e.g. ``network``)."""
+    props = schema()["properties"][section]["properties"]
+    return {k: v["default"] for k, v in props.items() if "default" in v}
+
+
+def with_defaults(section: str, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    """A section's settings as given, the schema's defaults filled in for the keys not given (what
+    Snakemake's ``validate`` does to the workflow's config)."""
+    return defaults(section) | dict(given or {})
+
+
+def _check_keys(section: str, given: Mapping[str, Any], extra: tuple[str, ...] = ()) -> None:
+    allowed = set(schema()["properties"][section]["properties"]) | set(extra)
+    unknown = sorted(set(given) - allowed)
+    if unknown:
+        raise InputError(f"{section}: unknown setting(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+@dataclass(frozen=True)
+class CoregistrationSettings:
+    """The ``coregistration`` section (:func:`mtsar2sar.coregistration.check_stack`'s keyword arguments)."""
+
+    max_shift_px: float
+    on_misregistered: str
+    radiometric_outlier_db: float
+    shift_window: int
+    min_correlation: float
+    shift_significance: float
+    on_radiometric_outlier: str
+
+    @classmethod
+    def from_mapping(cls, given: Mapping[str, Any] | None) -> CoregistrationSettings:
+        _check_keys("coregistration", given or {})
+        st = with_defaults("coregistration", given)
+        return cls(**{f.name: st[f.name] for f in fields(cls)})
+
+    def as_kwargs(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# The network settings that change a product's numbers (not where or how fast it is computed): recorded
+# in every despeckled product (tags network_settings, settings_sha256).
+RESULT_SETTINGS = ("weights", "level", "tile", "overlap", "debias", "self_ensemble")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """The ``network`` section, typed. ``base``: the folder a relative weights path is relative to (the
+    working directory); ``dates_per_job`` (how dates are grouped into jobs) is the workflow's only."""
+
+    weights: str
+    level: float | None
+    tile: int
+    overlap: int
+    batch: int
+    device: str
+    debias: bool
+    threads: int
+    self_ensemble: int
+    base: str = "."
+
+    @classmethod
+    def from_mapping(cls, given: Mapping[str, Any] | None) -> NetworkSettings:
+        given = dict(given or {})
+        _check_keys("network", given, extra=("base",))
+        given.pop("dates_per_job", None)
+        st = with_defaults("network", given)
+        level = st["level"]
+        return cls(
+            weights=str(st["weights"]),
+            level=None if level is None else float(level),
+            tile=int(st["tile"]),
+            overlap=int(st["overlap"]),
+            batch=int(st["batch"]),
+            device=str(st["device"]),
+            debias=bool(st["debias"]),
+            threads=int(st["threads"]),
+            self_ensemble=int(st["self_ensemble"]),
+            base=str(st.get("base", ".")),
+        )
+
+    def result_settings(self) -> dict[str, Any]:
+        """The settings that change the numbers, as recorded (a weights file by its name: its bytes are
+        in the ``weights_sha256`` tag)."""
+        used = {k: getattr(self, k) for k in RESULT_SETTINGS}
+        if self.weights.endswith(".pt"):
+            used["weights"] = Path(self.weights).name
+        return used
+
+    def tags(self) -> dict[str, str]:
+        """``network_settings`` (JSON of :meth:`result_settings`) and its ``settings_sha256``: two
+        products with the same digest and inputs were computed alike."""
+        text = json.dumps(self.result_settings(), sort_keys=True)
+        return {"network_settings": text, "settings_sha256": hashlib.sha256(text.encode()).hexdigest()}
