@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +39,38 @@ from mtsar2sar.metrics import psnr_log
 from mtsar2sar.mulog import GammaLikelihood, mulog
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+def bm3d_with(changes: dict[str, int], stage: str = "all") -> Callable[[np.ndarray, float], np.ndarray]:
+    """BM3D with profile fields changed (e.g. ``step_ht=5``), mapped onto [0, 255] as ``bm3d_denoiser`` does;
+    ``stage``: ``ht`` for the first stage alone (no Wiener stage)."""
+
+    def denoise(image: np.ndarray, sigma: float) -> np.ndarray:
+        import bm3d
+
+        lo, hi = float(image.min()), float(image.max())
+        span = hi - lo if hi > lo else 1.0
+        sigma_8bit = 255.0 * sigma / span
+        shrink = min(1.0, BM3D_MAX_SIGMA_8BIT / sigma_8bit) if sigma_8bit > 0 else 1.0
+        profile = bm3d.BM3DProfile()
+        profile.num_threads = 1
+        for k, v in changes.items():
+            setattr(profile, k, v)
+        stage_arg = bm3d.BM3DStages.HARD_THRESHOLDING if stage == "ht" else bm3d.BM3DStages.ALL_STAGES
+        out = bm3d.bm3d((image - lo) * (255.0 / span) * shrink / 255.0, np.array([sigma_8bit * shrink / 255.0]),
+                        profile, stage_arg=stage_arg)
+        return np.asarray(out, dtype=np.float64) * 255.0 / shrink * (span / 255.0) + lo
+
+    return denoise
+
+
+def denoiser_of(spec: str) -> Callable[[np.ndarray, float], np.ndarray]:
+    """``bm3d``, ``bm3d_ht``, ``dct``, or ``bm3d+FIELD=VALUE+...`` (BM3D with profile fields changed)."""
+    name, *changes = spec.split("+")
+    if not changes:
+        return DENOISERS[name]
+    fields = {k: int(v) for k, v in (c.split("=") for c in changes)}
+    return bm3d_with(fields, "ht" if name == "bm3d_ht" else "all")
 
 
 def bm3d_hard_thresholding(image: np.ndarray, sigma: float) -> np.ndarray:
@@ -74,15 +107,15 @@ def quality(aoi: Path, looks: float, variants: list[str]) -> None:
     net = NetworkDenoiser(load_network("auto", looks=looks))
     print(f"AOI {aoi.name}: super-image of {len(dates)} dates, ENL {enl:.1f}; end to end on 4 dates, weights auto "
           f"for {looks:g} looks")
-    print(f"{'variant':<12}{'super-image PSNR log':>22}{'end-to-end PSNR log':>21}{'filter s':>10}")
+    print(f"{'variant':<34}{'super-image PSNR log':>22}{'end-to-end PSNR log':>21}{'filter s':>10}")
     for v in variants:
         name, iterations = v.split(":")
         t0 = time.perf_counter()
-        f = mulog(s, GammaLikelihood(enl), DENOISERS[name], admm_iterations=int(iterations))
+        f = mulog(s, GammaLikelihood(enl), denoiser_of(name), admm_iterations=int(iterations))
         seconds = time.perf_counter() - t0
         e2e = [psnr_log(despeckle_by_ratio(read_product(aoi / "simulated" / "noisy" / f"{d}.tif")[0], f, net).despeckled,
                         truths[d]) for d in method_dates(dates, 4)]
-        print(f"{v:<12}{psnr_log(f, truth_mean):>22.3f}{np.mean(e2e):>21.3f}{seconds:>10.1f}")
+        print(f"{v:<34}{psnr_log(f, truth_mean):>22.3f}{np.mean(e2e):>21.3f}{seconds:>10.1f}")
 
 
 def jobs(size: int, block: int, cores: list[int]) -> None:

@@ -97,7 +97,7 @@ def filter_block_file(
     """Block ``index`` of :func:`mtsar2sar.superimage.mulog_layout` of a super-image file, MuLoG with L =
     ``enl``: its centre saved as ``.npy`` (atomically) for :func:`gather_blocks_file`; returns its seconds.
     A block job of the scatter/gather filter: the same numbers as :func:`filter_file` computes for it."""
-    from mtsar2sar.denoisers import get_denoiser
+    from mtsar2sar.denoisers import denoiser_of_settings
     from mtsar2sar.mulog import GammaLikelihood, mulog, mulog_block
     from mtsar2sar.superimage import mulog_kwargs, mulog_layout
 
@@ -106,7 +106,7 @@ def filter_block_file(
     if not 0 <= index < len(blocks):
         raise ValueError(f"{in_path}: MuLoG block {index} does not exist (the image has {len(blocks)})")
     st = dict(mulog_settings or {})
-    denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+    denoiser = denoiser_of_settings(st)
     kw = {k: v for k, v in mulog_kwargs(st).items() if k not in ("block", "halo")}
     blk = blocks[index]
 

@@ -53,11 +53,11 @@ def filter_rows(
             r1 = min(height, r0 + step)
             write(r0, r1, np.array(read(r0, r1), dtype=np.float32))
     elif method == "mulog":
-        from mtsar2sar.denoisers import get_denoiser
+        from mtsar2sar.denoisers import denoiser_of_settings
         from mtsar2sar.mulog import GammaLikelihood, mulog_rows
 
         st = dict(mulog_settings or {})
-        denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
+        denoiser = denoiser_of_settings(st)
         mulog_rows(read, height, width, write, GammaLikelihood(enl), denoiser, workers=workers, **mulog_kwargs(st))
     else:
         raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
@@ -94,6 +94,6 @@ def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | No
 
 
 def mulog_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
-    """MuLoG keyword arguments from the ``mulog`` config section (without the denoiser name)."""
+    """MuLoG keyword arguments from the ``mulog`` config section (without the denoiser's settings)."""
     keys = ("admm_iterations", "newton_iterations", "block", "halo")
     return {k: settings[k] for k in keys if k in settings}

@@ -103,3 +103,22 @@ def test_bm3d_is_deterministic():
     x = np.random.default_rng(1).normal(0, 1, (128, 128))
     first = bm3d_denoiser(x, 1.0)
     assert all(np.array_equal(first, bm3d_denoiser(x, 1.0)) for _ in range(4))
+
+
+def test_the_super_image_filter_takes_its_bm3d_step_and_the_methods_keep_bm3ds_own():
+    from mtsar2sar.denoisers import bm3d_denoiser, denoiser_of_settings
+    from mtsar2sar.workflow import super_image_filter_settings
+
+    st = super_image_filter_settings({}, {"denoiser": "bm3d", "admm_iterations": 6})
+    assert st == {"denoiser": "bm3d", "admm_iterations": 3, "bm3d_step": 4}
+    assert super_image_filter_settings({"filter_bm3d_step": 3}, {})["bm3d_step"] == 3
+    assert "bm3d_step" not in super_image_filter_settings({}, {"denoiser": "dct"})
+    rng = np.random.default_rng(0)
+    clean = np.kron(rng.random((8, 8)), np.ones((8, 8))) * 10
+    noisy = clean + rng.normal(0, 1, clean.shape)
+    own, step4 = bm3d_denoiser(noisy, 1.0), denoiser_of_settings(st)(noisy, 1.0)
+    # another patch grid (the setting reaches BM3D), of about the same quality
+    assert np.abs(own - step4).max() > 1e-3
+    rmse = [float(np.sqrt(np.mean((x - clean) ** 2))) for x in (own, step4)]
+    assert rmse[1] < 1.1 * rmse[0] and rmse[0] < 0.6, rmse
+    np.testing.assert_array_equal(denoiser_of_settings({"denoiser": "bm3d"})(noisy, 1.0), own)
