@@ -4,12 +4,14 @@ For each size (default 1024, 2048, 4096 and 8192 pixels a side) this script gene
 single-look dates (default 20) written strip by strip (a 512 x 512 tile of the project's simulated
 scene, with its temporal changes, repeated with a random rotation/flip per tile so that the scene is not
 periodic; fresh Gamma speckle everywhere), runs the workflow on it
-with Snakemake up to one despeckled date and its quicklook, and prints the peak RSS and wall time that
+with Snakemake up to one despeckled date and its quicklook (``--whole``: every date, the AOI's whole run,
+timed end to end: issue 16's 2048^2 x 20 goal), and prints the peak RSS and wall time that
 Snakemake's ``benchmark:`` recorded for every rule (``results/{aoi}/benchmarks/*.tsv``). The data and
 the results of each size are deleted after it (``--keep`` keeps them).
 
     .venv/bin/python benchmarks/memory_scaling.py [--sizes 1024 2048 4096 8192] [--dates 20]
         [--denoiser dct|bm3d] [--filter mulog|none] [--workdir /tmp/mtsar2sar-memory]
+    .venv/bin/python benchmarks/memory_scaling.py --sizes 2048 --denoiser bm3d --whole --cores 2   # about 20 min
 
 The super-image filter is MuLoG with the DCT denoiser by default: MuLoG-BM3D costs about 15 min per
 megapixel here, which would make the largest sizes a matter of days; its memory is bounded the same way
@@ -34,7 +36,8 @@ from mtsar2sar.simulate import SimulationConfig, build_scene, reflectivity
 
 REPO = Path(__file__).resolve().parents[1]
 TILE = 512
-RULES = ["check_coregistration", "super_image", "filter_super_image", "despeckle", "quicklook"]
+RULES = ["check_coregistration", "super_image", "filter_super_image_block", "filter_super_image", "despeckle",
+         "despeckle_batch", "quicklook", "quicklook_sheet", "stac"]
 
 
 def generate(folder: Path, size: int, dates: int, seed: int = 0) -> list[str]:
@@ -59,7 +62,8 @@ def generate(folder: Path, size: int, dates: int, seed: int = 0) -> list[str]:
     return keys
 
 
-def run(size: int, dates: int, denoiser: str, filt: str, workdir: Path, keep: bool) -> list[dict[str, str]]:
+def run(size: int, dates: int, denoiser: str, filt: str, workdir: Path, keep: bool, whole: bool = False,
+        cores: int = 2) -> list[dict[str, str]]:
     aoi = f"scale_{size}"
     data = workdir / "data" / aoi
     t0 = time.perf_counter()
@@ -75,8 +79,10 @@ def run(size: int, dates: int, denoiser: str, filt: str, workdir: Path, keep: bo
     cfg_path.write_text(yaml.safe_dump(config))
     date = keys[len(keys) // 2]
     targets = [f"results/{aoi}/despeckled/{date}.tif", f"results/{aoi}/quicklooks/{date}.jpg"]
+    if whole:  # the AOI's default targets (rule all, this AOI only)
+        targets = [f"results/{aoi}/{t}" for t in ("despeckled.done", "stac/collection.json", "quicklooks.jpg")]
     snakemake = Path(sys.executable).with_name("snakemake")
-    cmd = [str(snakemake), *targets, "--cores", "2", "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
+    cmd = [str(snakemake), *targets, "--cores", str(cores), "-s", str(REPO / "Snakefile"), "--directory", str(workdir),
            "--configfile", str(REPO / "config.yaml"), str(cfg_path), "--quiet", "rules"]
     t0 = time.perf_counter()
     subprocess.run(cmd, check=True)
@@ -88,7 +94,8 @@ def run(size: int, dates: int, denoiser: str, filt: str, workdir: Path, keep: bo
             with tsv.open() as f:
                 rec = next(csv.DictReader(f, delimiter="\t"))
             rows.append({"size": str(size), "rule": rule, "s": rec["s"], "max_rss_mb": rec["max_rss"]})
-    print(f"# {size}^2 x {dates} dates: generated in {gen_s:.0f} s, workflow {wall:.0f} s", flush=True)
+    print(f"# {size}^2 x {dates} dates: generated in {gen_s:.0f} s, workflow {wall:.0f} s"
+          f" ({'every date' if whole else 'one date'}, {cores} cores, {denoiser})", flush=True)
     if not keep:
         shutil.rmtree(data, ignore_errors=True)
         shutil.rmtree(workdir / "results" / aoi, ignore_errors=True)
@@ -103,11 +110,13 @@ def main() -> None:
     ap.add_argument("--filter", choices=["mulog", "none"], default="mulog", help="super-image filter")
     ap.add_argument("--workdir", type=Path, default=Path("/tmp/mtsar2sar-memory"))
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--whole", action="store_true", help="despeckle every date (the AOI's whole run), not one")
+    ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     table = []
     for size in args.sizes:
-        table += run(size, args.dates, args.denoiser, args.filter, args.workdir, args.keep)
+        table += run(size, args.dates, args.denoiser, args.filter, args.workdir, args.keep, args.whole, args.cores)
         print(f"{'size':>6} {'rule':<22}{'time s':>9}{'peak RSS MB':>13}{'Mpx':>7}{'s/Mpx':>8}")
         for r in table:
             mpx = int(r["size"]) ** 2 / 1e6
