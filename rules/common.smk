@@ -1,6 +1,7 @@
 # Configuration helpers and input functions shared by the rules. Logic lives in the package.
 import functools
 import math
+import os
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -50,10 +51,28 @@ def date_file(wildcards):
     return date_files(wildcards)[wildcards.date]
 
 
+@functools.cache
+def dry_run_note(aoi_name):
+    """Said once per AOI: what a dry run before the co-registration check plans for."""
+    import sys
+
+    print(
+        f"mtsar2sar: dry run: AOI {aoi_name!r} has no co-registration report yet; the plan below assumes"
+        " that the check keeps every date",
+        file=sys.stderr,
+    )
+
+
 def kept_dates(aoi_name):
-    """Dates kept by the co-registration check (a checkpoint: known once it has run)."""
+    """Dates kept by the co-registration check (a checkpoint: known once it has run). A dry run before
+    the check has run plans for every date of the AOI (the check may still drop some), so that it lists
+    the work instead of the check alone."""
     import json
 
+    report_path = f"{RESULTS}/{aoi_name}/coregistration.json"
+    if workflow.dryrun and not os.path.exists(report_path):
+        dry_run_note(aoi_name)
+        return list(date_files(SimpleNamespace(aoi=aoi_name)))
     path = checkpoints.check_coregistration.get(aoi=aoi_name).output[0]
     with open(path) as f:
         return json.load(f)["kept_dates"]

@@ -107,3 +107,28 @@ def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date
     assert res.returncode == 0, res.stderr[-3000:]
     assert jobs(res.stderr, "train_aoi") == 0 and jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
     assert model.stat().st_mtime_ns == before
+
+
+def test_a_dry_run_before_the_check_lists_the_work_of_every_date(tmp_path):
+    """Before the co-registration check (a checkpoint) has run, a dry run plans for every date of the
+    AOI (and says so) instead of listing the check alone; the real run then follows the check."""
+    cfg = sim_config(dates=3, height=48, width=48)
+    dates, _, noisy, _ = simulate_stack(cfg)
+    stack = tmp_path / "stack"
+    stack.mkdir()
+    write_dates(stack, dict(zip(dates, noisy)), cfg.grid())
+    work = tmp_path / "work"
+    work.mkdir()
+    conf = tiny_config(stack)
+    conf["network"].update(dates_per_job=1)
+    conf["super_image"] = {"filter": "none"}
+    res = run_workflow(work, conf, "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert "dry run: AOI 'tiny' has no co-registration report yet" in out
+    assert jobs(out, "despeckle") == jobs(out, "quicklook") == 3, out[-3000:]
+    assert not (work / "results" / "tiny" / "coregistration.json").exists()  # a dry run writes nothing
+    res = run_workflow(work, conf)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "dry run" not in res.stdout + res.stderr
+    assert jobs(res.stderr, "despeckle") == 3
