@@ -313,6 +313,13 @@ def mulog_settings():
     return mulog_computation_settings(config.get("mulog", {}))
 
 
+def super_image_mean_settings():
+    """The `super_image` settings of the mean and its ENL (not the filter's: changing those reruns the
+    filter only)."""
+    st = config.get("super_image", {})
+    return {k: st[k] for k in ("enl", "enl_window") if k in st}
+
+
 def super_image_mulog_settings():
     """The MuLoG settings of the super-image filter (super_image.filter_iterations, filter_bm3d_step)."""
     from mtsar2sar.workflow import super_image_filter_settings

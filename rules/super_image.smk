@@ -26,7 +26,7 @@ rule super_image:
         domain=lambda w: aoi(w).read_domain(),
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
-        settings=config.get("super_image", {}),
+        settings=super_image_mean_settings(),
     script:
         "../scripts/super_image.py"
 
