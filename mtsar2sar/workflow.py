@@ -473,8 +473,14 @@ def run_method(
     out = np.where(np.isfinite(w), out, np.nan)
     seconds = time.perf_counter() - t0
     log.info("%s on %s: %.2f Mpx in %.1f s (%.1f s/Mpx)", method, date_file, w.size / 1e6, seconds, seconds / (w.size / 1e6))
+    if method in ("sar2sar", "quegan_sar2sar"):
+        extra.update({**weights_tags(network_settings, looks), **settings_tags(network_settings)})
+    if method in ("mulog", "mulog_down2", "rabasar", "rabasar_down2"):
+        used = {k: v for k, v in with_defaults("mulog", mulog_settings).items() if k != "block_jobs"}
+        extra["mulog_settings"] = json.dumps(used, sort_keys=True)
     write_float32(output, out, grid, f"despeckled intensity ({method})",
-                  {"method": method, "seconds": f"{seconds:.3f}", "source": str(date_file), **extra})
+                  {**source_tags(date_file), "method": method, "seconds": f"{seconds:.3f}", "source": str(date_file),
+                   "looks": repr(looks), "units": PRODUCT_UNITS, "software": software_version(), **extra})
 
 
 def rabasar_pre_estimator(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import rasterio
 
 from mtsar2sar import metrics as mt
 from mtsar2sar.evaluation import evaluate_date, summary_markdown
@@ -92,3 +93,37 @@ def test_real_data_scores_pick_the_flat_windows_and_read_pure_speckle_as_unbiase
     # the NLL log(w) + y / w is lowest at the true reflectivity
     everywhere = np.ones(truth.shape, dtype=bool)
     assert leftout_nll(truth, noisy, everywhere) < min(leftout_nll(truth * f, noisy, everywhere) for f in (0.8, 1.25))
+
+
+def test_method_products_say_what_made_them(tmp_path, tiny_stack):
+    """The comparison's products carry the input's tags, units, software, looks and the settings of the
+    method: MuLoG's (defaults filled in) or the network's (the weights actually used)."""
+    import json
+
+    from conftest import raster_meta
+
+    from mtsar2sar import workflow
+    from mtsar2sar.io import read_product, write_float32
+
+    files, _, grid = tiny_stack
+    dates = list(files)
+    stack = [read_product(f)[0] for f in files.values()]
+    mean = tmp_path / "mean.tif"
+    write_float32(mean, np.mean(stack, axis=0), grid)
+    with rasterio.open(files[dates[0]], "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:  # an input tag, as OPERA has
+        ds.update_tags(POLARIZATION="VV")
+    out = {}
+    for method in ("mulog", "sar2sar"):
+        out[method] = tmp_path / f"{method}.tif"
+        workflow.run_method(method, files[dates[0]], "intensity", None, 1.0, mean, mean,
+                            {"denoiser": "dct", "admm_iterations": 2}, {"weights": "auto", "tile": 128, "overlap": 64},
+                            out[method], [str(f) for f in files.values()])
+    tags = {m: raster_meta(p)["tags"] for m, p in out.items()}
+    for m, t in tags.items():
+        assert t["POLARIZATION"] == "VV" and t["method"] == m and t["looks"] == "1.0", t
+        assert t["units"] == "linear intensity, same as the input" and t["software"].startswith("mtsar2sar ")
+    assert json.loads(tags["mulog"]["mulog_settings"]) == {"denoiser": "dct", "admm_iterations": 2,
+                                                           "newton_iterations": 10, "block": 1024, "halo": 32}
+    assert "weights" not in tags["mulog"]
+    assert tags["sar2sar"]["weights"] == "sar2sar-s1" and tags["sar2sar"]["weights_setting"] == "auto"
+    assert json.loads(tags["sar2sar"]["network_settings"])["tile"] == 128 and "mulog_settings" not in tags["sar2sar"]
