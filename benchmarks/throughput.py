@@ -13,6 +13,7 @@ jobs are printed (one despeckle job per AOI expected), against the per-date time
 
     .venv/bin/python benchmarks/throughput.py                                # 10 stacks, dates_per_job 1 vs auto
     .venv/bin/python benchmarks/throughput.py --stacks 2 --add-date          # short
+    .venv/bin/python benchmarks/throughput.py --pairs --dates-per-job auto   # the 10 stacks whole and left out
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def stacks(data: Path, n: int | None) -> dict[str, list[Path]]:
 
 
 def config(inputs: dict[str, str], dates_per_job: str, quicklooks: bool, reference: int | None) -> dict:
-    network = {"weights": "sar2sar-grd", "tile": 768, "overlap": 256, "dates_per_job": dates_per_job}
+    network = {"dates_per_job": dates_per_job}  # the defaults otherwise
     cfg = {
         "aois": {name: {"inputs": glob, "date_regex": r"_(\d{8})_S1", "input_domain": "intensity", "looks": 5}
                  for name, glob in inputs.items()},
@@ -56,10 +57,13 @@ def config(inputs: dict[str, str], dates_per_job: str, quicklooks: bool, referen
     return cfg
 
 
+SNAKEMAKE_ARGS: list[str] = []  # --snakemake-args
+
+
 def snakemake(work: Path, cfg: dict, cores: int) -> tuple[float, str]:
     (work / "config.yaml").write_text(yaml.safe_dump(cfg))
     cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
-           "--configfile", str(work / "config.yaml"), "--cores", str(cores)]
+           "--configfile", str(work / "config.yaml"), "--cores", str(cores), *SNAKEMAKE_ARGS]
     t0 = time.perf_counter()
     res = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO)), check=False)
     wall = time.perf_counter() - t0
@@ -121,7 +125,11 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     ap.add_argument("--add-date", action="store_true", help="also the monitoring measurement")
     ap.add_argument("--keep", action="store_true", help="keep the working folders")
+    ap.add_argument("--pairs", action="store_true",
+                    help="each stack twice, whole and less its last date (the real-data scoring's pair of runs)")
+    ap.add_argument("--snakemake-args", default="", help="more Snakemake options, e.g. '--scheduler greedy'")
     args = ap.parse_args()
+    SNAKEMAKE_ARGS.extend(args.snakemake_args.split())
 
     found = stacks(args.data, args.stacks)
     if not found:
@@ -130,6 +138,13 @@ def main() -> None:
     print(f"{len(found)} stacks x {len(next(iter(found.values())))} dates; folders under {root}")
     try:
         inputs = {name: str(files[0].parent / "*.tif") for name, files in found.items()}
+        if args.pairs:  # the left-out run: the stack less its last date, as a link folder
+            for name, files in found.items():
+                d = root / "leftout" / name
+                d.mkdir(parents=True)
+                for f in files[:-1]:
+                    os.symlink(f, d / f.name)
+                inputs[f"{name}_leftout"] = str(d / "*.tif")
         out = {}
         for setting in args.dates_per_job:
             work = root / f"dates_per_job_{setting}"

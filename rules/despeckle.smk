@@ -68,15 +68,14 @@ localrules:
 
 
 rule despeckle_from_batch:
-    """A date of a batch placed (hard link, else copy) from the staging folder, and its log: rerunnable."""
+    """A date of a batch placed (hard link, else copy) from the staging folder, and its log: rerunnable.
+    A shell command (a `run:` block would start a Snakemake process per date); no benchmark record."""
     input:
         despeckle_batch_of,
     output:
         f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     log:
         f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
-    benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/despeckle_from_batch/{{date}}.tsv"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     conda:
@@ -126,8 +125,6 @@ rule quicklook_from_batch:
         f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.jpg",
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
-    benchmark:
-        f"{RESULTS}/{{aoi}}/benchmarks/quicklook_from_batch/{{date}}.tsv"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     conda:
