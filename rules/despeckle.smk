@@ -69,7 +69,8 @@ localrules:
 
 rule despeckle_from_batch:
     """A date of a batch placed (hard link, else copy) from the staging folder, and its log: rerunnable.
-    A shell command (a `run:` block would start a Snakemake process per date); no benchmark record."""
+    A shell command (a `run:` block would start a Snakemake process per date); no benchmark record.
+    """
     input:
         despeckle_batch_of,
     output:
