@@ -15,12 +15,13 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import brentq
 from scipy.special import polygamma
 
 
 def inverse_trigamma(k2: float) -> float:
     """Solve ``psi_1(L) = k2`` for ``L > 0``."""
+    from scipy.optimize import brentq  # here: importing scipy.optimize costs every job 0.3 s
+
     if not np.isfinite(k2) or k2 <= 0:
         raise ValueError(f"log-variance must be positive, got {k2}")
     f = lambda log_l: float(polygamma(1, np.exp(log_l))) - k2

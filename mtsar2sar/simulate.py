@@ -23,7 +23,6 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio.crs import CRS
 from scipy.ndimage import gaussian_filter, label
-from scipy.spatial import cKDTree
 
 from mtsar2sar.io import Grid, write_float32
 
@@ -99,6 +98,8 @@ class Scene:
 
 
 def build_scene(cfg: SimulationConfig, rng: np.random.Generator) -> Scene:
+    from scipy.spatial import cKDTree  # here: the workflow's other steps need not import it
+
     h, w = cfg.height, cfg.width
     shape = (h, w)
     # Parcels: Voronoi cells of jittered grid points (sharp polygonal edges).
