@@ -21,12 +21,21 @@ def jobs(stderr: str, rule: str) -> int:
     return sum(line.strip() in (f"rule {rule}:", f"localrule {rule}:") for line in stderr.splitlines())
 
 
-def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
-    cfg = sim_config(dates=4, height=64, width=64)
-    dates, _, noisy, _ = simulate_stack(cfg)
-    stack = tmp_path / "stack"  # one folder: the outputs name their source file in a tag
+def simulated_stack(tmp_path, dates: int, size: int, written: int | None = None):
+    """A simulated stack of ``dates`` dates of ``size`` x ``size`` px, the first ``written`` of them (all by
+    default) written into ``tmp_path / "stack"``: (date keys, noisy dates, grid, stack folder)."""
+    cfg = sim_config(dates=dates, height=size, width=size)
+    keys, _, noisy, _ = simulate_stack(cfg)
+    stack = tmp_path / "stack"
     stack.mkdir()
-    write_dates(stack, dict(zip(dates[:3], noisy[:3])), cfg.grid())
+    n = len(keys) if written is None else written
+    write_dates(stack, dict(zip(keys[:n], noisy[:n])), cfg.grid())
+    return keys, noisy, cfg.grid(), stack
+
+
+def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
+    # one stack folder for both runs: the outputs name their source file in a tag
+    dates, noisy, grid, stack = simulated_stack(tmp_path, 4, 64, written=3)
     runs = {}
     for name, per_job in (("batch", 2), ("date", 1)):
         work = tmp_path / name
@@ -48,7 +57,7 @@ def test_batches_match_per_date_jobs_and_a_new_date_is_one_job(tmp_path):
     # a new acquisition: one batch of one date; the super-image and the earlier dates untouched
     earlier = [*out.glob("despeckled/*"), *out.glob("quicklooks/*"), *out.glob("super_image*")]
     before = {p: p.stat().st_mtime_ns for p in earlier}
-    write_dates(stack, {dates[3]: noisy[3]}, cfg.grid())
+    write_dates(stack, {dates[3]: noisy[3]}, grid)
     res = run_workflow(tmp_path / "batch", config(stack, dates_per_job=2))
     assert res.returncode == 0, res.stderr[-3000:]
     assert jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
@@ -65,11 +74,7 @@ def test_placing_a_batch_date_can_run_again(tmp_path):
     """The rules that place a batch's date and quicklook leave the staging folder as it was: a run killed
     after a date was placed but before Snakemake recorded it reruns that rule (--rerun-incomplete)
     and must find its source again (before: the files were moved, and the rerun failed)."""
-    cfg = sim_config(dates=2, height=48, width=48)
-    dates, _, noisy, _ = simulate_stack(cfg)
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    write_dates(stack, dict(zip(dates, noisy)), cfg.grid())
+    dates, _, _, stack = simulated_stack(tmp_path, 2, 48)
     work = tmp_path / "work"
     work.mkdir()
     conf = config(stack, dates_per_job=2)
@@ -88,11 +93,7 @@ def test_placing_a_batch_date_can_run_again(tmp_path):
 def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date(tmp_path):
     """network.weights: aoi + reference_dates: the AOI's network is trained on the reference period,
     so a new acquisition is still one despeckle job (before: train_aoi took every date and reran all)."""
-    cfg = sim_config(dates=4, height=64, width=64)
-    dates, _, noisy, _ = simulate_stack(cfg)
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    write_dates(stack, dict(zip(dates[:3], noisy[:3])), cfg.grid())
+    dates, noisy, grid, stack = simulated_stack(tmp_path, 4, 64, written=3)
     conf = config(stack, weights="aoi", dates_per_job=2)
     conf["training"] = {"aoi_model": {"steps": 2, "patch": 32, "batch": 2, "validate_every": 1}}
     work = tmp_path / "work"
@@ -102,7 +103,7 @@ def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date
     assert jobs(res.stderr, "train_aoi") == 1
     model = work / "results" / "tiny" / "model.pt"
     before = model.stat().st_mtime_ns
-    write_dates(stack, {dates[3]: noisy[3]}, cfg.grid())
+    write_dates(stack, {dates[3]: noisy[3]}, grid)
     res = run_workflow(work, conf)
     assert res.returncode == 0, res.stderr[-3000:]
     assert jobs(res.stderr, "train_aoi") == 0 and jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
@@ -112,11 +113,7 @@ def test_monitoring_with_the_aois_own_network_does_not_retrain_it_for_a_new_date
 def test_a_dry_run_before_the_check_lists_the_work_of_every_date(tmp_path):
     """Before the co-registration check (a checkpoint) has run, a dry run plans for every date of the
     AOI (and says so) instead of listing the check alone; the real run then follows the check."""
-    cfg = sim_config(dates=3, height=48, width=48)
-    dates, _, noisy, _ = simulate_stack(cfg)
-    stack = tmp_path / "stack"
-    stack.mkdir()
-    write_dates(stack, dict(zip(dates, noisy)), cfg.grid())
+    _, _, _, stack = simulated_stack(tmp_path, 3, 48)
     work = tmp_path / "work"
     work.mkdir()
     conf = tiny_config(stack)
