@@ -20,6 +20,7 @@ folders, side by side: wall time, the number of block jobs, and whether both fil
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -33,62 +34,26 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from mtsar2sar.denoisers import BM3D_MAX_SIGMA_8BIT, bm3d_denoiser, dct_denoiser
+from mtsar2sar.denoisers import bm3d_denoiser, dct_denoiser
 from mtsar2sar.io import read_product
+from mtsar2sar.layout import AoiFolder
 from mtsar2sar.metrics import psnr_log
 from mtsar2sar.mulog import GammaLikelihood, mulog
 
 REPO = Path(__file__).resolve().parents[1]
 
-
-def bm3d_with(changes: dict[str, int], stage: str = "all") -> Callable[[np.ndarray, float], np.ndarray]:
-    """BM3D with profile fields changed (e.g. ``step_ht=5``), mapped onto [0, 255] as ``bm3d_denoiser`` does;
-    ``stage``: ``ht`` for the first stage alone (no Wiener stage)."""
-
-    def denoise(image: np.ndarray, sigma: float) -> np.ndarray:
-        import bm3d
-
-        lo, hi = float(image.min()), float(image.max())
-        span = hi - lo if hi > lo else 1.0
-        sigma_8bit = 255.0 * sigma / span
-        shrink = min(1.0, BM3D_MAX_SIGMA_8BIT / sigma_8bit) if sigma_8bit > 0 else 1.0
-        profile = bm3d.BM3DProfile()
-        profile.num_threads = 1
-        for k, v in changes.items():
-            setattr(profile, k, v)
-        stage_arg = bm3d.BM3DStages.HARD_THRESHOLDING if stage == "ht" else bm3d.BM3DStages.ALL_STAGES
-        out = bm3d.bm3d((image - lo) * (255.0 / span) * shrink / 255.0, np.array([sigma_8bit * shrink / 255.0]),
-                        profile, stage_arg=stage_arg)
-        return np.asarray(out, dtype=np.float64) * 255.0 / shrink * (span / 255.0) + lo
-
-    return denoise
+DENOISERS = {"bm3d": bm3d_denoiser, "bm3d_ht": functools.partial(bm3d_denoiser, hard_thresholding_only=True),
+             "dct": dct_denoiser}
 
 
 def denoiser_of(spec: str) -> Callable[[np.ndarray, float], np.ndarray]:
-    """``bm3d``, ``bm3d_ht``, ``dct``, or ``bm3d+FIELD=VALUE+...`` (BM3D with profile fields changed)."""
+    """``bm3d``, ``bm3d_ht`` (BM3D's first stage alone), ``dct``, or ``bm3d+FIELD=VALUE+...`` /
+    ``bm3d_ht+FIELD=VALUE+...`` (BM3D with fields of its profile changed, e.g. ``step_ht=4``)."""
     name, *changes = spec.split("+")
     if not changes:
         return DENOISERS[name]
     fields = {k: int(v) for k, v in (c.split("=") for c in changes)}
-    return bm3d_with(fields, "ht" if name == "bm3d_ht" else "all")
-
-
-def bm3d_hard_thresholding(image: np.ndarray, sigma: float) -> np.ndarray:
-    """BM3D's first stage alone (no Wiener stage), mapped onto [0, 255] as ``bm3d_denoiser`` does."""
-    import bm3d
-
-    lo, hi = float(image.min()), float(image.max())
-    span = hi - lo if hi > lo else 1.0
-    sigma_8bit = 255.0 * sigma / span
-    shrink = min(1.0, BM3D_MAX_SIGMA_8BIT / sigma_8bit) if sigma_8bit > 0 else 1.0
-    profile = bm3d.BM3DProfile()
-    profile.num_threads = 1
-    out = bm3d.bm3d((image - lo) * (255.0 / span) * shrink / 255.0, np.array([sigma_8bit * shrink / 255.0]), profile,
-                    stage_arg=bm3d.BM3DStages.HARD_THRESHOLDING)
-    return np.asarray(out, dtype=np.float64) * 255.0 / shrink * (span / 255.0) + lo
-
-
-DENOISERS = {"bm3d": bm3d_denoiser, "bm3d_ht": bm3d_hard_thresholding, "dct": dct_denoiser}
+    return functools.partial(bm3d_denoiser, profile_fields=fields, hard_thresholding_only=name == "bm3d_ht")
 
 
 def quality(aoi: Path, looks: float, variants: list[str]) -> None:
@@ -99,10 +64,11 @@ def quality(aoi: Path, looks: float, variants: list[str]) -> None:
     from mtsar2sar.workflow import method_dates
 
     torch.set_num_threads(2)
-    s, _ = read_product(aoi / "super_image.tif")
-    enl = float(json.loads((aoi / "super_image_enl.json").read_text())["enl"])
-    dates = json.loads((aoi / "coregistration.json").read_text())["kept_dates"]
-    truths = {d: read_product(aoi / "simulated" / "truth" / f"{d}.tif")[0] for d in dates}
+    folder = AoiFolder(aoi)
+    s, _ = read_product(folder.super_image)
+    enl = float(json.loads(folder.super_image_enl.read_text())["enl"])
+    dates = json.loads(folder.coregistration.read_text())["kept_dates"]
+    truths = {d: read_product(folder.truth(d))[0] for d in dates}
     truth_mean = np.mean(list(truths.values()), axis=0)
     net = NetworkDenoiser(load_network("auto", looks=looks))
     print(f"AOI {aoi.name}: super-image of {len(dates)} dates, ENL {enl:.1f}; end to end on 4 dates, weights auto "
@@ -113,7 +79,7 @@ def quality(aoi: Path, looks: float, variants: list[str]) -> None:
         t0 = time.perf_counter()
         f = mulog(s, GammaLikelihood(enl), denoiser_of(name), admm_iterations=int(iterations))
         seconds = time.perf_counter() - t0
-        e2e = [psnr_log(despeckle_by_ratio(read_product(aoi / "simulated" / "noisy" / f"{d}.tif")[0], f, net).despeckled,
+        e2e = [psnr_log(despeckle_by_ratio(read_product(folder.noisy(d))[0], f, net).despeckled,
                         truths[d]) for d in method_dates(dates, 4)]
         print(f"{v:<34}{psnr_log(f, truth_mean):>22.3f}{np.mean(e2e):>21.3f}{seconds:>10.1f}")
 

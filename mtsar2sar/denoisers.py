@@ -28,7 +28,13 @@ BM3D_MAX_SIGMA_8BIT = 40.0
 BM3D_STEP = 3  # BM3D's normal profile
 
 
-def bm3d_denoiser(image: NDArray[np.float64], sigma: float, step: int = BM3D_STEP) -> NDArray[np.float64]:
+def bm3d_denoiser(
+    image: NDArray[np.float64], sigma: float, step: int = BM3D_STEP, *,
+    profile_fields: Mapping[str, int] | None = None, hard_thresholding_only: bool = False,
+) -> NDArray[np.float64]:
+    """BM3D on ``image`` (see the module doc). ``profile_fields``: other fields of BM3D's profile
+    (``bm3d.BM3DProfile``, set after ``step``), and ``hard_thresholding_only`` (BM3D's first stage, no
+    Wiener stage): the variants measured by ``benchmarks/super_image_filter.py``."""
     import bm3d
 
     lo, hi = float(image.min()), float(image.max())
@@ -39,7 +45,10 @@ def bm3d_denoiser(image: NDArray[np.float64], sigma: float, step: int = BM3D_STE
     profile = bm3d.BM3DProfile()  # the "np" (normal) profile
     profile.num_threads = 1  # measured: with several threads, repeated runs differ (~1e-6): not deterministic
     profile.step_ht = profile.step_wiener = int(step)
-    out = bm3d.bm3d(scaled / 255.0, np.array([sigma_8bit * shrink / 255.0]), profile)
+    for field, value in (profile_fields or {}).items():
+        setattr(profile, field, value)
+    stage = bm3d.BM3DStages.HARD_THRESHOLDING if hard_thresholding_only else bm3d.BM3DStages.ALL_STAGES
+    out = bm3d.bm3d(scaled / 255.0, np.array([sigma_8bit * shrink / 255.0]), profile, stage_arg=stage)
     return np.asarray(out, dtype=np.float64) * 255.0 / shrink * (span / 255.0) + lo
 
 
