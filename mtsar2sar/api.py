@@ -250,8 +250,9 @@ def _stack_array(
     images: list[NDArray[np.float32]] = []
     grid: Grid | None = None
     tags: dict[str, str] = {}
+    folder = AoiFolder(work)
     for d in dates:
-        path = AoiFolder(work).despeckled(d)
+        path = folder.despeckled(d)
         img, grid = read_product(path)
         images.append(img)
         if not tags:

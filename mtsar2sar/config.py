@@ -43,7 +43,6 @@ class AoiSpec:
     def simulated(self) -> bool:
         return self.simulate is not None
 
-
     def simulated_dir(self, results: str | Path = "results") -> Path:
         return AoiFolder.of(self.name, results).simulated_dir
 
@@ -104,9 +103,9 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 
 def semantic_errors(config: dict[str, Any]) -> list[str]:
     """Problems the schema cannot express: settings that are valid alone but not together."""
-    messages = []
     from mtsar2sar.settings import with_defaults
 
+    messages = []
     net = config.get("network") or {}
     full = with_defaults("network", net)
     tile, overlap = full["tile"], full["overlap"]

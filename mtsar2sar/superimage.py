@@ -93,7 +93,7 @@ def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | No
     return [b for band in mulog_bands(height, width, mulog_settings) for b in band]
 
 
-def mulog_kwargs(settings: dict[str, Any]) -> dict[str, Any]:
+def mulog_kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
     """MuLoG keyword arguments from the ``mulog`` config section (without the denoiser's settings)."""
     keys = ("admm_iterations", "newton_iterations", "block", "halo")
     return {k: settings[k] for k in keys if k in settings}

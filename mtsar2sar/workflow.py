@@ -87,8 +87,6 @@ def check_coregistration(
     return report
 
 
-
-
 def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
     """Remove the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.jpg``) of dates that
     are not in ``dates`` (removed from the inputs, or dropped by the check), so that the results folder
@@ -234,7 +232,6 @@ def mulog_computation_settings(mulog: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in mulog.items() if k != "block_jobs"}
 
 
-
 def filter_super_image_step(
     in_image: str | Path, enl_path: str | Path, method: str, output: str | Path,
     mulog_settings: Mapping[str, Any] | None = None, blocks: Sequence[str | Path] = (),
@@ -245,10 +242,10 @@ def filter_super_image_step(
 
     description = f"super-image filtered ({method})"
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
-    st = dict(mulog_settings or {})
+    st = with_defaults("mulog", mulog_settings)
     how = method if method != "mulog" else (
-        f"mulog (L = super_image_enl, {st.get('denoiser', 'bm3d')}"
-        + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + f", {st.get('admm_iterations', 6)} ADMM iterations)")
+        f"mulog (L = super_image_enl, {st['denoiser']}"
+        + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + f", {st['admm_iterations']} ADMM iterations)")
     tags = {"filter": how, "super_image_enl": repr(enl), "units": PRODUCT_UNITS, "software": software_version()}
     if blocks:
         gather_blocks_file(in_image, blocks, output, mulog_settings, description, tags)
@@ -286,17 +283,19 @@ def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, prog
                            progress=progress, self_ensemble=st.self_ensemble)
 
 
-def weights_tags(settings: Mapping[str, Any], looks: float | None) -> dict[str, str]:
-    """The output tags naming the weights actually used: ``weights`` (``auto`` resolved to the name it
-    picks), ``weights_file`` (the file loaded) and ``weights_setting`` (as configured)."""
+def network_tags(st: NetworkSettings, looks: float | None) -> dict[str, str]:
+    """The output tags of a product of the network: the weights actually used (``weights``: ``auto``
+    resolved to the name it picks, ``weights_file`` the file loaded, its ``weights_sha256``,
+    ``weights_setting`` as configured) and the settings that change the numbers (``network_settings``,
+    ``settings_sha256``: :meth:`mtsar2sar.settings.NetworkSettings.tags`)."""
     from mtsar2sar.network import auto_weights, resolve_weights
 
-    st = NetworkSettings.from_mapping(settings)
     requested = st.weights
     name = auto_weights(looks) if requested == "auto" and looks is not None else requested
     path = resolve_weights(requested, st.base, looks)
     sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"weights": name, "weights_file": str(path), "weights_sha256": sha256, "weights_setting": requested}
+    return {"weights": name, "weights_file": str(path), "weights_sha256": sha256, "weights_setting": requested,
+            **st.tags()}
 
 
 PRODUCT_UNITS = "linear intensity, same as the input"
@@ -331,12 +330,6 @@ def super_image_tags(super_path: str | Path) -> dict[str, str]:
     return {"super_image_enl": repr(float(enl))} if enl is not None else {}
 
 
-def settings_tags(settings: Mapping[str, Any]) -> dict[str, str]:
-    """``network_settings`` and ``settings_sha256`` of the products despeckled with ``settings``
-    (:meth:`mtsar2sar.settings.NetworkSettings.tags`)."""
-    return NetworkSettings.from_mapping(settings).tags()
-
-
 def despeckle(
     date_file: str | Path,
     domain: str,
@@ -359,13 +352,13 @@ def despeckle(
         raise InputError(f"{date_file}: not on the grid of the super-image {super_path}: {'; '.join(diffs)}")
     if denoiser is None:
         denoiser = build_denoiser(settings, looks)
+    st = NetworkSettings.from_mapping(settings)
     t0 = time.perf_counter()
     lam, gain, k = despeckle_file(
         date_file, domain, band, super_path, denoiser, output, "despeckled intensity (ratio + SAR2SAR)",
-        {**source_tags(date_file), **weights_tags(settings, looks), **super_image_tags(super_path),
-         **settings_tags(settings),
+        {**source_tags(date_file), **network_tags(st, looks), **super_image_tags(super_path),
          "looks": repr(looks), "source": str(date_file), "units": PRODUCT_UNITS, "software": software_version()},
-        debias=NetworkSettings.from_mapping(settings).debias,
+        debias=st.debias,
     )
     mpx = grid.height * grid.width / 1e6
     seconds = time.perf_counter() - t0
@@ -432,13 +425,12 @@ def run_method(
     ``stack_files``: every kept date of the AOI, in order (the Quegan filters use them all; they hold
     the stack in memory: a comparison method, not the workflow's product)."""
     from mtsar2sar import methods as m
-    from mtsar2sar.denoisers import get_denoiser
+    from mtsar2sar.denoisers import denoiser_of_settings
     from mtsar2sar.superimage import mulog_kwargs
 
     w, grid = read_intensity(date_file, domain, band)
-    st = dict(mulog_settings)
-    denoiser = get_denoiser(st.pop("denoiser", "bm3d"))
-    kw = mulog_kwargs(st)
+    denoiser = denoiser_of_settings(mulog_settings)
+    kw = mulog_kwargs(mulog_settings)
     t0 = time.perf_counter()
     extra: dict[str, str] = {}
     if method == "mean":
@@ -474,7 +466,7 @@ def run_method(
     seconds = time.perf_counter() - t0
     log.info("%s on %s: %.2f Mpx in %.1f s (%.1f s/Mpx)", method, date_file, w.size / 1e6, seconds, seconds / (w.size / 1e6))
     if method in ("sar2sar", "quegan_sar2sar"):
-        extra.update({**weights_tags(network_settings, looks), **settings_tags(network_settings)})
+        extra.update(network_tags(NetworkSettings.from_mapping(network_settings), looks))
     if method in ("mulog", "mulog_down2", "rabasar", "rabasar_down2"):
         used = {k: v for k, v in with_defaults("mulog", mulog_settings).items() if k != "block_jobs"}
         extra["mulog_settings"] = json.dumps(used, sort_keys=True)
