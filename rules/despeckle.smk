@@ -69,7 +69,7 @@ localrules:
 
 rule despeckle_from_batch:
     """A date of a batch placed (hard link, else copy) from the staging folder, and its log: rerunnable.
-    A shell command (a `run:` block would start a Snakemake process per date); no benchmark record.
+    A shell command: a `run:` block would start a Snakemake process per date.
     """
     input:
         despeckle_batch_of,
@@ -77,6 +77,8 @@ rule despeckle_from_batch:
         f"{RESULTS}/{{aoi}}/despeckled/{{date}}.tif",
     log:
         f"{RESULTS}/{{aoi}}/logs/despeckle/{{date}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/despeckle_from_batch/{{date}}.tsv"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     conda:
@@ -126,6 +128,8 @@ rule quicklook_from_batch:
         f"{RESULTS}/{{aoi}}/quicklooks/{{date}}.jpg",
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook/{{date}}.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/quicklook_from_batch/{{date}}.tsv"
     wildcard_constraints:
         aoi=aoi_regex(BATCHED_AOIS),
     conda:
