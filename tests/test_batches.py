@@ -129,3 +129,20 @@ def test_a_dry_run_before_the_check_lists_the_work_of_every_date(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     assert "dry run" not in res.stdout + res.stderr
     assert jobs(res.stderr, "despeckle") == 3
+
+
+def test_a_change_of_the_filter_settings_reruns_the_filter_not_the_mean(tmp_path):
+    """The super-image mean's jobs take only its own settings (enl, enl_window): changing the filter's
+    (before: the whole super_image section) reran the mean and everything after it."""
+    _, _, _, stack = simulated_stack(tmp_path, 2, 48)
+    work = tmp_path / "work"
+    work.mkdir()
+    conf = tiny_config(stack)
+    conf["mulog"] = {"denoiser": "dct"}
+    res = run_workflow(work, conf)
+    assert res.returncode == 0, res.stderr[-3000:]
+    conf["super_image"] = {"filter_iterations": 2}
+    res = run_workflow(work, conf, "-n")
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out[-3000:]
+    assert jobs(out, "filter_super_image") == 1 and jobs(out, "super_image") == 0, out[-3000:]
