@@ -14,11 +14,19 @@ those two imports, and it loads the weights with `weights_only=True` as we do (i
 `torch.load` on a full pickle).
 
     .venv/bin/python benchmarks/speed.py [--size 2048] [--threads 2] [--no-reference]
+
+On a CUDA machine, ``--device cuda`` measures instead: the GPU's fp32 and TF32 matrix-multiply rates, the
+network alone on one whole image already on the device (fp32, TF32, bf16 autocast), tiled inference
+from host memory for tile sizes and batches (host/device copies and blending included), and the
+`despeckle` step end to end (GeoTIFF read and write included) with ``device: cuda``:
+
+    python benchmarks/speed.py --device cuda --size 2048
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import tempfile
 import time
 from pathlib import Path
@@ -216,6 +224,89 @@ def optimization_trials(side: int, threads: int, compile_too: bool) -> None:
         report("torch.compile", c_t, c)
 
 
+def gpu_report(n: int, weights: str, device: str = "cuda") -> None:
+    """The GPU measurements of the module's docstring (random network input; speed does not depend on it).
+    ``device`` cpu runs the same code on the CPU (a check of this function, not a CPU benchmark)."""
+    from mtsar2sar.despeckle import denormalize_to_intensity
+    from mtsar2sar.metrics import psnr_log
+    from mtsar2sar.network import load_network
+
+    dev = torch.device(device)
+    cuda = dev.type == "cuda"
+    print(f"device: {torch.cuda.get_device_name(dev) if cuda else 'cpu'}; torch {torch.__version__}")
+    side = 8192 if cuda else 512
+
+    def sync() -> None:
+        if cuda:
+            torch.cuda.synchronize()
+
+    def timed(fn, repeats: int = 5) -> float:
+        fn()
+        sync()
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            fn()
+        sync()
+        return (time.perf_counter() - t0) / repeats
+
+    rates = {}
+    ma, mb = torch.randn(side, side, device=dev), torch.randn(side, side, device=dev)
+    for name, tf32 in (("fp32", False), ("tf32", True)):
+        torch.backends.cuda.matmul.allow_tf32 = tf32
+        rates[name] = 2 * side**3 / timed(functools.partial(torch.mm, ma, mb)) / 1e12
+    torch.backends.cuda.matmul.allow_tf32 = False
+    ma = mb = torch.empty(0)
+    fpp = flops_per_pixel()
+    print(f"matmul {side}^3: fp32 {rates['fp32']:.1f} TFLOP/s, TF32 {rates['tf32']:.1f} TFLOP/s; network {fpp / 1e3:.1f} kFLOP per pixel")
+    net = load_network(weights).eval().to(dev)
+    rng = np.random.default_rng(0)
+    img = rng.normal(0.45, 0.05, (n, n)).astype(np.float32)
+    x = torch.from_numpy(img)[None, None].to(dev)
+    mpx = n * n / 1e6
+    outs = {}
+    print(f"network alone, one {n}x{n} image on the device:")
+    for name, tf32, bf16, cl in (("fp32", False, False, False), ("fp32 channels_last", False, False, True),
+                                 ("TF32 convolutions", True, False, False), ("bf16 autocast", False, True, False),
+                                 ("bf16 autocast channels_last", False, True, True)):
+        torch.backends.cudnn.allow_tf32 = tf32
+        m = net.to(memory_format=torch.channels_last if cl else torch.contiguous_format)
+        xi = x.contiguous(memory_format=torch.channels_last) if cl else x
+
+        def fwd(m: torch.nn.Module = m, xi: torch.Tensor = xi, bf16: bool = bf16) -> torch.Tensor:
+            with torch.inference_mode(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16):
+                return m(xi)
+
+        dt = timed(fwd)
+        outs[name] = denormalize_to_intensity(fwd().float().cpu().numpy()[0, 0])
+        limit = rates["tf32" if tf32 or bf16 else "fp32"]
+        d = "" if name == "fp32" else f"; PSNR vs fp32 output {psnr_log(outs[name], outs['fp32']):.1f} dB"
+        print(f"  {name:<30}{mpx / dt:>9.1f} Mpx/s  {mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 "
+              f"matmul rate ({mpx / dt * 1e6 * fpp / (limit * 1e12):.2f} of its own){d}")
+    torch.backends.cudnn.allow_tf32 = False
+    net = net.to(memory_format=torch.contiguous_format)
+    print(f"tiled from host memory (copies, blending on the host included), fp32, {n}x{n}:")
+    for tile, overlap, batch in ((768, 128, 1), (768, 128, 4), (768, 128, 8), (1024, 128, 4), (n, 0, 1)):
+        dt = timed(functools.partial(tiled_apply, net, img, tile, overlap, batch, dev), repeats=3)
+        k = computed_per_output(n, tile, overlap) if overlap else 1.0
+        print(f"  tile {tile:>5} overlap {overlap:>4} batch {batch:>2}: {mpx / dt:>8.1f} Mpx/s useful "
+              f"({mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 matmul rate; {k:.2f} computed per output px)")
+    cfg = SimulationConfig(height=n, width=n)
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        s = np.exp(rng.normal(-2.5, 1.0, (n, n))).astype(np.float32)
+        write_float32(d / "date.tif", (s * rng.exponential(1.0, (n, n))).astype(np.float32), cfg.grid())
+        write_float32(d / "super.tif", s, cfg.grid())
+        for batch in (1, 4):
+            settings = {**DEFAULTS, "weights": weights, "batch": batch, "device": dev.type}
+            despeckle(d / "date.tif", "intensity", None, d / "super.tif", settings, d / "out.tif", looks=4.0)
+            t0 = time.perf_counter()
+            for _ in range(3):
+                despeckle(d / "date.tif", "intensity", None, d / "super.tif", settings, d / "out.tif", looks=4.0)
+            dt = (time.perf_counter() - t0) / 3
+            print(f"despeckle step end to end ({n}x{n}, GeoTIFF in and out, device {dev.type}, tile {DEFAULTS['tile']}, "
+                  f"overlap {DEFAULTS['overlap']}, batch {batch}): {dt:.2f} s, {mpx / dt:.1f} Mpx/s")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=2048)
@@ -227,9 +318,14 @@ def main() -> None:
     ap.add_argument("--only-trials", action="store_true", help="only the optimization trials and the comparison")
     ap.add_argument("--tile-sweep", type=int, default=0, metavar="N",
                     help="only the tile/overlap sweep against whole-image inference on an N x N date")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: the GPU measurements")
+    ap.add_argument("--weights", default="sar2sar-ml", help="--device cuda: the network's weights")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     n = args.size
+    if args.device == "cuda":
+        gpu_report(n, args.weights)
+        return
     fpp = flops_per_pixel()
     peak = matmul_gflops(args.threads)
     print(f"network FLOPs per pixel (counted): {fpp / 1e3:.1f} kFLOP; fp32 matmul rate, {args.threads} threads: {peak:.1f} GFLOP/s")

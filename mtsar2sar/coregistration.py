@@ -33,8 +33,10 @@ SHIFT_SIGNIFICANCE = 3.0
 # MIN_SHIFT_PIXELS, the shift is not measurable.
 MIN_SHIFT_COVERAGE = 0.5
 MIN_SHIFT_PIXELS = 32 * 32
-# A date whose raw values are mostly negative is in dB, not linear units.
-MAX_NEGATIVE_FRACTION = 0.5
+# A date with more than this share of negative raw values is in dB, not linear units (linear intensity is
+# never negative; thermal-noise-corrected products leave at most a few slightly negative pixels). A stack
+# in dB is about a quarter negative where its backscatter is bright (above 0 dB for most of the scene).
+MAX_NEGATIVE_FRACTION = 0.1
 # A single value held by this share of the valid pixels of a float date, at its minimum or maximum, is
 # an undeclared fill (nodata) value, not speckle.
 MAX_EXTREME_FRACTION = 0.01

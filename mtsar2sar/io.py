@@ -224,7 +224,8 @@ def verify_raster(path: Path, rows: int = 1024) -> None:
 
 def verify_written(path: Path) -> None:
     """Check a file just written under a temporary name: not empty; a JSON file parses; a GeoTIFF reads
-    back in full. Raises :class:`OutputError` naming the file otherwise."""
+    back in full; a JPEG or PNG image decodes; a PyTorch file (a zip archive) has every member intact.
+    Raises :class:`OutputError` naming the file otherwise."""
     try:
         if path.stat().st_size == 0:
             raise OutputError(f"{path}: empty after writing (full disk?)")
@@ -233,10 +234,28 @@ def verify_written(path: Path) -> None:
             json.loads(path.read_text())
         elif suffix in (".tif", ".tiff"):
             verify_raster(path)
+        elif suffix in (".jpg", ".jpeg", ".png"):
+            from PIL import Image
+
+            with Image.open(path) as im:
+                im.load()  # decodes every byte: a truncated file raises
+        elif suffix == ".pt":
+            import zipfile
+
+            with zipfile.ZipFile(path) as z:
+                bad = z.testzip()
+            if bad is not None:
+                raise OutputError(f"{path}: member {bad} is corrupt after writing (full disk or I/O error?)")
     except OutputError:
         raise
-    except (OSError, ValueError, RasterioIOError) as exc:
+    except (OSError, ValueError, RasterioIOError, zipfile_error()) as exc:
         raise OutputError(f"{path}: not readable after writing ({exc}); full disk or I/O error?") from exc
+
+
+def zipfile_error() -> type[Exception]:
+    import zipfile
+
+    return zipfile.BadZipFile
 
 
 @contextlib.contextmanager

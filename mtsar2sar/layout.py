@@ -41,8 +41,14 @@ PRODUCTS = {
 }
 # Folders of per-rule records (not products).
 RECORDS = ("logs", "benchmarks")
-# Products with one file per date: removed when their date leaves the stack.
-PER_DATE = {"despeckled": ".tif", "quicklooks": ".jpg"}
+# The files of one date (products, and the per-date rules' logs and benchmark records; "*": any method):
+# removed when their date leaves the stack.
+PER_DATE = (
+    "despeckled/{date}.tif", "quicklooks/{date}.jpg", "methods/*/{date}.tif",
+    "logs/despeckle/{date}.log", "logs/quicklook/{date}.log", "logs/methods/*/{date}.log",
+    "benchmarks/despeckle/{date}.tsv", "benchmarks/despeckle_from_batch/{date}.tsv", "benchmarks/quicklook/{date}.tsv",
+    "benchmarks/quicklook_from_batch/{date}.tsv", "benchmarks/methods/*/{date}.tsv",
+)
 
 
 def product_pattern(template: str) -> re.Pattern[str]:

@@ -206,10 +206,12 @@ def load_network(weights: str | Path, base: str | Path = ".", looks: float | Non
     return net
 
 
-def select_device(device: str) -> torch.device:
+def select_device(device: str, setting: str = "network.device") -> torch.device:
     """``auto`` picks CUDA when present, else the CPU."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device not in ("cpu", "cuda"):
+        raise InputError(f"{setting}: {device!r} is not one of auto, cpu, cuda")
     if device == "cuda" and not torch.cuda.is_available():
-        raise InputError("network.device: 'cuda' requested but no CUDA device is available")
+        raise InputError(f"{setting}: 'cuda' requested but no CUDA device is available")
     return torch.device(device)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -89,6 +89,7 @@ def tiled_apply_rows(
     device: torch.device | str = "cpu",
     progress: bool = False,
     channels_last: bool = False,
+    accumulate_on_device: bool | None = None,
 ) -> None:
     """Apply ``net`` (N,1,h,w -> N,1,h,w) by overlapping tiles to an image read by bands of rows.
 
@@ -96,6 +97,8 @@ def tiled_apply_rows(
     time, and the rows that no later tile touches are handed to ``sink`` at once, so memory holds
     one row of tiles (``tile`` x ``width``), whatever the height. ``channels_last`` feeds the
     tiles in that memory format (give it a network converted the same way: faster convolutions on CPU).
+    ``accumulate_on_device`` (default: when ``device`` is not the CPU) blends the tiles where the network
+    ran, so only the input tiles and the finished rows cross between host and device; same result.
     """
     _check(tile, overlap)
     ph, pw = _ceil_to(height, GRID), _ceil_to(width, GRID)
@@ -104,17 +107,7 @@ def tiled_apply_rows(
     pad_mode: PadMode = "reflect" if min(height, width) > 1 else "edge"
     row_index = _padded_index(height, ph, pad_mode)
     device = torch.device(device)
-    buf0 = 0  # first row held in the buffers
-    out = np.zeros((0, pw), dtype=np.float64)
-    wsum = np.zeros((0, pw), dtype=np.float64)
-
-    def flush(upto: int, emit: RowSink) -> None:
-        nonlocal buf0, out, wsum
-        upto = min(upto, height)
-        if upto > buf0:
-            n = upto - buf0
-            emit(buf0, upto, (out[:n] / wsum[:n])[:, :width].astype(np.float32))
-            out, wsum, buf0 = out[n:], wsum[n:], upto
+    acc = _Accumulator(pw, device, device.type != "cpu" if accumulate_on_device is None else accumulate_on_device)
 
     def load(r: int) -> NDArray[np.floating]:
         idx = row_index[r : r + th]
@@ -127,18 +120,14 @@ def tiled_apply_rows(
     bar = tqdm(total=len(rows) * len(cols), desc="tiles", disable=not progress, mininterval=2.0)
     with ThreadPoolExecutor(1) as reader, ThreadPoolExecutor(1) as writer, torch.inference_mode():
         written: list[Future[None]] = []
-        sink_async: RowSink = lambda r0, r1, rows_: written.append(writer.submit(sink, r0, r1, rows_))
+        sink_async: RowSink = lambda r0, r1, rows_: written.append(writer.submit(sink, r0, r1, np.ascontiguousarray(rows_[:, :width])))
         pending = reader.submit(load, rows[0])
         for k, r in enumerate(rows):
-            flush(r, sink_async)  # rows above r are final: no later tile reaches them
+            acc.flush(min(r, height), sink_async)  # rows above r are final: no later tile reaches them
             band = pending.result()
             if k + 1 < len(rows):
                 pending = reader.submit(load, rows[k + 1])
-            need = r + th - buf0
-            if out.shape[0] < need:
-                grow = need - out.shape[0]
-                out = np.concatenate([out, np.zeros((grow, pw))])
-                wsum = np.concatenate([wsum, np.zeros((grow, pw))])
+            acc.reserve(r + th)
             wr = _ramp(th, min(overlap, th), r == 0, r + th >= ph)
             for i in range(0, len(cols), batch):
                 chunk = cols[i : i + batch]
@@ -146,21 +135,68 @@ def tiled_apply_rows(
                 xt = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)).to(device)
                 if channels_last:
                     xt = xt.contiguous(memory_format=torch.channels_last)
-                y = net(xt).float().cpu().numpy()[:, 0]
-                for c, yi in zip(chunk, y):
-                    wc = _ramp(tw, min(overlap, tw), c == 0, c + tw >= pw)
-                    wt = wr[:, None] * wc[None, :]
-                    o = r - buf0
-                    out[o : o + th, c : c + tw] += yi * wt
-                    wsum[o : o + th, c : c + tw] += wt
+                y = net(xt).float()[:, 0]
+                for c, yi in zip(chunk, acc.results(y)):
+                    acc.add(r, c, yi, wr, _ramp(tw, min(overlap, tw), c == 0, c + tw >= pw))
                 bar.update(len(chunk))
             for f in written:  # surface a failed write at once
                 if f.done():
                     f.result()
-        flush(height, sink_async)
+        acc.flush(height, sink_async)
         for f in written:
             f.result()
     bar.close()
+
+
+class _Accumulator:
+    """The weighted sum of the tiles' outputs over the rows not yet handed out, and its weights (float64),
+    in host memory or, for a network on a GPU, on its device (only finished rows are copied back)."""
+
+    def __init__(self, width: int, device: torch.device, on_device: bool) -> None:
+        self.width, self.device, self.on_device = width, device, on_device
+        self.first = 0  # first row held
+        self.out: Any  # (rows, width) float64: a numpy array, or a tensor on the device
+        self.wsum: Any
+        if on_device:
+            self.out = torch.zeros((0, width), dtype=torch.float64, device=device)
+            self.wsum = torch.zeros((0, width), dtype=torch.float64, device=device)
+        else:
+            self.out, self.wsum = np.zeros((0, width)), np.zeros((0, width))
+
+    def reserve(self, upto: int) -> None:
+        grow = upto - self.first - self.out.shape[0]
+        if grow > 0:
+            if self.on_device:
+                z = torch.zeros((grow, self.width), dtype=torch.float64, device=self.device)
+                self.out, self.wsum = torch.cat([self.out, z]), torch.cat([self.wsum, z])
+            else:
+                self.out = np.concatenate([self.out, np.zeros((grow, self.width))])
+                self.wsum = np.concatenate([self.wsum, np.zeros((grow, self.width))])
+
+    def results(self, y: torch.Tensor) -> list[Any]:
+        return list(y) if self.on_device else list(y.cpu().numpy())
+
+    def add(self, r: int, c: int, y: Any, wr: NDArray[np.float32], wc: NDArray[np.float32]) -> None:
+        """Add tile output ``y`` at (``r``, ``c``) with the weights ``wr`` (rows) x ``wc`` (columns)."""
+        o, th, tw = r - self.first, wr.size, wc.size
+        wt: Any
+        if self.on_device:
+            wt = torch.from_numpy(wr).to(self.device)[:, None] * torch.from_numpy(wc).to(self.device)[None, :]
+        else:
+            wt = wr[:, None] * wc[None, :]
+        self.out[o : o + th, c : c + tw] += y * wt  # float32 products summed in float64, as on the host
+        self.wsum[o : o + th, c : c + tw] += wt
+
+    def flush(self, upto: int, emit: RowSink) -> None:
+        """Hand rows [first, upto) to ``emit`` (float32) and drop them."""
+        n = upto - self.first
+        if n > 0:
+            rows = self.out[:n] / self.wsum[:n]
+            if self.on_device:
+                emit(self.first, upto, rows.float().cpu().numpy())
+            else:
+                emit(self.first, upto, rows.astype(np.float32))
+            self.out, self.wsum, self.first = self.out[n:], self.wsum[n:], upto
 
 
 def tiled_apply(

@@ -11,7 +11,8 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ from mtsar2sar.simulate import SimulationConfig, write_stack
 
 if TYPE_CHECKING:
     from mtsar2sar.despeckle import NetworkDenoiser
+    from mtsar2sar.training import Stack, TrainingConfig
 
 # torch, scikit-image and matplotlib are imported inside the steps that need them: every rule runs
 # in its own process, and a step that does not use them should not pay for their import.
@@ -88,20 +90,20 @@ def check_coregistration(
 
 
 def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
-    """Remove the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.jpg``) of dates that
-    are not in ``dates`` (removed from the inputs, or dropped by the check), so that the results folder
-    lists only the stack's dates. Returns what was removed."""
+    """Remove the files of dates that are not in ``dates`` (removed from the inputs, or dropped by the
+    check): the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.jpg``, the comparison's
+    ``methods/{method}/{date}.tif``) and their rules' logs and benchmark records (``layout.PER_DATE``), so
+    that the results folder lists only the stack's dates. Returns what was removed."""
     removed = []
     keep = set(dates)
-    for folder, suffix in PER_DATE.items():
-        d = aoi_dir / folder
-        if not d.is_dir():
-            continue
-        for f in sorted(d.glob(f"*{suffix}")):
-            if f.is_file() and f.name[: -len(suffix)] not in keep:
+    for pattern in PER_DATE:
+        folder, suffix = pattern.split("{date}")
+        for f in sorted(aoi_dir.glob(f"{folder}*{suffix}")):
+            date = f.name[: -len(suffix)]
+            if f.is_file() and date not in keep:
                 f.unlink()
                 removed.append(f)
-                log.warning("removed %s: date %s is not in the stack (any more)", f, f.name[: -len(suffix)])
+                log.warning("removed %s: date %s is not in the stack (any more)", f, date)
     return removed
 
 
@@ -500,18 +502,32 @@ def rabasar_pre_estimator(
     return estimate
 
 
-def train_model(
-    aois: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any], output: str | Path, workdir: str | Path,
-    base: str | Path = ".",
-) -> dict[str, Any]:
-    """Train a network on the kept dates of ``aois`` (name -> files, domain, band, coregistration, super_image)."""
+def train_model_settings(settings: Mapping[str, Any]) -> TrainingConfig:
+    """The training config of a model's settings (its ``aois`` aside)."""
+    from mtsar2sar.training import TrainingConfig
+
+    return TrainingConfig.from_dict({k: v for k, v in settings.items() if k != "aois"})
+
+
+@dataclass(frozen=True)
+class TrainingArrays:
+    """One AOI's training data in memory: its kept dates (intensity) and filtered super-image."""
+
+    name: str
+    dates: list[NDArray[np.floating]]
+    super_image: NDArray[np.floating]
+    looks: float
+
+
+def training_stacks(
+    aois: Iterable[TrainingArrays], cfg: TrainingConfig, base: str | Path = "."
+) -> tuple[list[Stack], TrainingConfig]:
+    """The training stacks of ``aois`` (pre-estimates of ``compensated_mean`` targets included), and the
+    config with its patch reduced where an AOI is smaller than a patch."""
     from dataclasses import replace
 
-    from mtsar2sar.training import TrainingConfig, fmt_nll, prepare_stack, train
+    from mtsar2sar.training import prepare_stack
 
-    st = dict(settings)
-    st.pop("aois", None)
-    cfg = TrainingConfig.from_dict(st)
     network_pre: Callable[[NDArray[np.float64]], NDArray[np.float64]] | None = None
     if cfg.targets == "compensated_mean":
         log.info("pre-estimates by %s", cfg.pre_estimator or cfg.init)
@@ -524,23 +540,39 @@ def train_model(
             torch.set_num_threads(cfg.threads)
             network_pre = NetworkDenoiser(load_network(cfg.pre_estimator or cfg.init, base), level=cfg.level)
     stacks = []
-    for name, a in aois.items():
-        dates = kept_dates(a["coregistration"])
-        imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
-        s, _ = read_product(a["super_image"])
-        side = min(s.shape) // 32 * 32
+    for a in aois:
+        side = min(a.super_image.shape) // 32 * 32
         if side < cfg.patch:
             if side < 32:
-                raise InputError(f"training: AOI {name!r} is {s.shape[0]} x {s.shape[1]} px, smaller than the "
-                                 "network's smallest patch (32 x 32)")
-            log.warning("training patches reduced from %d to %d px: AOI %s is %d x %d px", cfg.patch, side, name, *s.shape)
+                raise InputError(f"training: AOI {a.name!r} is {a.super_image.shape[0]} x {a.super_image.shape[1]} px, "
+                                 "smaller than the network's smallest patch (32 x 32)")
+            log.warning("training patches reduced from %d to %d px: AOI %s is %d x %d px", cfg.patch, side, a.name,
+                        *a.super_image.shape)
             cfg = replace(cfg, patch=side)
         for domain in ("ratio", "image") if cfg.domain == "both" else (cfg.domain,):
             pre = network_pre
             if cfg.targets == "compensated_mean" and cfg.pre_estimator == "rabasar":
-                pre = rabasar_pre_estimator(s, domain, float(a.get("looks", cfg.looks)), cfg.pre_denoiser)
-            stacks.append(prepare_stack(f"{name}:{domain}", imgs, s, cfg, domain, pre))
-        log.info("prepared %s: %d dates (%d for validation)", name, len(dates), len(stacks[-1].val_dates))
+                pre = rabasar_pre_estimator(a.super_image, domain, a.looks, cfg.pre_denoiser)
+            stacks.append(prepare_stack(f"{a.name}:{domain}", a.dates, a.super_image, cfg, domain, pre))
+        log.info("prepared %s: %d dates (%d for validation)", a.name, len(a.dates), len(stacks[-1].val_dates))
+    return stacks, cfg
+
+
+def train_model(
+    aois: Mapping[str, Mapping[str, Any]], settings: Mapping[str, Any], output: str | Path, workdir: str | Path,
+    base: str | Path = ".",
+) -> dict[str, Any]:
+    """Train a network on the kept dates of ``aois`` (name -> files, domain, band, coregistration, super_image)."""
+    from mtsar2sar.training import fmt_nll, train
+
+    cfg = train_model_settings(settings)
+    arrays = []
+    for name, a in aois.items():
+        dates = kept_dates(a["coregistration"])
+        imgs = [read_intensity(a["files"][d], a["domain"], a.get("band"))[0] for d in dates]
+        s, _ = read_product(a["super_image"])
+        arrays.append(TrainingArrays(name, imgs, s, float(a.get("looks", cfg.looks))))
+    stacks, cfg = training_stacks(arrays, cfg, base)
     summary = train(stacks, cfg, output, workdir, base)
     log.info("trained in %.0f s; validation NLL %s -> %s", summary["seconds"],
              fmt_nll(summary["initial_validation_nll"]), fmt_nll(summary["final_validation_nll"]))

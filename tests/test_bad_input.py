@@ -206,9 +206,14 @@ def stack5(size: int = 64, seed: int = 3) -> dict[str, np.ndarray]:
     return {f"2024010{i}": (truth * rng.gamma(4, 0.25, truth.shape)).astype(np.float32) for i in range(1, 6)}
 
 
-def test_db_data_declared_as_intensity_refused(tmp_path):
+@pytest.mark.parametrize("gain", [0.01, 2.0])
+def test_db_data_declared_as_intensity_refused(tmp_path, gain):
+    # gain 0.01: sigma0 in dB, mostly negative; gain 2: a bright scene in dB, about a quarter of it negative
+    # (formerly passed with those pixels masked: the check asked for a majority)
     imgs = stack5()
-    imgs["20240104"] = 10 * np.log10(imgs["20240104"] * 0.01)  # sigma0 in dB: mostly negative
+    imgs["20240104"] = 10 * np.log10(imgs["20240104"] * gain)
+    negative = float(np.mean(imgs["20240104"] < 0))
+    assert 0.1 < negative < 0.5 if gain > 1 else negative > 0.9
     files = write_dates(tmp_path, imgs, utm_grid())
     for policy in ("fail", "drop"):
         with pytest.raises(InputError, match=r"S1_20240104\.tif: \d+% of its values are negative: the data look like dB \(10 log10\), but input_domain 'intensity' expects linear values"):
@@ -324,13 +329,15 @@ def test_stale_outputs_of_a_removed_date_are_removed(tmp_path):
     imgs = stack5()
     files = write_dates(tmp_path, imgs, utm_grid())
     aoi = tmp_path / "results" / "site"
-    for folder, suffix in (("despeckled", ".tif"), ("quicklooks", ".jpg")):
-        (aoi / folder).mkdir(parents=True)
-        for d in ("20231225", "20240102"):  # 20231225: a date since removed from the inputs
-            (aoi / folder / f"{d}{suffix}").write_text("x")
+    per_date = ["despeckled/{}.tif", "quicklooks/{}.jpg", "methods/rabasar/{}.tif", "logs/despeckle/{}.log",
+                "logs/methods/rabasar/{}.log", "benchmarks/despeckle/{}.tsv", "benchmarks/methods/rabasar/{}.tsv"]
+    others = ["logs/despeckle_batch/b0.log", "benchmarks/despeckle_batch/b0.tsv", "logs/super_image.log"]
+    for f in [p.format(d) for p in per_date for d in ("20231225", "20240102")] + others:
+        (aoi / f).parent.mkdir(parents=True, exist_ok=True)  # 20231225: a date since removed from the inputs
+        (aoi / f).write_text("x")
     workflow.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
-    assert sorted(p.name for p in (aoi / "despeckled").iterdir()) == ["20240102.tif"]
-    assert sorted(p.name for p in (aoi / "quicklooks").iterdir()) == ["20240102.jpg"]
+    left = sorted(str(p.relative_to(aoi)) for p in aoi.rglob("*") if p.is_file() and p.name != "coregistration.json")
+    assert left == sorted([p.format("20240102") for p in per_date] + others)
 
 
 def test_coregistration_report_is_strict_json(tmp_path):

@@ -161,3 +161,33 @@ def test_json_is_strict(tmp_path):
     text = (tmp_path / "r.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
     assert json.loads(text) == {"a": None, "b": [1.0, None, None], "c": 3}
+
+
+@pytest.mark.parametrize("suffix", [".jpg", ".png", ".pt"])
+def test_truncated_image_or_weights_after_writing_are_refused(tmp_path, monkeypatch, suffix):
+    """Quicklooks (JPEG), figures (PNG) and trained weights (.pt) are checked as GeoTIFFs are: a file that
+    reads back truncated is not renamed (formerly only its size was checked)."""
+    import torch
+    from PIL import Image
+
+    real = mio.verify_written
+
+    def truncate_then_verify(path):
+        data = path.read_bytes()
+        path.write_bytes(data[: len(data) // 2])
+        real(path)
+
+    def write(tmp: Path) -> None:
+        if suffix == ".pt":
+            torch.save({"w": torch.arange(50000, dtype=torch.float32)}, tmp)
+        else:
+            noise = np.random.default_rng(0).integers(0, 255, (300, 300), dtype=np.uint8)
+            Image.fromarray(noise).save(tmp, format="JPEG" if suffix == ".jpg" else "PNG")
+
+    with mio.atomic_path(tmp_path / f"ok{suffix}") as tmp:  # an intact file passes the same check
+        write(tmp)
+    monkeypatch.setattr(mio, "verify_written", truncate_then_verify)
+    with (pytest.raises(OutputError, match=rf"out\{suffix}: writing failed, .*(not readable after writing|corrupt)"),
+          mio.atomic_path(tmp_path / f"out{suffix}") as tmp):
+        write(tmp)
+    assert [p.name for p in tmp_path.iterdir()] == [f"ok{suffix}"]

@@ -10,12 +10,17 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
+import rasterio
 import yaml
 from conftest import REPO
 from test_workflow import tiny_config
 
 pytestmark = pytest.mark.slow
+# The file-size limit of the full-disk test: above the run's small files (JSON reports, logs, Snakemake's
+# records and sources), below a date's product (192 x 192 float32: about 140 KB compressed).
+FULL_DISK_BYTES = 64_000
 
 
 def start(workdir: Path, config: dict, *extra: str) -> subprocess.Popen:
@@ -81,3 +86,53 @@ def test_two_runs_are_bit_identical(tmp_path, reference):
     run_to_end(again, config)
     assert products(again) == expected
     assert len([k for k in expected if "/despeckled/" in k]) == 5
+
+
+def file_size_limit(limit: int):
+    """A preexec_fn: files of the process tree can grow to ``limit`` bytes (a full disk, as GDAL sees it:
+    the write that would pass the limit fails with EFBIG; Python ignores SIGXFSZ)."""
+    import resource
+
+    return lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+
+def test_full_disk_fails_the_run_keeps_nothing_and_a_rerun_redoes_the_work(tmp_path):
+    """Issue 15, class 1, through Snakemake: formerly the despeckle job exited 0 with truncated products and its
+    done-marker, and a rerun with space had nothing to do. The super-image is made with space; the
+    despeckling then runs with files limited below the size of a date's product."""
+    config = {"aois": {"big": {"simulate": {"seed": 5, "height": 192, "width": 192, "dates": 3}, "looks": 1}},
+              "network": {"tile": 128, "overlap": 64, "device": "cpu", "threads": 1},
+              "super_image": {"filter": "none"}, "outputs": {"quicklooks": False}}
+    work = tmp_path / "full"
+    work.mkdir()
+    cfg = work / "config.yaml"
+    cfg.write_text(yaml.safe_dump(config))
+    cmd = [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--directory", str(work),
+           "--configfile", str(cfg), "--cores", "1"]
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    aoi = work / "results" / "big"
+    done = aoi / "despeckled.done"
+
+    def run(*extra: str, limit: int | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([*cmd, *extra], check=False, capture_output=True, text=True, env=env, timeout=900,
+                              preexec_fn=file_size_limit(limit) if limit else None)
+
+    first = run("results/big/super_image_filtered.tif")  # targets: relative to --directory
+    assert first.returncode == 0, (first.stdout + first.stderr)[-3000:]
+    full = run("results/big/despeckled.done", limit=FULL_DISK_BYTES)
+    out = full.stdout + full.stderr
+    assert full.returncode != 0, out[-3000:]
+    assert "writing failed" in out and "nothing was kept under that name" in out, out[-3000:]
+    assert not done.exists()
+    assert not list((work / "results").rglob("*.part*")), "temporary files left behind"
+    for p in (aoi / "despeckled").glob("*.tif") if (aoi / "despeckled").exists() else []:
+        with rasterio.open(p) as ds:  # what was kept is complete
+            ds.read()
+    again = run("results/big/despeckled.done")  # space again: the work is redone
+    assert again.returncode == 0, (again.stdout + again.stderr)[-3000:]
+    assert done.exists()
+    dates = sorted(p.stem for p in (aoi / "simulated" / "noisy").glob("*.tif"))
+    assert sorted(p.stem for p in (aoi / "despeckled").glob("*.tif")) == dates and len(dates) == 3
+    for p in (aoi / "despeckled").glob("*.tif"):
+        with rasterio.open(p) as ds:
+            assert np.isfinite(ds.read(1)).all()

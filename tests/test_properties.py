@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean, identity_denoiser
 from mtsar2sar.superimage import temporal_mean
-from mtsar2sar.tiling import tiled_apply, whole_apply
+from mtsar2sar.tiling import tiled_apply, tiled_apply_rows, whole_apply
 
 SETTINGS = settings(max_examples=25, deadline=None)
 
@@ -98,3 +98,25 @@ def test_tiled_equals_whole_for_a_local_network(h, w, tile, overlap_frac, batch,
     tiled = tiled_apply(NET, x, tile=tile, overlap=overlap, batch=batch)
     assert tiled.shape == (h, w)
     np.testing.assert_allclose(tiled, whole, rtol=1e-5, atol=1e-6)
+
+
+@SETTINGS
+@given(h=st.integers(1, 150), w=st.integers(1, 150), tile=st.sampled_from([64, 96]), batch=st.integers(1, 3),
+       seed=st.integers(0, 1000))
+def test_blending_on_the_device_gives_the_bytes_of_blending_on_the_host(h, w, tile, batch, seed):
+    # the GPU path blends the tiles where the network ran (torch, float64); here on the CPU, the same bytes
+    x = np.random.default_rng(seed).random((h, w)).astype(np.float32)
+    host = tiled_apply(NET, x, tile=tile, overlap=32, batch=batch)
+    device = tiled_apply_rows_to_array(x, tile, batch)
+    assert device.dtype == host.dtype == np.float32
+    np.testing.assert_array_equal(device, host)
+
+
+def tiled_apply_rows_to_array(x: np.ndarray, tile: int, batch: int) -> np.ndarray:
+    out = np.full(x.shape, np.nan, dtype=np.float32)
+
+    def sink(r0: int, r1: int, rows: np.ndarray) -> None:
+        out[r0:r1] = rows
+
+    tiled_apply_rows(NET, lambda r0, r1: x[r0:r1], *x.shape, sink, tile, 32, batch, accumulate_on_device=True)
+    return out

@@ -345,3 +345,20 @@ def test_no_validation_dates_report_no_score_not_a_perfect_one(tmp_path):
     summary = train([st], cfg, tmp_path / "m.pt", tmp_path / "w")
     assert summary["initial_validation_nll"] is None and summary["final_validation_nll"] is None
     assert (tmp_path / "w" / "loss.png").exists()
+
+
+def test_training_device_is_a_setting_and_cuda_without_a_gpu_is_refused(tmp_path, stacks):
+    (st,), cfg = stacks
+    from dataclasses import replace
+
+    from mtsar2sar.errors import InputError
+
+    assert TrainingConfig.from_dict({"device": "auto"}).device == "auto"
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA device is present")
+    with pytest.raises(InputError, match=r"training\.device: 'cuda' requested but no CUDA device is available"):
+        train([st], replace(cfg, device="cuda"), tmp_path / "m.pt", tmp_path / "m")
+    with pytest.raises(InputError, match=r"training\.device: 'tpu' is not one of auto, cpu, cuda"):
+        train([st], replace(cfg, device="tpu"), tmp_path / "m.pt", tmp_path / "m")
+    summary = train([st], replace(cfg, device="auto", steps=2), tmp_path / "a.pt", tmp_path / "a")  # auto: the CPU here
+    assert summary["config"]["device"] == "auto" and not (tmp_path / "m.pt").exists()

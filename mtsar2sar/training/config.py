@@ -37,6 +37,7 @@ class TrainingConfig:
     checkpoint_every: int = 250
     validate_every: int = 250
     threads: int = 2
+    device: str = "cpu"  # cpu | cuda | auto (CUDA when present); same seed, same device: same weights
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TrainingConfig:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -14,7 +15,7 @@ from tqdm import tqdm
 
 from mtsar2sar.io import atomic_path
 from mtsar2sar.logs import log
-from mtsar2sar.network import LOG_AMPLITUDE_MIN, SAR2SARUNet, load_network
+from mtsar2sar.network import LOG_AMPLITUDE_MIN, SAR2SARUNet, load_network, select_device
 from mtsar2sar.training.config import TrainingConfig
 from mtsar2sar.training.data import SPAN, Stack
 from mtsar2sar.training.sampler import PatchSampler
@@ -33,7 +34,9 @@ def fmt_nll(v: float | None) -> str:
     return "none (no validation dates)" if v is None else f"{v:.5f}"
 
 
-def validation_nll(net: torch.nn.Module, stacks: list[Stack], cfg: TrainingConfig) -> float | None:
+def validation_nll(
+    net: torch.nn.Module, stacks: list[Stack], cfg: TrainingConfig, device: torch.device | str = "cpu"
+) -> float | None:
     """Mean masked NLL over the held-out date pairs (both directions), whole images (cropped to /32);
     None without validation dates (not a perfect 0)."""
     total, count = 0.0, 0
@@ -49,11 +52,11 @@ def validation_nll(net: torch.nn.Module, stacks: list[Stack], cfg: TrainingConfi
                 for j in st.val_dates:
                     if i == j:
                         continue
-                    x = torch.from_numpy(np.ascontiguousarray(st.inputs[i][sl]))[None, None]
-                    y = torch.from_numpy(np.nan_to_num(st.targets[j][sl]))[None, None]
-                    m = torch.from_numpy(change_mask(st, i, j, sl, cfg.change_threshold_db))[None, None]
-                    out = net(x)
-                    total += float(nll_loss(out, torch.tensor([st.log_gain[i]], dtype=torch.float32), y, m, cfg.looks))
+                    x = torch.from_numpy(np.ascontiguousarray(st.inputs[i][sl]))[None, None].to(device)
+                    y = torch.from_numpy(np.nan_to_num(st.targets[j][sl]))[None, None].to(device)
+                    m = torch.from_numpy(change_mask(st, i, j, sl, cfg.change_threshold_db))[None, None].to(device)
+                    g = torch.tensor([st.log_gain[i]], dtype=torch.float32, device=device)
+                    total += float(nll_loss(net(x), g, y, m, cfg.looks))
                     count += 1
     net.train()
     return total / count if count else None
@@ -96,10 +99,13 @@ def train(
     """Train, checkpointing in ``workdir`` (resumes there), and write the final state dict to ``output``."""
     workdir = Path(workdir)
     workdir.mkdir(parents=True, exist_ok=True)
+    device = select_device(cfg.device, "training.device")
+    if device.type == "cuda":  # deterministic cuBLAS needs this before its first use
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    torch.use_deterministic_algorithms(True)
-    net = initial_network(cfg.init, base)
+    torch.use_deterministic_algorithms(True, warn_only=device.type == "cuda")  # a CUDA op without one: a warning
+    net = initial_network(cfg.init, base).to(device)
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, list(cfg.lr_milestones), cfg.lr_gamma)
@@ -122,15 +128,16 @@ def train(
         else:
             log.info("checkpoint %s is for another configuration: starting over", ckpt)
     sampler = PatchSampler(stacks, cfg, rng)
+    log.info("training on %s", device)
     if start == 0:
-        v = validation_nll(net, stacks, cfg)
+        v = validation_nll(net, stacks, cfg, device)
         history["val_step"].append(0)
         history["val_nll"].append(v)
         log.info("step 0: validation NLL %s", fmt_nll(v))
     t0 = time.perf_counter() - elapsed
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", mininterval=5.0)
     for step in bar:
-        x, g, y, m = sampler.sample()
+        x, g, y, m = (t.to(device, non_blocking=True) for t in sampler.sample())
         loss = nll_loss(net(x), g, y, m, cfg.looks)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -141,7 +148,7 @@ def train(
         history["loss"].append(float(loss.detach()))
         done = step + 1
         if done % cfg.validate_every == 0 or done == cfg.steps:
-            v = validation_nll(net, stacks, cfg)
+            v = validation_nll(net, stacks, cfg, device)
             history["val_step"].append(done)
             history["val_nll"].append(v)
             log.info("step %d: loss %.5f, validation NLL %s, %.0f s", done, history["loss"][-1], fmt_nll(v),
@@ -157,7 +164,7 @@ def train(
     bar.close()
     seconds = time.perf_counter() - t0
     with atomic_path(output) as tmp:
-        torch.save(net.state_dict(), tmp)
+        torch.save({k: v.detach().cpu() for k, v in net.state_dict().items()}, tmp)
     save_loss_plot(history, workdir / "loss.png")
     summary = {
         "config": asdict(cfg), "stacks": [s.name for s in stacks], "seconds": seconds,
