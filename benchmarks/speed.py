@@ -62,7 +62,7 @@ def flops_per_pixel(side: int = 256) -> float:
     return counter.get_total_flops() / side**2
 
 
-def reference_denoiser():
+def reference_denoiser(device: str = "cpu"):
     """deepdespeckling's Sar2SarDenoiser, loading the same weights safely."""
     import importlib.util
     import sys
@@ -86,8 +86,61 @@ def reference_denoiser():
             return model.eval()
 
     den = SafeSar2SarDenoiser()
-    den.device = "cpu"
+    den.device = device
     return den
+
+
+THEIRS = """
+import sys, numpy as np, rasterio, torch
+sys.path.insert(0, {bench!r})
+from speed import reference_denoiser
+torch.set_num_threads({threads})
+with rasterio.open(sys.argv[1]) as ds:
+    amp = np.sqrt(ds.read(1).astype(np.float64)).astype(np.float32)
+np.save(sys.argv[2], reference_denoiser({device!r}).denoise_image(amp, 256, 254)["denoised"].astype(np.float32))
+"""
+
+
+def process_comparison(n: int, device: str, threads: int, runs: int = 3) -> None:
+    """Whole processes, timed in turn on one n x n date (imports, weights, reading and writing included):
+    the `despeckle` step (`mtsar2sar despeckle`, the ratio to a super-image, published GRD weights) and
+    `deepdespeckling`'s SAR2SAR inference on the date alone (same weights, its 256-px patches), on ``device``."""
+    import resource
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(0)
+    grid = SimulationConfig(height=n, width=n).grid()
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        s = np.exp(rng.normal(-2.5, 1.0, (n, n))).astype(np.float32)
+        write_float32(d / "date.tif", (s * rng.exponential(1.0, (n, n))).astype(np.float32), grid)
+        write_float32(d / "super.tif", s, grid)
+        cmds = {
+            "mtsar2sar despeckle": [sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(d / "date.tif"), "--super",
+                                    str(d / "super.tif"), "-o", str(d / "ours.tif"), "--weights", "sar2sar-grd",
+                                    "--looks", "4", "--device", device, "--threads", str(threads)],
+            "deepdespeckling Sar2SarDenoiser": [sys.executable, "-c", THEIRS.format(
+                bench=str(Path(__file__).resolve().parent), threads=threads, device=device),
+                str(d / "date.tif"), str(d / "theirs.npy")],
+        }
+        times: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+        for _ in range(runs):
+            for name, cmd in cmds.items():
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t0 = time.perf_counter()
+                subprocess.run(cmd, check=True, capture_output=True)
+                wall = time.perf_counter() - t0
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                times[name].append((wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
+    print(f"whole processes, one {n}x{n} date, device {device}, {threads} threads, {runs} runs each (in turn):")
+    for name, t in times.items():
+        walls = sorted(w for w, _ in t)
+        print(f"  {name:<34} wall {walls[len(walls) // 2]:.2f} s (median; {min(walls):.2f}-{max(walls):.2f}), "
+              f"CPU {np.median([c for _, c in t]):.1f} s")
+    ours = float(np.median([w for w, _ in times["mtsar2sar despeckle"]]))
+    theirs = float(np.median([w for w, _ in times["deepdespeckling Sar2SarDenoiser"]]))
+    print(f"  speed-up of the despeckle step over deepdespeckling's inference: x{theirs / ours:.2f}")
 
 
 def compare_with_reference(n: int, threads: int, fpp: float, peak: float, tile: int, overlap: int) -> None:
@@ -320,7 +373,12 @@ def main() -> None:
                     help="only the tile/overlap sweep against whole-image inference on an N x N date")
     ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="cuda: the GPU measurements")
     ap.add_argument("--weights", default="sar2sar-ml", help="--device cuda: the network's weights")
+    ap.add_argument("--processes", action="store_true",
+                    help="only whole processes: `mtsar2sar despeckle` against deepdespeckling's inference, on --device")
     args = ap.parse_args()
+    if args.processes:
+        process_comparison(args.size, args.device, args.threads)
+        return
     torch.set_num_threads(args.threads)
     n = args.size
     if args.device == "cuda":
