@@ -335,14 +335,16 @@ def gpu_report(n: int, weights: str, device: str = "cuda") -> None:
         d = "" if name == "fp32" else f"; PSNR vs fp32 output {psnr_log(outs[name], outs['fp32']):.1f} dB"
         print(f"  {name:<30}{mpx / dt:>9.1f} Mpx/s  {mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 "
               f"matmul rate ({mpx / dt * 1e6 * fpp / (limit * 1e12):.2f} of its own){d}")
-    torch.backends.cudnn.allow_tf32 = False
     net = net.to(memory_format=torch.contiguous_format)
-    print(f"tiled from host memory (copies, blending on the host included), fp32, {n}x{n}:")
-    for tile, overlap, batch in ((768, 128, 1), (768, 128, 4), (768, 128, 8), (1024, 128, 4), (n, 0, 1)):
-        dt = timed(functools.partial(tiled_apply, net, img, tile, overlap, batch, dev), repeats=3)
-        k = computed_per_output(n, tile, overlap) if overlap else 1.0
-        print(f"  tile {tile:>5} overlap {overlap:>4} batch {batch:>2}: {mpx / dt:>8.1f} Mpx/s useful "
-              f"({mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 matmul rate; {k:.2f} computed per output px)")
+    for tf32 in (False, True):
+        torch.backends.cudnn.allow_tf32 = tf32
+        print(f"tiled from host memory (copies and blending included), {'TF32 (default)' if tf32 else 'fp32'}, {n}x{n}:")
+        for tile, overlap, batch in ((768, 128, 1), (768, 128, 4), (768, 128, 8), (1024, 128, 4), (n, 0, 1)):
+            dt = timed(functools.partial(tiled_apply, net, img, tile, overlap, batch, dev), repeats=3)
+            k = computed_per_output(n, tile, overlap) if overlap else 1.0
+            print(f"  tile {tile:>5} overlap {overlap:>4} batch {batch:>2}: {mpx / dt:>8.1f} Mpx/s useful "
+                  f"({mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 matmul rate; {k:.2f} computed per output px)")
+    torch.backends.cudnn.allow_tf32 = True  # PyTorch's default, as in the workflow
     cfg = SimulationConfig(height=n, width=n)
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp)
@@ -357,7 +359,15 @@ def gpu_report(n: int, weights: str, device: str = "cuda") -> None:
                 despeckle(d / "date.tif", "intensity", None, d / "super.tif", settings, d / "out.tif", looks=4.0)
             dt = (time.perf_counter() - t0) / 3
             print(f"despeckle step end to end ({n}x{n}, GeoTIFF in and out, device {dev.type}, tile {DEFAULTS['tile']}, "
-                  f"overlap {DEFAULTS['overlap']}, batch {batch}): {dt:.2f} s, {mpx / dt:.1f} Mpx/s")
+                  f"overlap {DEFAULTS['overlap']}, batch {batch}, TF32 convolutions): {dt:.2f} s, {mpx / dt:.1f} Mpx/s")
+        prof = Path(tmp) / "profile.out"
+        import cProfile
+        import pstats
+
+        cProfile.runctx("despeckle(d / 'date.tif', 'intensity', None, d / 'super.tif', settings, d / 'out.tif', looks=4.0)",
+                        globals(), {"despeckle": despeckle, "d": d, "settings": settings}, str(prof))
+        print("where the step's time goes (cProfile, cumulative, the largest):")
+        pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(r"mtsar2sar|rasterio/shutil", 14)
 
 
 def main() -> None:
