@@ -364,6 +364,11 @@ def network_gpus():
     return 1 if config.get("network", {}).get("device", "auto") == "cuda" else 0
 
 
+def training_gpus(wildcards):
+    """The `gpu` resource of a training job: 1 when the model's `device` is cuda (its default: cpu)."""
+    return 1 if training_settings(wildcards).get("device", "cpu") == "cuda" else 0
+
+
 # --- despeckling by batches of dates (network.dates_per_job) and monitoring (super_image.reference_dates) ---
 # `dates_per_job: auto` puts up to this many megapixels of dates in one job (all the dates of a small scene;
 # one date per job from 16 Mpx per date, where the network's time dwarfs the start-up and a cluster spreads them).

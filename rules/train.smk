@@ -24,7 +24,7 @@ rule train:
     resources:
         mem_mb=4000,
         runtime=180,
-        gpu=network_gpus(),
+        gpu=training_gpus,
     params:
         aois=training_aois,
         settings=training_settings,
