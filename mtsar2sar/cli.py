@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import logging
+import math
 import os
 import subprocess
 import sys
@@ -105,9 +106,13 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
     from mtsar2sar.workflow import despeckle
 
     date, super_image, output = (Path(p).expanduser() for p in (args.date, args.super_image, args.output))
-    for given in (date, super_image):
+    weights = Path(args.weights).expanduser()
+    for given in (date, super_image, *([weights] if weights.exists() else [])):
         if output.resolve() == given.resolve():
-            raise InputError(f"{output}: the output would overwrite an input; give another -o")
+            raise InputError(f"{output}: the output would overwrite an input ({given}); give another -o")
+    for option, value in (("--level", args.level), ("--looks", args.looks)):
+        if value is not None and not math.isfinite(value):
+            raise InputError(f"{option}: {value} is not a finite number")
     settings = {
         "weights": args.weights,
         "device": args.device,
@@ -143,8 +148,8 @@ def positive_int(text: str) -> int:
 
 def positive_float(text: str) -> float:
     value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text}: must be positive")
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"{text}: must be a positive finite number")
     return value
 
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mtsar2sar.errors import InputError
 from mtsar2sar.layout import AoiFolder
 from mtsar2sar.simulate import SimulationConfig
 from mtsar2sar.stack import find_dates
@@ -52,7 +53,15 @@ class AoiSpec:
             folder = AoiFolder.of(self.name, results)
             return {d: folder.noisy(d) for d in self.simulate.date_keys()}
         assert self.inputs is not None
-        return find_dates(self.inputs, self.date_regex)
+        files = find_dates(self.inputs, self.date_regex)
+        root = Path(results).resolve()
+        for f in files.values():
+            if f.resolve().is_relative_to(root):
+                raise InputError(
+                    f"{f}: an input of AOI {self.name!r} is under the results folder {results}, where the workflow"
+                    " writes, replaces and removes files; keep the inputs elsewhere"
+                )
+        return files
 
     def shape(self, results: str | Path = "results") -> tuple[int, int]:
         """(height, width) of the AOI's grid: from the simulation settings, or the first date's file."""
@@ -101,11 +110,25 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     return messages
 
 
+def non_finite(value: Any, where: str = "") -> list[tuple[str, float]]:
+    """(dotted key, value) of every NaN or infinite number in a configuration (YAML's .nan and .inf pass
+    the schema's minimum and maximum tests)."""
+    import math
+
+    if isinstance(value, float) and not math.isfinite(value):
+        return [(where or "(top level)", value)]
+    if isinstance(value, dict):
+        return [x for k, v in value.items() for x in non_finite(v, f"{where}.{k}" if where else str(k))]
+    if isinstance(value, list):
+        return [x for i, v in enumerate(value) for x in non_finite(v, f"{where}[{i}]")]
+    return []
+
+
 def semantic_errors(config: dict[str, Any]) -> list[str]:
     """Problems the schema cannot express: settings that are valid alone but not together."""
     from mtsar2sar.settings import with_defaults
 
-    messages = []
+    messages = [f"config: {where}: {value} is not a finite number" for where, value in non_finite(config)]
     net = config.get("network") or {}
     full = with_defaults("network", net)
     tile, overlap = full["tile"], full["overlap"]

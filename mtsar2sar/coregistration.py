@@ -250,6 +250,15 @@ def check_stack(
         rep = reports[date] = DateReport(date=date, file=str(f))
         rep.invalid_fraction = stats.invalid_fraction
         coverage[date] = stats.coverage
+        negative_fill = stats.negative_mode_share > 0.9 and stats.negative_fraction * stats.negative_mode_share > MAX_EXTREME_FRACTION
+        if domain != "complex" and negative_fill:  # one negative value repeated: a fill, not dB data
+            rep.status = "dropped"
+            rep.reasons.append(
+                f"{stats.negative_fraction * stats.negative_mode_share:.1%} of its pixels hold the single value"
+                f" {stats.negative_mode:.6g}: an undeclared fill (nodata) value? Declare it as the file's nodata"
+                f" (e.g. gdal_edit.py -a_nodata {stats.negative_mode:.6g})"
+            )
+            continue
         if domain != "complex" and stats.negative_fraction > MAX_NEGATIVE_FRACTION:
             raise InputError(
                 f"{f}: {stats.negative_fraction:.0%} of its values are negative: the data look like dB"
@@ -272,6 +281,9 @@ def check_stack(
         if stats.extreme_fraction > MAX_EXTREME_FRACTION:
             value = stats.extreme_value if domain == "intensity" else np.sqrt(stats.extreme_value)
             rep.status = "dropped"
+            if stats.extreme_fraction >= 1.0:
+                rep.reasons.append(f"every valid pixel holds the value {value:.6g}: a constant image, not SAR data")
+                continue
             rep.reasons.append(
                 f"{stats.extreme_fraction:.1%} of its valid pixels hold the single value {value:.6g}: an undeclared"
                 f" fill (nodata) value? Declare it as the file's nodata (e.g. gdal_edit.py -a_nodata {value:.6g})"

@@ -8,6 +8,9 @@ from pathlib import Path
 
 from mtsar2sar.errors import InputError
 
+# The characters of a date key: it names the per-date files and is passed to shell commands.
+SAFE_KEY = re.compile(r"[A-Za-z0-9_.+-]+")
+
 
 def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[str, Path]:
     """Map each date key (the first group of ``date_regex`` that takes part in the match, in the file
@@ -42,6 +45,12 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
             raise InputError(
                 f"{f}: date_regex {date_regex!r} matches {match.group(0)!r} in the file name but none of its groups"
                 " captured a date key"
+            )
+        if not SAFE_KEY.fullmatch(key):
+            raise InputError(
+                f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which has characters other than letters,"
+                " digits, '-', '_', '.' and '+' (it names files and shell arguments); capture the date alone,"
+                r" e.g. '_(\d{8})'"
             )
         if key in dates:
             raise InputError(f"{f}: date key {key!r} is also the key of {dates[key]}; each date needs one file")

@@ -174,7 +174,13 @@ def despeckle_file(
 
     grid = read_grid(date_file)
     rows = strip_rows(grid.width)
-    lam = geometric_mean_of(read_product(super_path, r)[0] for r in strips(grid.height, rows))
+    try:
+        lam = geometric_mean_of(read_product(super_path, r)[0] for r in strips(grid.height, rows))
+    except InputError:
+        raise
+    except ValueError:  # no valid pixel
+        raise InputError(f"{super_path}: no valid pixel (all NaN, nodata, zero or negative): not a super-image"
+                         " to despeckle by") from None
 
     def ratio(r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
         return ratio_of(read_intensity(date_file, domain, band, (r0, r1))[0], read_product(super_path, (r0, r1))[0], lam)
@@ -183,7 +189,13 @@ def despeckle_file(
         for r in strips(grid.height, rows):
             yield ratio(*r)[0]
 
-    gain = denoiser.gain(geometric_mean_of(ratios()))
+    try:
+        gain = denoiser.gain(geometric_mean_of(ratios()))
+    except InputError:
+        raise
+    except ValueError:  # no valid pixel
+        raise InputError(f"{date_file}: no pixel valid in both the date and the super-image {super_path}:"
+                         " nothing to despeckle") from None
     overall = OverallFactor()
     grid_out = Grid(grid.height, grid.width, grid.crs, grid.transform, None)  # scratch: NaN as nodata
     # scratch file of tau_hat' beside the output (overwritten by a rerun after a kill, removed at the end)
@@ -227,6 +239,8 @@ class DateStatistics:
     extreme_value: float = float("nan")  # the lowest or highest valid intensity, whichever 0.001 dB bin holds more
     extreme_fraction: float = 0.0  # share of the valid pixels in that bin (float data only: undeclared fill values)
     coverage: NDArray[np.int64] | None = None  # valid pixels per COVERAGE_BLOCK x COVERAGE_BLOCK block
+    negative_mode: float = float("nan")  # the most frequent negative raw value (a fill value, e.g. -9999)...
+    negative_mode_share: float = 0.0  # ... and its share of the negative raw values
 
 
 def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
@@ -239,6 +253,7 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     hist = np.zeros(DB_BINS, dtype=np.int64)
     step = (DB_RANGE[1] - DB_RANGE[0]) / DB_BINS
     n_valid = n_finite = n_negative = 0
+    negatives: dict[float, int] = {}  # counts of the negative raw values (one value: a fill, not dB data)
     vmin, vmax = float("inf"), float("-inf")
     floating = False
     b = COVERAGE_BLOCK
@@ -253,7 +268,12 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
             if grid.nodata is not None:
                 finite &= raw != grid.nodata
             n_finite += int(finite.sum())
-            n_negative += int((raw[finite] < 0).sum())
+            neg = raw[finite & (raw < 0)]
+            n_negative += neg.size
+            if neg.size and len(negatives) <= 1000:
+                values, counts = np.unique(neg, return_counts=True)
+                for v, c in zip(values[-1000:].tolist(), counts[-1000:].tolist()):
+                    negatives[v] = negatives.get(v, 0) + c
         ok = np.isfinite(img)
         x = img[ok].astype(np.float64)
         n_valid += x.size
@@ -267,14 +287,18 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
         coverage[r0 // b: r0 // b + padded.shape[0] // b] += padded.reshape(padded.shape[0] // b, b, -1, b).sum(axis=(1, 3))
     invalid = 1.0 - n_valid / (grid.height * grid.width)
     negative = n_negative / n_finite if n_finite else 0.0
+    mode = max(negatives, key=negatives.__getitem__) if negatives else float("nan")
+    mode_share = negatives[mode] / n_negative if negatives else 0.0
     if n_valid == 0:
-        return DateStatistics(invalid, float("nan"), negative, coverage=coverage)
+        return DateStatistics(invalid, float("nan"), negative, coverage=coverage, negative_mode=mode,
+                              negative_mode_share=mode_share)
     k = int(np.searchsorted(np.cumsum(hist), (n_valid + 1) / 2))
     nonzero = np.flatnonzero(hist)
     lo, hi = int(nonzero[0]), int(nonzero[-1])
     top = hi if hist[hi] >= hist[lo] else lo
-    extreme_fraction = float(hist[top] / n_valid) if floating and lo != hi else 0.0
+    # one value in every valid pixel (a constant date: no speckle) is a fill whatever the data type
+    extreme_fraction = 1.0 if lo == hi else float(hist[top] / n_valid) if floating else 0.0
     return DateStatistics(
         invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)), negative,
-        vmax if top == hi else vmin, extreme_fraction, coverage,
+        vmax if top == hi else vmin, extreme_fraction, coverage, mode, mode_share,
     )

@@ -85,22 +85,24 @@ def check_coregistration(
                  r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
     write_json(output, report)
     if remove_stale:
-        remove_stale_outputs(Path(output).parent, report["kept_dates"])
+        remove_stale_outputs(Path(output).parent, report["kept_dates"], [Path(f) for f in files.values()])
     return report
 
 
-def remove_stale_outputs(aoi_dir: Path, dates: list[str]) -> list[Path]:
+def remove_stale_outputs(aoi_dir: Path, dates: list[str], inputs: Sequence[Path] = ()) -> list[Path]:
     """Remove the files of dates that are not in ``dates`` (removed from the inputs, or dropped by the
     check): the per-date products (``despeckled/{date}.tif``, ``quicklooks/{date}.jpg``, the comparison's
     ``methods/{method}/{date}.tif``) and their rules' logs and benchmark records (``layout.PER_DATE``), so
-    that the results folder lists only the stack's dates. Returns what was removed."""
+    that the results folder lists only the stack's dates. A file among ``inputs`` is never removed.
+    Returns what was removed."""
     removed = []
     keep = set(dates)
+    protected = {p.resolve() for p in inputs}
     for pattern in PER_DATE:
         folder, suffix = pattern.split("{date}")
         for f in sorted(aoi_dir.glob(f"{folder}*{suffix}")):
             date = f.name[: -len(suffix)]
-            if f.is_file() and date not in keep:
+            if f.is_file() and date not in keep and f.resolve() not in protected:
                 f.unlink()
                 removed.append(f)
                 log.warning("removed %s: date %s is not in the stack (any more)", f, date)

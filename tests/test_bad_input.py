@@ -314,6 +314,20 @@ def test_overlap_not_below_tile_is_a_config_error(network, message):
         validate_config(c, REPO / "schemas" / "config.schema.yaml")
 
 
+@pytest.mark.parametrize("section, key, value", [("network", "level", float("nan")), ("network", "level", float("inf")),
+                                                ("coregistration", "max_shift_px", float("nan")),
+                                                ("super_image", "enl", float("inf"))])
+def test_nan_or_infinite_settings_are_config_errors(section, key, value):
+    # YAML's .nan and .inf pass the schema's minimum tests: formerly a NaN level gave all-NaN products (exit 0),
+    # a NaN max_shift_px disabled the check, an infinite ENL ended in a traceback (hostile-input review)
+    from mtsar2sar.config import validate_config
+
+    c = base_config()
+    c[section] = {key: value}
+    with pytest.raises(InputError, match=re.escape(f"config: {section}.{key}: {value} is not a finite number")):
+        validate_config(c, REPO / "schemas" / "config.schema.yaml")
+
+
 def test_folder_given_as_inputs(tmp_path):
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "S1_20240101.tif").write_text("x")
@@ -378,3 +392,51 @@ def test_output_tags_record_the_weights_used(tmp_path):
     assert tags["units"] == "linear intensity, same as the input"
     assert tags["software"] == f"mtsar2sar {importlib.metadata.version('mtsar2sar')}"
     assert float(tags["super_image_enl"]) == 4.5
+
+
+def test_inputs_under_the_results_folder_are_refused_and_never_removed(tmp_path):
+    """A stack kept under results/ (e.g. results/site/despeckled/S1_*.tif) was deleted by the removal of stale
+    per-date files, every input lost (hostile-input review)."""
+    from mtsar2sar import workflow
+    from mtsar2sar.config import AoiSpec
+
+    aoi = tmp_path / "results" / "site"
+    files = write_dates(aoi / "despeckled", stack5(), utm_grid())
+    before = {p: p.read_bytes() for p in files.values()}
+    spec = AoiSpec.from_config("site", {"inputs": str(aoi / "despeckled" / "S1_*.tif"), "date_regex": r"_(\d{8})"})
+    with pytest.raises(InputError, match=r"S1_20240101\.tif: an input of AOI 'site' is under the results folder .*keep the inputs elsewhere"):
+        spec.date_files(tmp_path / "results")
+    # and, whatever calls the check (the API, a script), an input is never one of the stale files removed
+    workflow.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
+    assert {p: p.read_bytes() for p in files.values()} == before
+
+
+@pytest.mark.parametrize("name, regex", [("S1 [20240101] v1.tif", r"(\[\d{8}\] v1)"), ("S1_2024;rm x_01.tif", r"_(2024.*)_")])
+def test_date_keys_with_unsafe_characters_are_refused(tmp_path, name, regex):
+    # a key names files and shell arguments: formerly a key with spaces failed in a cp command of a placement rule
+    from mtsar2sar.stack import find_dates
+
+    (tmp_path / name).write_bytes(b"x")
+    with pytest.raises(InputError, match=r"captures the date key .* which has characters other than letters"):
+        find_dates(str(tmp_path / "*.tif"), regex)
+
+
+@pytest.mark.parametrize("fill", [-9999.0, -32768.0])
+def test_negative_fill_value_is_named_not_called_db(tmp_path, fill):
+    # formerly "31% of its values are negative: the data look like dB" (hostile-input review)
+    imgs = stack5(128)
+    imgs["20240104"][:, :40] = fill
+    files = write_dates(tmp_path, imgs, utm_grid(128, 128))
+    with pytest.raises(InputError, match=rf"S1_20240104\.tif: date 20240104 rejected: 31\.2% of its pixels hold the single value {fill:.6g}: an undeclared fill \(nodata\) value\?"):
+        check_stack(files, "intensity")
+
+
+def test_constant_date_is_rejected(tmp_path):
+    # a constant date (no speckle) was kept and averaged in, or reported as a residual shift (hostile-input review)
+    imgs = stack5()
+    imgs["20240103"][:] = np.median(imgs["20240103"])
+    files = write_dates(tmp_path, imgs, utm_grid())
+    rep = check_stack(files, "intensity", on_misregistered="drop")
+    d = next(r for r in rep["dates"] if r["date"] == "20240103")
+    assert d["status"] == "dropped" and "every valid pixel holds the value" in d["reasons"][0]
+    assert "20240103" not in rep["kept_dates"] and len(rep["kept_dates"]) == 4

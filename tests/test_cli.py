@@ -192,6 +192,30 @@ def test_cli_despeckle_errors_name_the_file(api_run, tmp_path):
         assert not out.exists() and not list(tmp_path.glob(".out.tif*"))
     res = run_cli("despeckle", date_file, "--super", super_image, "-o", date_file)
     assert res.returncode == 1 and "would overwrite an input" in res.stderr
+    # hostile-input review: the weights as -o; NaN or infinite numbers; a super-image without a valid pixel
+    weights = tmp_path / "w.pt"
+    weights.write_bytes((REPO / "mtsar2sar" / "weights" / "sar2sar-ml.pt").read_bytes())
+    nan_super = tmp_path / "nan_super.tif"
+    with rasterio.open(super_image) as ds:
+        profile = ds.profile | {"driver": "GTiff"}
+        shape = ds.shape
+    with rasterio.open(nan_super, "w", **profile) as dst:
+        dst.write(np.full(shape, np.nan, dtype=np.float32), 1)
+    cases = [
+        (("--weights", str(weights), "-o", str(weights)), f"{weights}: the output would overwrite an input ({weights})"),
+        (("--level", "nan", "-o", str(tmp_path / "o.tif")), "--level: nan is not a finite number"),
+        (("--level", "inf", "-o", str(tmp_path / "o.tif")), "--level: inf is not a finite number"),
+    ]
+    for args, message in cases:
+        res = run_cli("despeckle", date_file, "--super", super_image, "--device", "cpu", *args)
+        assert res.returncode == 1 and f"mtsar2sar: error: {message}" in res.stderr, (args, res.stderr[-2000:])
+    assert weights.read_bytes() == (REPO / "mtsar2sar" / "weights" / "sar2sar-ml.pt").read_bytes()
+    res = run_cli("despeckle", date_file, "--super", str(tmp_path / "o.tif"), "--looks", "inf", "-o", str(tmp_path / "x.tif"))
+    assert res.returncode == 2 and "must be a positive finite number" in res.stderr
+    res = run_cli("despeckle", date_file, "--super", str(nan_super), "-o", str(tmp_path / "x.tif"), "--device", "cpu")
+    assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-2000:]
+    assert f"mtsar2sar: error: {nan_super}: no valid pixel (all NaN, nodata, zero or negative)" in res.stderr
+    assert not (tmp_path / "x.tif").exists()
 
 
 def test_run_command_line(tmp_path, monkeypatch):
