@@ -78,7 +78,14 @@ class AoiSpec:
             return {d: folder.truth(d) for d in self.simulate.date_keys()}
         if self.truth is None:
             return {}
-        return find_dates(self.truth, self.date_regex)
+        truth = find_dates(self.truth, self.date_regex)
+        missing = sorted(set(self.date_files(results)) - set(truth))
+        if missing:
+            raise InputError(
+                f"truth: {self.truth!r} has no file for the date(s) {', '.join(missing[:5])}"
+                f"{' ...' if len(missing) > 5 else ''} of the inputs (its keys, by date_regex: {', '.join(list(truth)[:5])})"
+            )
+        return truth
 
     def read_domain(self) -> str:
         return "intensity" if self.simulated else self.input_domain

@@ -184,7 +184,10 @@ def load_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         with torch.serialization.safe_globals(_NUMPY_SAFE_GLOBALS):
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ...
-        raise InputError(f"{path}: cannot be loaded safely as weights ({type(exc).__name__}: {str(exc).splitlines()[0]})") from exc
+        first = (str(exc).splitlines() or [""])[0]
+        if "weights_only" in str(exc) or "Weights only load failed" in first:  # torch's text advises an unsafe load
+            first = "not a file of tensors that loads without running code"
+        raise InputError(f"{path}: cannot be loaded safely as weights ({type(exc).__name__}: {first})") from exc
     if isinstance(obj, dict) and "model_state_dict" in obj:
         obj = obj["model_state_dict"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):

@@ -440,3 +440,17 @@ def test_constant_date_is_rejected(tmp_path):
     d = next(r for r in rep["dates"] if r["date"] == "20240103")
     assert d["status"] == "dropped" and "every valid pixel holds the value" in d["reasons"][0]
     assert "20240103" not in rep["kept_dates"] and len(rep["kept_dates"]) == 4
+
+
+def test_truth_without_the_inputs_dates_is_named(tmp_path):
+    # formerly KeyError: '20240101' in evaluation.evaluate_aoi (hostile-input review)
+    from mtsar2sar.config import AoiSpec
+
+    imgs = stack5()
+    write_dates(tmp_path / "in", imgs, utm_grid())
+    write_dates(tmp_path / "truth", {k.replace("2024", "2023"): v for k, v in imgs.items()}, utm_grid())
+    spec = AoiSpec.from_config("site", {"inputs": str(tmp_path / "in" / "*.tif"), "truth": str(tmp_path / "truth" / "*.tif"),
+                                        "date_regex": r"_(\d{8})"})
+    with pytest.raises(InputError, match=r"truth: '.*truth/\*\.tif' has no file for the date\(s\) 20240101, 20240102, 20240103, "
+                                         r"20240104, 20240105 of the inputs \(its keys, by date_regex: 20230101"):
+        spec.truth_files(tmp_path / "results")
