@@ -18,6 +18,7 @@ from skimage.registration import phase_cross_correlation
 
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, read_grid, read_intensity
+from mtsar2sar.logs import log
 from mtsar2sar.streaming import date_statistics
 
 # Median intensities outside this range are not SAR data as we know it (sigma0 of 1e-12 is -120 dB;
@@ -301,46 +302,67 @@ def check_stack(
             cache[key] = read_intensity(files[date], domain, band, (rs.start, rs.stop))[0][:, cs]
         return cache[key]
 
-    for date in dates:
-        rep = reports[date]
-        if date == ref_date or rep.status != "kept" or ref_date is None:
-            continue
-        cov_ref, cov = coverage[ref_date], coverage[date]
-        joint = np.minimum(cov_ref, cov) if cov_ref is not None and cov is not None else None
-        rs, cs = (best_window(joint, COVERAGE_BLOCK, grid.shape, shift_window) if joint is not None
-                  else central_window(grid.shape, shift_window))
-        rep.shift_window = (rs.start, cs.start, rs.stop - rs.start, cs.stop - cs.start)
-        ref_img, img = window_of(ref_date, rs, cs), window_of(date, rs, cs)
-        both = int((np.isfinite(ref_img) & np.isfinite(img)).sum())
-        if both < MIN_SHIFT_PIXELS or both < MIN_SHIFT_COVERAGE * img.size:
-            rep.shift_measurable = False
-            rep.shift_px = rep.shift_norm_px = rep.correlation = None
-            rep.reasons.append(
-                f"shift not measurable: only {both} pixels ({both / img.size:.0%}) of the best {img.shape[0]} x"
-                f" {img.shape[1]} window are valid in both this date and the reference date {ref_date}; kept"
-            )
-            continue
-        m = measure_shift(ref_img, img)
-        rep.shift_px = (round(m.dy, 4), round(m.dx, 4))
-        rep.shift_norm_px = round(m.norm, 4)
-        rep.shift_se_px = None if m.se is None else round(m.se, 4)
-        rep.correlation = round(m.correlation, 4)
-        if m.correlation < min_correlation:
-            rep.shift_measurable = False
-            rep.reasons.append(
-                f"shift not measurable: correlation {m.correlation:.3f} with the reference date is below"
-                f" min_correlation = {min_correlation} (no stable structure, e.g. sea); kept"
-            )
-        elif m.norm > max_shift_px:
-            if m.se is not None and m.norm < shift_significance * m.se:
+    def measure_shifts(ref_date: str | None) -> None:
+        """Shift of every kept date against ``ref_date`` (a date too shifted: dropped)."""
+        for date in dates:
+            rep = reports[date]
+            if date == ref_date or rep.status != "kept" or ref_date is None:
+                continue
+            cov_ref, cov = coverage[ref_date], coverage[date]
+            joint = np.minimum(cov_ref, cov) if cov_ref is not None and cov is not None else None
+            rs, cs = (best_window(joint, COVERAGE_BLOCK, grid.shape, shift_window) if joint is not None
+                      else central_window(grid.shape, shift_window))
+            rep.shift_window = (rs.start, cs.start, rs.stop - rs.start, cs.stop - cs.start)
+            ref_img, img = window_of(ref_date, rs, cs), window_of(date, rs, cs)
+            both = int((np.isfinite(ref_img) & np.isfinite(img)).sum())
+            if both < MIN_SHIFT_PIXELS or both < MIN_SHIFT_COVERAGE * img.size:
+                rep.shift_measurable = False
+                rep.shift_px = rep.shift_norm_px = rep.correlation = None
                 rep.reasons.append(
-                    f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} but is not significant:"
-                    f" standard error {m.se:.3f} px (single-look speckle, few edges); kept"
+                    f"shift not measurable: only {both} pixels ({both / img.size:.0%}) of the best {img.shape[0]} x"
+                    f" {img.shape[1]} window are valid in both this date and the reference date {ref_date}; kept"
                 )
-            else:
-                rep.status = "dropped"
-                se = "" if m.se is None else f" (standard error {m.se:.3f} px)"
-                rep.reasons.append(f"residual shift {m.norm:.3f} px{se} exceeds max_shift_px = {max_shift_px}")
+                continue
+            m = measure_shift(ref_img, img)
+            rep.shift_px = (round(m.dy, 4), round(m.dx, 4))
+            rep.shift_norm_px = round(m.norm, 4)
+            rep.shift_se_px = None if m.se is None else round(m.se, 4)
+            rep.correlation = round(m.correlation, 4)
+            if m.correlation < min_correlation:
+                rep.shift_measurable = False
+                rep.reasons.append(
+                    f"shift not measurable: correlation {m.correlation:.3f} with the reference date is below"
+                    f" min_correlation = {min_correlation} (no stable structure, e.g. sea); kept"
+                )
+            elif m.norm > max_shift_px:
+                if m.se is not None and m.norm < shift_significance * m.se:
+                    rep.reasons.append(
+                        f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} but is not significant:"
+                        f" standard error {m.se:.3f} px (single-look speckle, few edges); kept"
+                    )
+                else:
+                    rep.status = "dropped"
+                    se = "" if m.se is None else f" (standard error {m.se:.3f} px)"
+                    rep.reasons.append(f"residual shift {m.norm:.3f} px{se} exceeds max_shift_px = {max_shift_px}")
+
+    before_shifts = {d: (r.status, list(r.reasons)) for d, r in reports.items()}
+    measure_shifts(ref_date)
+    shifted = [d for d, r in reports.items() if r.status == "dropped" and before_shifts[d][0] == "kept"]
+    measured = [d for d, r in reports.items() if d != ref_date and before_shifts[d][0] == "kept" and r.shift_measurable]
+    if reference_date is None and ref_date is not None and len(measured) >= 2 and len(shifted) > len(measured) / 2:
+        # most dates disagree with the reference: the reference is the shifted one. Measure again against
+        # the date nearest the shift most dates share with it.
+        vectors = np.array([reports[d].shift_px for d in shifted], dtype=np.float64)
+        centre = np.median(vectors, axis=0)
+        new_ref = shifted[int(np.argmin(np.hypot(*(vectors - centre).T)))]
+        log.warning("co-registration: %d of %d dates are shifted from the reference date %s: measured again against %s",
+                    len(shifted), len(measured), ref_date, new_ref)
+        for d, r in reports.items():
+            r.status, r.reasons = before_shifts[d][0], list(before_shifts[d][1])
+            r.shift_px, r.shift_norm_px, r.shift_se_px, r.correlation = (0.0, 0.0), 0.0, None, 1.0
+            r.shift_measurable, r.shift_window = True, None
+        ref_date = new_ref
+        measure_shifts(ref_date)
     medians = np.array([r.median_db for r in reports.values() if r.status == "kept"])
     stack_median = float(np.median(medians)) if medians.size else float("nan")
     action = {"exclude": "left out of the super-image mean", "drop": "dropped", "keep": "flag only"}[on_radiometric_outlier]

@@ -206,3 +206,23 @@ def test_radiometric_outlier_kept_out_of_the_mean(tmp_path, setting, in_mean, st
     assert r["reasons"][-1].endswith(f"dB from the stack median {rep['stack_median_db']:.2f} dB ({action})")
     assert ("20240102" in rep["mean_dates"]) is in_mean
     assert [d for d in rep["mean_dates"]] == [d for d in files if d != "20240102" or in_mean]
+
+
+@pytest.mark.parametrize("policy", ["drop", "fail"])
+def test_a_shifted_reference_date_is_not_the_reference(tmp_path, policy):
+    """The middle date (the automatic reference) shifted by whole pixels: formerly every good date was measured as
+    shifted, and `drop` kept only the shifted dates (hostile-input review). The dates that agree with most of
+    the stack are the reference now, and only the shifted ones are dropped (or named by `fail`)."""
+    shifts = [(0.0, 0.0)] * 7
+    shifts[3] = shifts[5] = (2.0, 1.0)  # the middle date (index 3 of 7) and another
+    imgs = shifted_stack(shifts, size=128, looks=4, seed=5)
+    dates = [f"2024010{i}" for i in range(1, 8)]
+    files = write_dates(tmp_path, dict(zip(dates, imgs)), utm_grid(128, 128))
+    if policy == "fail":
+        with pytest.raises(InputError, match=rf"S1_({dates[3]}|{dates[5]})\.tif: date .* rejected: residual shift"):
+            check_stack(files, "intensity")
+        return
+    rep = check_stack(files, "intensity", on_misregistered="drop")
+    assert rep["reference_date"] not in (dates[3], dates[5])
+    assert rep["dropped_dates"] == [dates[3], dates[5]]
+    assert sorted(rep["kept_dates"]) == sorted(set(dates) - {dates[3], dates[5]})
