@@ -34,6 +34,7 @@ SHIFT_SIGNIFICANCE = 3.0
 # MIN_SHIFT_PIXELS, the shift is not measurable.
 MIN_SHIFT_COVERAGE = 0.5
 MIN_SHIFT_PIXELS = 32 * 32
+STRONG_CORRELATION = 0.5  # of a whole shift window (co-registered single-look stacks: about 0.4)
 # A date with more than this share of negative raw values is in dB, not linear units (linear intensity is
 # never negative; thermal-noise-corrected products leave at most a few slightly negative pixels). A stack
 # in dB is about a quarter negative where its backscatter is bright (above 0 dB for most of the scene).
@@ -139,10 +140,17 @@ def measure_shift(reference: NDArray[np.floating], moving: NDArray[np.floating],
         for j in range(n):
             cs = slice(j * w // n, (j + 1) * w // n)
             if min(rs.stop - rs.start, cs.stop - cs.start) >= 16 and both[rs, cs].mean() >= MIN_SHIFT_COVERAGE:
-                subs.append(estimate_shift_and_correlation(reference[rs, cs], moving[rs, cs], upsample)[:2])
+                subs.append(estimate_shift_and_correlation(reference[rs, cs], moving[rs, cs], upsample))
     se = None
+    if corr >= STRONG_CORRELATION:
+        # a window with strong structure: its sub-windows without structure of their own (a flat field, below
+        # half its correlation) measure nothing and are left out of the spread (measured: a 3.6 px shift of a
+        # 4-look 128 px piecewise-constant date was found "not significant" 20 times in 30 with them, 7 without;
+        # false alarms on co-registered single-look stacks, correlation about 0.4, unchanged: 0 in 360 dates)
+        structured = [x for x in subs if x[2] >= 0.5 * corr]
+        subs = structured if len(structured) >= 4 else subs
     if len(subs) >= 4:
-        q = np.array(subs)
+        q = np.array([x[:2] for x in subs])
         se_axes = q.std(axis=0, ddof=1) / np.sqrt(len(subs))
         se = float(np.hypot(*se_axes))
     return ShiftMeasure(dy, dx, corr, se)
