@@ -110,6 +110,8 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
                 close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
                 hint = f"; did you mean '{close[0]}'?" if close else (f"; allowed: {', '.join(allowed)}" if allowed else "")
                 messages.append(f"config: {path}: unknown key{hint}")
+        elif err.validator == "oneOf" and where == "super_image.enl":
+            messages.append(f"config: super_image.enl: {err.instance!r} must be auto or a number of looks, at least 1")
         elif err.validator == "oneOf" and where.startswith("aois.") and "." not in where[5:]:
             messages.append(f"config: {where}: give either 'simulate' or 'inputs' (not both, not neither)")
         else:

@@ -161,3 +161,33 @@ def test_textured_scene_gets_the_temporal_enl_not_the_spatial_one(tmp_path):
     assert res["estimate"]["enl"] < 0.5 * 32
     assert res["enl"] == res["temporal_estimate"]["enl"] == pytest.approx(32, rel=0.15)
     assert res["temporal_estimate"]["looks_per_date"] == pytest.approx(4, rel=0.15)
+
+
+@pytest.mark.parametrize("enl, warn", [(1.0, r"super_image\.enl = 1 is 0\.1\d? x the estimate \d+\.\d from the data: the super-image filter will over-smooth"),
+                                       (400.0, r"super_image\.enl = 400 is \d+ x the estimate .*will under-smooth"),
+                                       (8.0, None)])
+def test_a_given_enl_far_from_the_estimate_warns(tmp_path, caplog, enl, warn):
+    # hostile-input review: super_image.enl 0.1 gave a super-image 570 x too bright with no word (0.01: all +inf);
+    # below 1 it is now a config error, and a given ENL far from the data's estimate is said
+    cfg = SimulationConfig(seed=4, height=192, width=192, dates=8, looks=1, speckle="gamma", changes=False)
+    _, _, noisy, _ = simulate_stack(cfg)
+    imgs = dict(zip([f"2024010{i}" for i in range(1, 9)], [x.astype(np.float32) for x in noisy]))
+    with caplog.at_level("WARNING", logger="mtsar2sar"):
+        res, _ = super_image_run(tmp_path, imgs, settings={"enl": enl})
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert res["enl"] == enl and res["source"] == "config"
+    if warn is None:
+        assert warnings == [] and res["warnings"] == []
+    else:
+        assert len(warnings) == 1 and re.search(warn, warnings[0]), warnings
+
+
+def test_an_enl_below_one_is_a_config_error():
+    from conftest import REPO
+
+    from mtsar2sar.config import validate_config
+    from mtsar2sar.errors import InputError
+
+    c = {"aois": {"a": {"inputs": "x/*.tif"}}, "super_image": {"enl": 0.1}}
+    with pytest.raises(InputError, match=r"config: super_image\.enl: 0\.1 must be auto or a number of looks, at least 1"):
+        validate_config(c, REPO / "schemas" / "config.schema.yaml")
