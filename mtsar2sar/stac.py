@@ -274,13 +274,18 @@ def aoi_products(
 def aoi_collection(aoi: str, products: Sequence[Product], software: Mapping[str, str]) -> pystac.Collection:
     """The AOI's Collection with one Item per product; its extent covers every item."""
     items = [product_item(p, software) for p in products]
+    extent = pystac.Extent.from_items(items)
+    if not any(item.bbox for item in items):
+        # rasters without a CRS have no footprint: the spatial extent (required) is the whole Earth, said so
+        log.warning("STAC: the products of %s have no CRS: no footprint; the collection's extent is the whole Earth", aoi)
+        extent = pystac.Extent(pystac.SpatialExtent([[-180.0, -90.0, 180.0, 90.0]]), extent.temporal)
     collection = pystac.Collection(
         id=aoi,
         title=f"mtsar2sar products of {aoi}",
         description=(f"Multi-temporal despeckling of the SAR stack {aoi} (mtsar2sar): one despeckled intensity"
                      " per date, the super-image (temporal mean of the dates) and the filtered super-image."
                      " Cloud-Optimized GeoTIFFs on the input grid. License: that of the input data."),
-        extent=pystac.Extent.from_items(items),
+        extent=extent,
         license="other",
         catalog_type=pystac.CatalogType.SELF_CONTAINED,
     )

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -272,3 +273,28 @@ def test_a_rerun_removes_the_items_of_products_gone(aoi, tmp_path):
     first = (out / "stac" / f"tiny_{aoi['dates'][1]}.json").read_bytes()
     assert first == (aoi["stac"] / f"tiny_{aoi['dates'][1]}.json").read_bytes()
     assert np.isfinite(collection["extent"]["spatial"]["bbox"][0]).all()
+
+
+def test_products_without_a_crs_give_a_valid_collection(tmp_path):
+    """Dates without a CRS: formerly the collection's extent was [[null, null, null, null]] (invalid STAC;
+    hostile-input review). The items have no geometry; the collection's extent is the whole Earth."""
+    from affine import Affine
+
+    from mtsar2sar.io import Grid
+    from mtsar2sar.stac import aoi_collection
+
+    grid = Grid(32, 32, None, Affine(10.0, 0.0, 1000.0, 0.0, -10.0, 5000.0), None)  # a transform, no CRS
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    products = []
+    for i in range(2):
+        p = tmp_path / f"2024010{i + 1}.tif"
+        write_float32(p, np.ones((32, 32)), grid)
+        products.append(Product(p, f"2024010{i + 1}", "a date", "despeckled", acquired=start + timedelta(days=12 * i)))
+    collection = aoi_collection("nocrs", products, {})
+    collection.normalize_hrefs(str(tmp_path / "stac"))
+    d = collection.to_dict(include_self_link=False)
+    assert d["extent"]["spatial"]["bbox"] == [[-180.0, -90.0, 180.0, 90.0]]
+    validate(d, CORE["Collection"])
+    for item in collection.get_items():
+        assert item.geometry is None and item.bbox is None
+        validate(item.to_dict(include_self_link=False), CORE["Feature"])
