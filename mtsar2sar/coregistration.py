@@ -204,7 +204,30 @@ def check_grids(files: Mapping[str, Path]) -> Grid:
                 + f" ({others + 1} of the {len(items)} dates share the reference grid)"
                 + ("" if g.crs is not None else "; it has no CRS: not a georeferenced raster (e.g. a PNG)?")
             )
+    check_polarizations(files)
     return ref
+
+
+# File tags that name a polarization (Sentinel-1 products, OPERA RTC, GDAL's SAR drivers).
+POLARIZATION_TAGS = ("POLARIZATION", "POLARISATION", "POLARIZATIONS", "POLARISATIONS", "POL")
+
+
+def check_polarizations(files: Mapping[str, Path]) -> None:
+    """Every date of one polarization, where the files say which: a glob that took VV and VH files (their
+    keys made unique by the date_regex) would despeckle one with the other's super-image."""
+    from mtsar2sar.io import open_raster
+
+    seen: dict[str, tuple[str, Path]] = {}
+    for date, f in files.items():
+        with open_raster(f) as ds:
+            tags = {k.upper(): v for k, v in ds.tags().items()}
+        pol = next((tags[k].strip().upper() for k in POLARIZATION_TAGS if tags.get(k, "").strip()), None)
+        if pol is not None:
+            seen.setdefault(pol, (date, f))
+    if len(seen) > 1:
+        (p1, (_, f1)), (p2, (_, f2)) = list(seen.items())[:2]
+        raise InputError(f"{f2}: polarization {p2}, but {f1} is {p1}: a stack is one polarization; give each its own"
+                         " AOI (e.g. inputs: '.../VV/*.tif' and '.../VH/*.tif')")
 
 
 def choose_reference(reports: Mapping[str, DateReport], dates: list[str]) -> str | None:

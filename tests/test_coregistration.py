@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from affine import Affine
-from conftest import utm_grid, write_dates
+from conftest import REPO, utm_grid, write_dates
 from rasterio.crs import CRS
 from scipy.ndimage import fourier_shift
 
@@ -244,3 +244,24 @@ def test_a_whole_pixel_shift_of_a_structured_date_is_significant(tmp_path):
     assert rep["dropped_dates"] == ["20240102"], rep["dates"][1]["reasons"]
     assert "residual shift 3.6" in rep["dates"][1]["reasons"][0]
     assert rep["dates"][2]["status"] == "kept"
+
+
+def test_vv_and_vh_in_one_stack_are_refused(tmp_path):
+    """A glob taking the VV and VH files of a site, their keys made unique by the date_regex: the VH dates were
+    despeckled with the mixed super-image, with only a warning about the mean (hostile-input review)."""
+    import glob
+    import shutil
+
+    from mtsar2sar.stack import find_dates
+
+    site = REPO.parent / "shared" / "data" / "opera_rtc_s1_10SGD" / "T137-292319-IW2"
+    if not site.exists():
+        pytest.skip("the shared OPERA stacks are not beside the checkout")
+    for f in sorted(glob.glob(str(site / "V?" / "*_2021*.tif"))):
+        shutil.copy(f, tmp_path)
+    files = find_dates(str(tmp_path / "*.tif"), r"_(\d{8}_S1._30_v1\.0_V.)")  # e.g. 20211119_S1A_30_v1.0_VV
+    assert {k[-2:] for k in files} == {"VV", "VH"}
+    with pytest.raises(InputError, match=r"_V[VH]\.tif: polarization V[VH], but .*_V[VH]\.tif is V[VH]: a stack is one polarization"):
+        check_stack(files, "intensity")
+    vv = {k: f for k, f in files.items() if k.endswith("VV")}
+    assert check_stack(vv, "intensity")["kept_dates"] == list(vv)  # one polarization: as before
