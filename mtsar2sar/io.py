@@ -331,17 +331,28 @@ class BlockWriter:
 
 @contextlib.contextmanager
 def open_writer(
-    path: str | Path, grid: Grid, description: str = "", tags: dict[str, str] | None = None
+    path: str | Path, grid: Grid, description: str = "", tags: dict[str, str] | None = None, cog: bool = True
 ) -> Iterator[BlockWriter]:
     """A float32 Cloud-Optimized GeoTIFF on ``grid``: written by bands of rows into a temporary tiled
     GeoTIFF (bounded memory), copied by GDAL into a COG (:data:`COG_OPTIONS`) under a second temporary
     name, verified and renamed to ``path`` only when all of it completes (nothing is left under
-    ``path`` if it fails)."""
+    ``path`` if it fails). ``cog=False``: the tiled, uncompressed GeoTIFF itself (a scratch file that
+    the step reads back once; no copy)."""
     profile = dict(STREAM_OPTIONS)
     profile.update(
         height=grid.height, width=grid.width, count=1, dtype="float32",
         crs=grid.crs, transform=grid.transform, nodata=output_nodata(grid),
     )
+    if not cog:
+        with atomic_path(path) as tmp:
+            try:
+                with gdal_errors_raised(Path(path)), rasterio.open(tmp, "w", **profile) as dst:
+                    if description:
+                        dst.set_band_description(1, description)
+                    yield BlockWriter(dst, grid, Path(path))
+            except (RasterioIOError, CPLE_BaseError) as exc:
+                raise write_failure(Path(path), exc) from exc
+        return
     with atomic_path(path) as tmp:
         stream = tmp.with_name(tmp.name + ".stream.tif")  # matches remove_stale_temporaries' pattern
         try:

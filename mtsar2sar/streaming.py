@@ -201,7 +201,7 @@ def despeckle_file(
     # scratch file of tau_hat' beside the output (overwritten by a rerun after a kill, removed at the end)
     scratch = Path(output).with_name(f".{Path(output).name}.scratch-ratio.tif")
     try:
-        with open_writer(scratch, grid_out) as dst:
+        with open_writer(scratch, grid_out, cog=False) as dst:  # read back once below: no COG copy
 
             def sink(r0: int, r1: int, tau_hat: NDArray[np.floating]) -> None:
                 tau, valid, _ = ratio(r0, r1)
