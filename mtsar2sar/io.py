@@ -153,7 +153,14 @@ def intensity_of(raw: NDArray[Any], grid: Grid, domain: str, path: str | Path) -
     valid = valid_mask(intensity)
     if grid.nodata is not None and not np.iscomplexobj(raw):
         valid &= raw != grid.nodata
-    return np.where(valid, intensity, np.nan).astype(np.float32)
+    with np.errstate(over="ignore", under="ignore"):
+        out = np.where(valid, intensity, np.nan).astype(np.float32)
+    lost = valid & ~(np.isfinite(out) & (out > 0))  # beyond float32's range: infinite or zero once cast
+    if lost.any():
+        extreme = float(np.max(np.abs(intensity[lost])))
+        raise InputError(f"{path}: {int(lost.sum())} pixels hold intensities beyond the range of float32 (e.g. "
+                         f"{extreme:.3g}): not SAR intensities as given (wrong units, scaling or input_domain?)")
+    return out
 
 
 def read_intensity(

@@ -454,3 +454,17 @@ def test_truth_without_the_inputs_dates_is_named(tmp_path):
     with pytest.raises(InputError, match=r"truth: '.*truth/\*\.tif' has no file for the date\(s\) 20240101, 20240102, 20240103, "
                                          r"20240104, 20240105 of the inputs \(its keys, by date_regex: 20230101"):
         spec.truth_files(tmp_path / "results")
+
+
+@pytest.mark.parametrize("scale", [1e290, 1e-300])
+def test_float64_values_beyond_float32_are_named(tmp_path, scale):
+    # formerly "rejected: no valid pixel (all NaN, inf, <= 0 or nodata)" (hostile-input review)
+    imgs = {k: v.astype(np.float64) * scale for k, v in stack5().items()}
+    files = {}
+    for k, v in imgs.items():
+        files[k] = tmp_path / f"S1_{k}.tif"
+        with rasterio.open(files[k], "w", driver="GTiff", height=64, width=64, count=1, dtype="float64",
+                           crs="EPSG:32631", transform=utm_grid().transform) as ds:
+            ds.write(v, 1)
+    with pytest.raises(InputError, match=r"S1_20240101\.tif: \d+ pixels hold intensities beyond the range of float32"):
+        check_stack(files, "intensity")
