@@ -12,6 +12,11 @@ from mtsar2sar.errors import InputError
 RESULTS = "results"
 
 AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in config["aois"].items()}
+for _path in [RESULTS, *(f"{RESULTS}/{name}" for name in AOIS)]:
+    if os.path.exists(_path) and not os.path.isdir(_path):
+        raise WorkflowError(
+            f"{_path}: a file where the workflow keeps a folder of results; move it away"
+        )
 
 
 wildcard_constraints:

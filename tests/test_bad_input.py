@@ -468,3 +468,19 @@ def test_float64_values_beyond_float32_are_named(tmp_path, scale):
             ds.write(v, 1)
     with pytest.raises(InputError, match=r"S1_20240101\.tif: \d+ pixels hold intensities beyond the range of float32"):
         check_stack(files, "intensity")
+
+
+@pytest.mark.parametrize("where", ["results", "results/site"])
+def test_a_file_where_the_results_folder_goes_is_named(tmp_path, where):
+    # formerly a Snakemake traceback (NotADirectoryError) (hostile-input review)
+    from test_workflow import run_workflow
+
+    write_dates(tmp_path / "stack", stack5(), utm_grid())
+    (tmp_path / where).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / where).write_text("not a folder")
+    res = run_workflow(tmp_path, {"aois": {"site": {"inputs": str(tmp_path / "stack" / "*.tif"), "date_regex": r"_(\d{8})"}}},
+                       "-n")
+    assert res.returncode != 0
+    assert f"{where}: a file where the workflow keeps a folder of results; move it away" in res.stderr + res.stdout
+    assert "NotADirectoryError" not in res.stderr + res.stdout
+    assert (tmp_path / where).read_text() == "not a folder"
