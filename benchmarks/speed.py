@@ -21,6 +21,9 @@ from host memory for tile sizes and batches (host/device copies and blending inc
 `despeckle` step end to end (GeoTIFF read and write included) with ``device: cuda``:
 
     python benchmarks/speed.py --device cuda --size 2048
+
+``--host-work`` times the `despeckle` step with a network that returns its input (the step's reading,
+ratio, debiasing and COG writing: what remains of a date when the network runs on a GPU), with its profile.
 """
 
 from __future__ import annotations
@@ -370,6 +373,41 @@ def gpu_report(n: int, weights: str, device: str = "cuda") -> None:
         pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(r"mtsar2sar|rasterio/shutil", 14)
 
 
+def host_work(n: int, runs: int = 3) -> None:
+    """The `despeckle` step on one n x n date with a network that returns its input: the step's own work
+    around the network (reading, ratio, debiasing, COG writing), the median of ``runs``, and its profile."""
+    import cProfile
+    import pstats
+
+    from mtsar2sar.despeckle import NetworkDenoiser
+
+    class Identity(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x
+
+    rng = np.random.default_rng(0)
+    grid = SimulationConfig(height=n, width=n).grid()
+    settings = {**DEFAULTS, "weights": "sar2sar-ml", "device": "cpu"}
+    den = NetworkDenoiser(Identity(), level=DEFAULTS["level"], tile=DEFAULTS["tile"], overlap=DEFAULTS["overlap"])
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        s = np.exp(rng.normal(-2.5, 1.0, (n, n))).astype(np.float32)
+        write_float32(d / "date.tif", (s * rng.exponential(1.0, (n, n))).astype(np.float32), grid)
+        write_float32(d / "super.tif", s, grid)
+        times = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            despeckle(d / "date.tif", "intensity", None, d / "super.tif", settings, d / "out.tif", looks=4.0, denoiser=den)
+            times.append(time.perf_counter() - t0)
+        print(f"the despeckle step's host work, {n}x{n} date, identity network: {sorted(times)[runs // 2]:.2f} s "
+              f"(median of {runs}; {min(times):.2f}-{max(times):.2f})")
+        prof = d / "profile.out"
+        cProfile.runctx("despeckle(d / 'date.tif', 'intensity', None, d / 'super.tif', settings, d / 'out.tif', looks=4.0, "
+                        "denoiser=den)", globals(), {"despeckle": despeckle, "d": d, "settings": settings, "den": den},
+                        str(prof))
+        pstats.Stats(str(prof)).sort_stats("cumulative").print_stats(r"mtsar2sar|rasterio/shutil", 12)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size", type=int, default=2048)
@@ -385,7 +423,12 @@ def main() -> None:
     ap.add_argument("--weights", default="sar2sar-ml", help="--device cuda: the network's weights")
     ap.add_argument("--processes", action="store_true",
                     help="only whole processes: `mtsar2sar despeckle` against deepdespeckling's inference, on --device")
+    ap.add_argument("--host-work", action="store_true",
+                    help="only the despeckle step's work around the network (identity network), with its profile")
     args = ap.parse_args()
+    if args.host_work:
+        host_work(args.size)
+        return
     if args.processes:
         process_comparison(args.size, args.device, args.threads)
         return
