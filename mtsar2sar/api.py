@@ -55,8 +55,26 @@ def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
     if isinstance(stack, str | Path):
         return find_dates(str(stack), date_regex)
     if isinstance(stack, Mapping):
-        files = {str(k): Path(v) for k, v in stack.items()}
+        from mtsar2sar.stack import SAFE_KEY
+
+        files: dict[str, Path] = {}
+        seen: dict[Path, str] = {}
+        for k, v in stack.items():
+            key = k.strftime("%Y%m%d") if isinstance(k, datetime) and k == k.replace(hour=0, minute=0, second=0,
+                                                                                       microsecond=0) else str(k)
+            if not SAFE_KEY.fullmatch(key):
+                raise InputError(f"despeckle_stack: date key {key!r} has characters other than letters, digits, '-', '_',"
+                                 " '.' and '+' (it names the products' files)")
+            if key in files:
+                raise InputError(f"despeckle_stack: the keys {k!r} and another both read {key!r}; each date needs one key")
+            path = Path(v)
+            if path.resolve() in seen:
+                raise InputError(f"{path}: given for the dates {seen[path.resolve()]!r} and {key!r}; each date needs its own file")
+            seen[path.resolve()] = key
+            files[key] = path
         return dict(sorted(files.items()))
+    if isinstance(stack, bytes | bytearray):
+        raise InputError("despeckle_stack: a bytes object is not a stack; give the glob pattern as a str")
     if isinstance(stack, Sequence):
         out: dict[str, Path] = {}
         for f in stack:
@@ -216,6 +234,8 @@ def despeckle_stack(
     with contextlib.ExitStack() as cleanup:
         work = Path(workdir) if workdir is not None else Path(cleanup.enter_context(
             tempfile.TemporaryDirectory(prefix="mtsar2sar-")))
+        if work.exists() and not work.is_dir():
+            raise InputError(f"workdir: {work} is a file; give a folder (made if missing)")
         work.mkdir(parents=True, exist_ok=True)
         domain = input_domain
         if isinstance(stack, xr.DataArray):

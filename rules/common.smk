@@ -12,6 +12,18 @@ from mtsar2sar.errors import InputError
 RESULTS = "results"
 
 AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in config["aois"].items()}
+_aoi_init = str(config.get("training", {}).get("aoi_model", {}).get("init", ""))
+if (
+    config.get("network", {}).get("weights") == "aoi"
+    and _aoi_init.endswith(".pt")
+    and not _aoi_init.startswith(f"{RESULTS}/models/")
+    and not os.path.exists(_aoi_init)
+):
+    # checked here: a missing file in the AOI model's inputs made Snakemake keep the earlier products silently
+    raise WorkflowError(
+        f"training.aoi_model.init: {_aoi_init}: no such file (nor a model this workflow trains,"
+        f" {RESULTS}/models/<name>.pt)"
+    )
 for _path in [RESULTS, *(f"{RESULTS}/{name}" for name in AOIS)]:
     if os.path.exists(_path) and not os.path.isdir(_path):
         raise WorkflowError(
@@ -387,8 +399,10 @@ def reference_dates(name, dates):
     ref = config.get("super_image", {}).get("reference_dates")
     if ref is None:
         return list(dates)
-    if isinstance(ref, int):
-        out = list(dates)[:ref]
+    if isinstance(ref, (int, float)) and not isinstance(
+        ref, bool
+    ):  # YAML's 3.0 is an integer to the schema
+        out = list(dates)[: int(ref)]
     else:
         first, last = (str(x) for x in ref)
         out = [d for d in dates if first <= d <= last]

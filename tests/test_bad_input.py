@@ -484,3 +484,27 @@ def test_a_file_where_the_results_folder_goes_is_named(tmp_path, where):
     assert f"{where}: a file where the workflow keeps a folder of results; move it away" in res.stderr + res.stdout
     assert "NotADirectoryError" not in res.stderr + res.stdout
     assert (tmp_path / where).read_text() == "not a folder"
+
+
+def test_a_missing_init_of_the_aois_own_network_is_named(tmp_path):
+    # formerly, after a first run, "Nothing to be done" and the products of the earlier weights kept (exit 0)
+    from test_workflow import run_workflow
+
+    write_dates(tmp_path / "stack", stack5(), utm_grid())
+    cfg = {"aois": {"site": {"inputs": str(tmp_path / "stack" / "*.tif"), "date_regex": r"_(\d{8})"}},
+           "network": {"weights": "aoi"}, "training": {"aoi_model": {"init": str(tmp_path / "nonexistent.pt")}}}
+    res = run_workflow(tmp_path, cfg, "-n")
+    assert res.returncode != 0
+    assert f"training.aoi_model.init: {tmp_path / 'nonexistent.pt'}: no such file" in res.stderr + res.stdout
+
+
+def test_reference_dates_as_a_whole_float_is_a_number_of_dates(tmp_path):
+    # YAML's 3.0 passes the schema's integer: formerly TypeError 'float' object is not iterable
+    from test_workflow import run_workflow
+
+    write_dates(tmp_path / "stack", stack5(), utm_grid())
+    cfg = {"aois": {"site": {"inputs": str(tmp_path / "stack" / "*.tif"), "date_regex": r"_(\d{8})"}},
+           "super_image": {"reference_dates": 3.0}}
+    res = run_workflow(tmp_path, cfg, "-n")
+    assert res.returncode == 0, (res.stderr + res.stdout)[-2000:]
+    assert "TypeError" not in res.stderr + res.stdout

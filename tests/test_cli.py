@@ -133,6 +133,20 @@ def test_despeckle_stack_bad_settings_and_inputs(tmp_path):
         api.despeckle_stack(str(tmp_path / "*.tif"))
     with pytest.raises(InputError, match=r"dims .* expected \(time, y, x\)"):
         api.despeckle_stack(xr.DataArray(np.ones((2, 3)), dims=("a", "b")))
+    # hostile-input review (mappings, bytes, workdir): a key escaping the folder, colliding keys, one file for two
+    # dates, bytes, a file as workdir: formerly a file written outside workdir, dates lost silently, tracebacks
+    a, b = tmp_path / "a.tif", tmp_path / "b.tif"
+    a.write_bytes(b"x"), b.write_bytes(b"x")
+    with pytest.raises(InputError, match=r"date key '\.\./\.\./escaped' has characters other than"):
+        api.despeckle_stack({"../../escaped": a, "20240102": b})
+    with pytest.raises(InputError, match=r"the keys '1' and another both read '1'"):
+        api.despeckle_stack({1: a, "1": b})
+    with pytest.raises(InputError, match=r"a\.tif: given for the dates '20240101' and '20240102'"):
+        api.despeckle_stack({"20240101": a, "20240102": a})
+    with pytest.raises(InputError, match="a bytes object is not a stack"):
+        api.despeckle_stack(str(tmp_path / "*.tif").encode())
+    with pytest.raises(InputError, match=r"workdir: .*a\.tif is a file"):
+        api.despeckle_stack([a, b], workdir=a)
 
 
 def test_cli_despeckle_equals_the_workflow_step(api_run, tmp_path):
