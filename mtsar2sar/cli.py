@@ -83,11 +83,31 @@ def snakemake_command(config: Path, directory: Path, cores: str | None, extra: S
     return cmd + shipped_profile(list(extra))
 
 
+def check_yaml_mapping(path: Path) -> None:
+    """The configuration file parses as YAML into a mapping; else an error naming the file (and the line)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{path}: not valid YAML{where}: {problem}") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not a text file (give the configuration YAML file)") from None
+    if data is None:
+        raise InputError(f"{path}: empty; a configuration sets at least 'aois' (see config.yaml)")
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: its top level is a {type(data).__name__}, not a mapping of settings (aois: ...)")
+
+
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     config = Path(args.config).expanduser().resolve()
     if not config.is_file():
         raise InputError(f"{args.config}: configuration file not found" if not config.exists()
                          else f"{args.config}: not a file (give the configuration YAML file)")
+    check_yaml_mapping(Path(args.config))
     directory = Path(args.directory).expanduser().resolve() if args.directory else Path.cwd()
     if not directory.is_dir():
         raise InputError(f"--directory {args.directory}: no such folder")

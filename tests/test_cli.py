@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -265,6 +266,13 @@ def test_run_errors(tmp_path, monkeypatch, capsys):
     cfg.write_text(yaml.safe_dump({"aois": {"a": {"inputs": "x/*.tif"}}, "network": {"tiles": 128}}))
     res = run_cli("run", str(cfg), "--cores", "1", "-n", cwd=tmp_path)
     assert res.returncode != 0 and "network.tiles: unknown key; did you mean 'tile'?" in res.stdout + res.stderr
+    # not YAML, empty, not a mapping: named before Snakemake (its own message names no file; hostile-input review)
+    for text, message in [("aois: {a: [unclosed\n", r"c\.yaml: not valid YAML, line \d+, column \d+"),
+                          ("", r"c\.yaml: empty; a configuration sets at least 'aois'"),
+                          ("- a\n- b\n", r"c\.yaml: its top level is a list, not a mapping")]:
+        cfg.write_text(text)
+        assert cli.main(["run", str(cfg)]) == 1
+        assert re.search(message, capsys.readouterr().err)
 
 
 @pytest.mark.slow
