@@ -7,7 +7,7 @@ log-intensities (upsampled cross-power spectrum, scikit-image), on a central win
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -230,6 +230,12 @@ def check_polarizations(files: Mapping[str, Path]) -> None:
                          " AOI (e.g. inputs: '.../VV/*.tif' and '.../VH/*.tif')")
 
 
+def fill_reason(share: float, of: str, value: float) -> str:
+    """Why a date holding one value in ``share`` of its ``of`` (pixels, valid pixels) is dropped."""
+    return (f"{share:.1%} of its {of} hold the single value {value:.6g}: an undeclared fill (nodata) value?"
+            f" Declare it as the file's nodata (e.g. gdal_edit.py -a_nodata {value:.6g})")
+
+
 def choose_reference(reports: Mapping[str, DateReport], dates: list[str]) -> str | None:
     """The date nearest the middle of the stack among the usable ones (not dropped) whose coverage
     is within 5 % of the best; None when none is usable."""
@@ -282,14 +288,10 @@ def check_stack(
         rep = reports[date] = DateReport(date=date, file=str(f))
         rep.invalid_fraction = stats.invalid_fraction
         coverage[date] = stats.coverage
-        negative_fill = stats.negative_mode_share > 0.9 and stats.negative_fraction * stats.negative_mode_share > MAX_EXTREME_FRACTION
-        if domain != "complex" and negative_fill:  # one negative value repeated: a fill, not dB data
-            rep.status = "dropped"
-            rep.reasons.append(
-                f"{stats.negative_fraction * stats.negative_mode_share:.1%} of its pixels hold the single value"
-                f" {stats.negative_mode:.6g}: an undeclared fill (nodata) value? Declare it as the file's nodata"
-                f" (e.g. gdal_edit.py -a_nodata {stats.negative_mode:.6g})"
-            )
+        negative_fill = stats.negative_fraction * stats.negative_mode_share  # share of the pixels at that value
+        if domain != "complex" and stats.negative_mode_share > 0.9 and negative_fill > MAX_EXTREME_FRACTION:
+            rep.status = "dropped"  # one negative value repeated: a fill, not dB data
+            rep.reasons.append(fill_reason(negative_fill, "pixels", stats.negative_mode))
             continue
         if domain != "complex" and stats.negative_fraction > MAX_NEGATIVE_FRACTION:
             raise InputError(
@@ -316,10 +318,7 @@ def check_stack(
             if stats.extreme_fraction >= 1.0:
                 rep.reasons.append(f"every valid pixel holds the value {value:.6g}: a constant image, not SAR data")
                 continue
-            rep.reasons.append(
-                f"{stats.extreme_fraction:.1%} of its valid pixels hold the single value {value:.6g}: an undeclared"
-                f" fill (nodata) value? Declare it as the file's nodata (e.g. gdal_edit.py -a_nodata {value:.6g})"
-            )
+            rep.reasons.append(fill_reason(stats.extreme_fraction, "valid pixels", value))
     ref_date = reference_date or choose_reference(reports, dates)
     if ref_date is not None and reports[ref_date].status != "kept":
         raise InputError(f"{files[ref_date]}: the reference date {ref_date} is unusable: {'; '.join(reports[ref_date].reasons)}")
@@ -376,10 +375,10 @@ def check_stack(
                     se = "" if m.se is None else f" (standard error {m.se:.3f} px)"
                     rep.reasons.append(f"residual shift {m.norm:.3f} px{se} exceeds max_shift_px = {max_shift_px}")
 
-    before_shifts = {d: (r.status, list(r.reasons)) for d, r in reports.items()}
+    before_shifts = {d: replace(r, reasons=list(r.reasons)) for d, r in reports.items()}  # to measure again
     measure_shifts(ref_date)
-    shifted = [d for d, r in reports.items() if r.status == "dropped" and before_shifts[d][0] == "kept"]
-    measured = [d for d, r in reports.items() if d != ref_date and before_shifts[d][0] == "kept" and r.shift_measurable]
+    shifted = [d for d, r in reports.items() if r.status == "dropped" and before_shifts[d].status == "kept"]
+    measured = [d for d, r in reports.items() if d != ref_date and before_shifts[d].status == "kept" and r.shift_measurable]
     if reference_date is None and ref_date is not None and len(measured) >= 2 and len(shifted) > len(measured) / 2:
         # most dates disagree with the reference: the reference is the shifted one. Measure again against
         # the date nearest the shift most dates share with it.
@@ -388,10 +387,7 @@ def check_stack(
         new_ref = shifted[int(np.argmin(np.hypot(*(vectors - centre).T)))]
         log.warning("co-registration: %d of %d dates are shifted from the reference date %s: measured again against %s",
                     len(shifted), len(measured), ref_date, new_ref)
-        for d, r in reports.items():
-            r.status, r.reasons = before_shifts[d][0], list(before_shifts[d][1])
-            r.shift_px, r.shift_norm_px, r.shift_se_px, r.correlation = (0.0, 0.0), 0.0, None, 1.0
-            r.shift_measurable, r.shift_window = True, None
+        reports.update(before_shifts)
         ref_date = new_ref
         measure_shifts(ref_date)
     medians = np.array([r.median_db for r in reports.values() if r.status == "kept"])

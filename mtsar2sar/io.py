@@ -16,6 +16,7 @@ import os
 import shutil
 import tempfile
 import warnings
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -249,22 +250,14 @@ def verify_written(path: Path) -> None:
             with Image.open(path) as im:
                 im.load()  # decodes every byte: a truncated file raises
         elif suffix == ".pt":
-            import zipfile
-
             with zipfile.ZipFile(path) as z:
                 bad = z.testzip()
             if bad is not None:
                 raise OutputError(f"{path}: member {bad} is corrupt after writing (full disk or I/O error?)")
     except OutputError:
         raise
-    except (OSError, ValueError, RasterioIOError, zipfile_error()) as exc:
+    except (OSError, ValueError, RasterioIOError, zipfile.BadZipFile) as exc:
         raise OutputError(f"{path}: not readable after writing ({exc}); full disk or I/O error?") from exc
-
-
-def zipfile_error() -> type[Exception]:
-    import zipfile
-
-    return zipfile.BadZipFile
 
 
 @contextlib.contextmanager

@@ -174,13 +174,18 @@ def despeckle_file(
 
     grid = read_grid(date_file)
     rows = strip_rows(grid.width)
-    try:
-        lam = geometric_mean_of(read_product(super_path, r)[0] for r in strips(grid.height, rows))
-    except InputError:
-        raise
-    except ValueError:  # no valid pixel
-        raise InputError(f"{super_path}: no valid pixel (all NaN, nodata, zero or negative): not a super-image"
-                         " to despeckle by") from None
+    def geometric_mean_or(blocks: Iterator[NDArray[np.floating]], no_pixel: str) -> float:
+        """The geometric mean of ``blocks``; without a valid pixel, an input error saying ``no_pixel``."""
+        try:
+            return geometric_mean_of(blocks)
+        except InputError:  # a reading error (an InputError is a ValueError): as it is
+            raise
+        except ValueError:  # no valid pixel
+            raise InputError(no_pixel) from None
+
+    lam = geometric_mean_or((read_product(super_path, r)[0] for r in strips(grid.height, rows)),
+                            f"{super_path}: no valid pixel (all NaN, nodata, zero or negative): not a super-image"
+                            " to despeckle by")
 
     def ratio(r0: int, r1: int) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.float64]]:
         return ratio_of(read_intensity(date_file, domain, band, (r0, r1))[0], read_product(super_path, (r0, r1))[0], lam)
@@ -189,13 +194,8 @@ def despeckle_file(
         for r in strips(grid.height, rows):
             yield ratio(*r)[0]
 
-    try:
-        gain = denoiser.gain(geometric_mean_of(ratios()))
-    except InputError:
-        raise
-    except ValueError:  # no valid pixel
-        raise InputError(f"{date_file}: no pixel valid in both the date and the super-image {super_path}:"
-                         " nothing to despeckle") from None
+    gain = denoiser.gain(geometric_mean_or(ratios(), f"{date_file}: no pixel valid in both the date and the"
+                                                         f" super-image {super_path}: nothing to despeckle"))
     overall = OverallFactor()
     grid_out = Grid(grid.height, grid.width, grid.crs, grid.transform, None)  # scratch: NaN as nodata
     # scratch file of tau_hat' beside the output (overwritten by a rerun after a kill, removed at the end)
@@ -270,9 +270,10 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
             n_finite += int(finite.sum())
             neg = raw[finite & (raw < 0)]
             n_negative += neg.size
-            if neg.size and len(negatives) <= 1000:
+            if neg.size:  # a fill value is among the most frequent of a strip: its 10 most frequent are kept
                 values, counts = np.unique(neg, return_counts=True)
-                for v, c in zip(values[-1000:].tolist(), counts[-1000:].tolist()):
+                frequent = np.argsort(counts, kind="stable")[-10:]
+                for v, c in zip(values[frequent].tolist(), counts[frequent].tolist()):
                     negatives[v] = negatives.get(v, 0) + c
         ok = np.isfinite(img)
         x = img[ok].astype(np.float64)

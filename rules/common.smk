@@ -399,10 +399,10 @@ def reference_dates(name, dates):
     ref = config.get("super_image", {}).get("reference_dates")
     if ref is None:
         return list(dates)
-    if isinstance(ref, (int, float)) and not isinstance(
-        ref, bool
-    ):  # YAML's 3.0 is an integer to the schema
-        out = list(dates)[: int(ref)]
+    if isinstance(ref, float):  # YAML's 3.0: an integer to the schema
+        ref = int(ref)
+    if isinstance(ref, int):
+        out = list(dates)[:ref]
     else:
         first, last = (str(x) for x in ref)
         out = [d for d in dates if first <= d <= last]

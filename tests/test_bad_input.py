@@ -508,3 +508,19 @@ def test_reference_dates_as_a_whole_float_is_a_number_of_dates(tmp_path):
     res = run_workflow(tmp_path, cfg, "-n")
     assert res.returncode == 0, (res.stderr + res.stdout)[-2000:]
     assert "TypeError" not in res.stderr + res.stdout
+
+
+def test_negative_fill_value_among_many_small_negative_values_is_named(tmp_path):
+    # thermal-noise removal leaves small negative values, thousands of them distinct: the fill (-9999) must still
+    # be found (the first version counted only the 1000 negative values nearest zero of a strip)
+    imgs = stack5(256)
+    rng = np.random.default_rng(9)
+    d = imgs["20240104"]
+    d[:, :80] = -9999.0
+    noise = rng.random(d.shape) < 0.03
+    noise[:, :80] = False
+    d[noise] = -rng.uniform(1e-4, 1e-3, int(noise.sum())).astype(np.float32)
+    assert len(np.unique(d[noise])) > 1000
+    files = write_dates(tmp_path, imgs, utm_grid(256, 256))
+    with pytest.raises(InputError, match=r"S1_20240104\.tif: date 20240104 rejected: 31\.2% of its pixels hold the single value -9999"):
+        check_stack(files, "intensity")
