@@ -10,6 +10,7 @@ over time, and seconds per megapixel per date.
     .venv/bin/python benchmarks/compare_methods.py results/demo_1look --dates 4 \
         --weights sar2sar-s1 --weights sar2sar-s1-ratio --weights sar2sar-grd
     .venv/bin/python benchmarks/compare_methods.py results/demo_4look --weights sar2sar-ml --self-ensemble 1 --self-ensemble 8
+    .venv/bin/python benchmarks/compare_methods.py results/demo_4look --weights sar2sar-ml --precision float32 --precision bfloat16
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def main() -> None:
     ap.add_argument("--weights", action="append", default=[], help="weights for sar2sar / ratio_sar2sar (repeat)")
     ap.add_argument("--self-ensemble", type=int, action="append", default=None, choices=[1, 2, 4, 8],
                     help="network.self_ensemble sizes to compare for each weights (repeat; default: 1)")
+    ap.add_argument("--precision", action="append", default=None, choices=["float32", "bfloat16"],
+                    help="network.precision to compare for each weights (repeat; default: float32)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -57,8 +60,9 @@ def main() -> None:
     def add(name: str, est: np.ndarray, truth: np.ndarray, seconds: float) -> None:
         rows.setdefault(name, []).append((*scores(est, truth, changed), seconds / (est.size / 1e6)))
 
-    nets = {(w if n == 1 else f"{w} x{n}"): NetworkDenoiser(load_network(w, looks=1.0), tile=768, overlap=256, self_ensemble=n)
-            for w in args.weights for n in (args.self_ensemble or [1])}
+    nets = {w + ("" if n == 1 else f" x{n}") + ("" if p == "float32" else f" {p}"):
+            NetworkDenoiser(load_network(w, looks=1.0), tile=768, overlap=256, self_ensemble=n, precision=p)
+            for w in args.weights for n in (args.self_ensemble or [1]) for p in (args.precision or ["float32"])}
     for date in dates:
         w, _ = read_product(d.noisy(date))
         v, _ = read_product(d.truth(date))

@@ -22,7 +22,8 @@ for part in $parts; do
   speed)
     timeout "${SPEED_S:-150}" python3 benchmarks/speed.py --device cuda --size 2048 2>&1 | tee "$OUT/speed.txt" ;;
   processes)
-    timeout "${PROCESSES_S:-200}" python3 benchmarks/speed.py --processes --device cuda --size 2048 --threads 4 2>&1 \
+    timeout "${PROCESSES_S:-200}" python3 benchmarks/speed.py --processes --device cuda --size 2048 --threads 4 \
+      --precision float32 --precision bfloat16 2>&1 \
       | tee "$OUT/processes.txt" ;;
   train)
     GRD=.device-carry/sar2sar-grd.pt

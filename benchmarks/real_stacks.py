@@ -9,7 +9,7 @@ windows of the super-image, over ``--ratio-dates`` evenly spaced dates of the 21
     .venv/bin/python benchmarks/real_stacks.py --method ratio:sar2sar-grd --method rabasar --stacks 292319
 
 Methods (``--method``, repeatable; default: the comparison of the README):
-  ``ratio:WEIGHTS[:filter=none][:debias=off][:level=X][:ensemble=N]`` ratio to the normalized super-image + SAR2SAR
+  ``ratio:WEIGHTS[:filter=none][:debias=off][:level=X][:ensemble=N][:precision=P]`` ratio to the normalized super-image + SAR2SAR
   (the workflow's chain; WEIGHTS a shipped name, a path, or ``aoi``: the stack's own network,
   ``results/rtc_<site>_<pol>/model.pt`` made by ``snakemake results/rtc_<site>_<pol>/model.pt
   --configfile examples/train_multilook.yaml``, trained on the stack's first 21 dates), ``sar2sar:WEIGHTS`` the network on the date
@@ -93,8 +93,8 @@ def temporal_enl_of(dates: list[np.ndarray]) -> float:
     return float(value) if value is not None else 0.0
 
 
-def network(weights: str, level: float | None, self_ensemble: int = 1) -> NetworkDenoiser:
-    return NetworkDenoiser(load_network(weights, "."), level=level, self_ensemble=self_ensemble)
+def network(weights: str, level: float | None, self_ensemble: int = 1, precision: str = "auto") -> NetworkDenoiser:
+    return NetworkDenoiser(load_network(weights, "."), level=level, self_ensemble=self_ensemble, precision=precision)
 
 
 def aoi_model_path(stack: str) -> Path:
@@ -111,7 +111,7 @@ def parse(spec: str) -> tuple[str, str | None, dict[str, str]]:
     return kind, weights, opts
 
 
-def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, int], NetworkDenoiser]) -> np.ndarray:
+def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, int, str], NetworkDenoiser]) -> np.ndarray:
     """Method ``spec``'s estimate of date ``k`` of the (left-out) stack."""
     kind, weights, opts = parse(spec)
     if weights == "aoi":  # the stack's own network (rule train_aoi of examples/train_multilook.yaml)
@@ -122,11 +122,12 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, i
     valid = np.isfinite(w) & (w > 0)
     level = None if opts.get("level") == "none" else float(opts.get("level", 1e4))
     ensemble = int(opts.get("ensemble", 1))
+    precision = opts.get("precision", "auto")
 
     def net() -> NetworkDenoiser:
-        key = (str(weights), level, ensemble)
+        key = (str(weights), level, ensemble, precision)
         if key not in nets:
-            nets[key] = network(str(weights), level, ensemble)
+            nets[key] = network(str(weights), level, ensemble, precision)
         return nets[key]
 
     def single(img: np.ndarray) -> np.ndarray:
@@ -181,7 +182,7 @@ def main() -> int:
     import torch
 
     torch.set_num_threads(2)
-    nets: dict[tuple[str, float | None, int], NetworkDenoiser] = {}
+    nets: dict[tuple[str, float | None, int, str], NetworkDenoiser] = {}
     scores: dict[str, dict[str, dict[str, float]]] = {}
     seconds: dict[str, float] = {s: 0.0 for s in specs}
     for name, files in stacks.items():

@@ -29,6 +29,7 @@ ratio, debiasing and COG writing: what remains of a date when the network runs o
 from __future__ import annotations
 
 import argparse
+import copy
 import functools
 import tempfile
 import time
@@ -40,7 +41,7 @@ import yaml
 from torch.utils.flop_counter import FlopCounterMode
 
 from mtsar2sar.io import write_float32
-from mtsar2sar.network import SAR2SARUNet
+from mtsar2sar.network import SAR2SARUNet, with_precision
 from mtsar2sar.simulate import SimulationConfig
 from mtsar2sar.tiling import tiled_apply
 from mtsar2sar.workflow import despeckle
@@ -104,10 +105,12 @@ np.save(sys.argv[2], reference_denoiser({device!r}).denoise_image(amp, 256, 254)
 """
 
 
-def process_comparison(n: int, device: str, threads: int, runs: int = 3) -> None:
+def process_comparison(n: int, device: str, threads: int, precisions: list[str], tile: int, overlap: int,
+                       runs: int = 3) -> None:
     """Whole processes, timed in turn on one n x n date (imports, weights, reading and writing included):
     the `despeckle` step (`mtsar2sar despeckle`, the ratio to a super-image, published GRD weights) and
-    `deepdespeckling`'s SAR2SAR inference on the date alone (same weights, its 256-px patches), on ``device``."""
+    `deepdespeckling`'s SAR2SAR inference on the date alone (same weights, its 256-px patches), on ``device``;
+    ours once per ``network.precision`` given."""
     import resource
     import subprocess
     import sys
@@ -120,9 +123,12 @@ def process_comparison(n: int, device: str, threads: int, runs: int = 3) -> None
         write_float32(d / "date.tif", (s * rng.exponential(1.0, (n, n))).astype(np.float32), grid)
         write_float32(d / "super.tif", s, grid)
         cmds = {
-            "mtsar2sar despeckle": [sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(d / "date.tif"), "--super",
-                                    str(d / "super.tif"), "-o", str(d / "ours.tif"), "--weights", "sar2sar-grd",
-                                    "--looks", "4", "--device", device, "--threads", str(threads)],
+            f"mtsar2sar despeckle {p}": [sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(d / "date.tif"), "--super",
+                                         str(d / "super.tif"), "-o", str(d / "ours.tif"), "--weights", "sar2sar-grd",
+                                         "--looks", "4", "--device", device, "--threads", str(threads), "--precision", p,
+                                         "--tile", str(tile), "--overlap", str(overlap)]
+            for p in precisions
+        } | {
             "deepdespeckling Sar2SarDenoiser": [sys.executable, "-c", THEIRS.format(
                 bench=str(Path(__file__).resolve().parent), threads=threads, device=device),
                 str(d / "date.tif"), str(d / "theirs.npy")],
@@ -136,14 +142,16 @@ def process_comparison(n: int, device: str, threads: int, runs: int = 3) -> None
                 wall = time.perf_counter() - t0
                 after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 times[name].append((wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
-    print(f"whole processes, one {n}x{n} date, device {device}, {threads} threads, {runs} runs each (in turn):")
+    print(f"whole processes, one {n}x{n} date, device {device}, {threads} threads, {runs} runs each (in turn); "
+          f"ours with tile {tile}, overlap {overlap}:")
     for name, t in times.items():
         walls = sorted(w for w, _ in t)
         print(f"  {name:<34} wall {walls[len(walls) // 2]:.2f} s (median; {min(walls):.2f}-{max(walls):.2f}), "
               f"CPU {np.median([c for _, c in t]):.1f} s")
-    ours = float(np.median([w for w, _ in times["mtsar2sar despeckle"]]))
     theirs = float(np.median([w for w, _ in times["deepdespeckling Sar2SarDenoiser"]]))
-    print(f"  speed-up of the despeckle step over deepdespeckling's inference: x{theirs / ours:.2f}")
+    for p in precisions:
+        ours = float(np.median([w for w, _ in times[f"mtsar2sar despeckle {p}"]]))
+        print(f"  speed-up of the despeckle step ({p}) over deepdespeckling's inference (float32): x{theirs / ours:.2f}")
 
 
 def compare_with_reference(n: int, threads: int, fpp: float, peak: float, tile: int, overlap: int) -> None:
@@ -339,11 +347,21 @@ def gpu_report(n: int, weights: str, device: str = "cuda") -> None:
         print(f"  {name:<30}{mpx / dt:>9.1f} Mpx/s  {mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 "
               f"matmul rate ({mpx / dt * 1e6 * fpp / (limit * 1e12):.2f} of its own){d}")
     net = net.to(memory_format=torch.contiguous_format)
-    for tf32 in (False, True):
+    low = with_precision(copy.deepcopy(net), "bfloat16")
+    torch.backends.cudnn.allow_tf32 = True
+
+    def fwd_low() -> torch.Tensor:
+        with torch.inference_mode():
+            return low(x)
+
+    dt = timed(fwd_low)
+    print(f"  {'bf16 inner layers (precision)':<30}{mpx / dt:>9.1f} Mpx/s  {mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the "
+          f"fp32 matmul rate; PSNR vs fp32 output {psnr_log(denormalize_to_intensity(fwd_low().cpu().numpy()[0, 0]), outs['fp32']):.1f} dB")
+    for tf32, model, label in ((False, net, "fp32"), (True, net, "TF32 (float32's default)"), (True, low, "bfloat16 inner layers")):
         torch.backends.cudnn.allow_tf32 = tf32
-        print(f"tiled from host memory (copies and blending included), {'TF32 (default)' if tf32 else 'fp32'}, {n}x{n}:")
+        print(f"tiled from host memory (copies and blending included), {label}, {n}x{n}:")
         for tile, overlap, batch in ((768, 128, 1), (768, 128, 4), (768, 128, 8), (1024, 128, 4), (n, 0, 1)):
-            dt = timed(functools.partial(tiled_apply, net, img, tile, overlap, batch, dev), repeats=3)
+            dt = timed(functools.partial(tiled_apply, model, img, tile, overlap, batch, dev), repeats=3)
             k = computed_per_output(n, tile, overlap) if overlap else 1.0
             print(f"  tile {tile:>5} overlap {overlap:>4} batch {batch:>2}: {mpx / dt:>8.1f} Mpx/s useful "
                   f"({mpx / dt * 1e6 * fpp / (rates['fp32'] * 1e12):.2f} of the fp32 matmul rate; {k:.2f} computed per output px)")
@@ -354,15 +372,15 @@ def gpu_report(n: int, weights: str, device: str = "cuda") -> None:
         s = np.exp(rng.normal(-2.5, 1.0, (n, n))).astype(np.float32)
         write_float32(d / "date.tif", (s * rng.exponential(1.0, (n, n))).astype(np.float32), cfg.grid())
         write_float32(d / "super.tif", s, cfg.grid())
-        for batch in (1, 4):
-            settings = {**DEFAULTS, "weights": weights, "batch": batch, "device": dev.type}
+        for batch, precision in ((1, "float32"), (4, "float32"), (1, "bfloat16"), (4, "bfloat16")):
+            settings = {**DEFAULTS, "weights": weights, "batch": batch, "device": dev.type, "precision": precision}
             despeckle(d / "date.tif", "intensity", None, d / "super.tif", settings, d / "out.tif", looks=4.0)
             t0 = time.perf_counter()
             for _ in range(3):
                 despeckle(d / "date.tif", "intensity", None, d / "super.tif", settings, d / "out.tif", looks=4.0)
             dt = (time.perf_counter() - t0) / 3
             print(f"despeckle step end to end ({n}x{n}, GeoTIFF in and out, device {dev.type}, tile {DEFAULTS['tile']}, "
-                  f"overlap {DEFAULTS['overlap']}, batch {batch}, TF32 convolutions): {dt:.2f} s, {mpx / dt:.1f} Mpx/s")
+                  f"overlap {DEFAULTS['overlap']}, batch {batch}, {precision}): {dt:.2f} s, {mpx / dt:.1f} Mpx/s")
         prof = Path(tmp) / "profile.out"
         import cProfile
         import pstats
@@ -423,6 +441,8 @@ def main() -> None:
     ap.add_argument("--weights", default="sar2sar-ml", help="--device cuda: the network's weights")
     ap.add_argument("--processes", action="store_true",
                     help="only whole processes: `mtsar2sar despeckle` against deepdespeckling's inference, on --device")
+    ap.add_argument("--precision", action="append", choices=["auto", "float32", "bfloat16"], default=None,
+                    help="--processes: ours at this network.precision (repeat; default: float32)")
     ap.add_argument("--host-work", action="store_true",
                     help="only the despeckle step's work around the network (identity network), with its profile")
     args = ap.parse_args()
@@ -430,7 +450,7 @@ def main() -> None:
         host_work(args.size)
         return
     if args.processes:
-        process_comparison(args.size, args.device, args.threads)
+        process_comparison(args.size, args.device, args.threads, args.precision or ["float32"], args.tile, args.overlap)
         return
     torch.set_num_threads(args.threads)
     n = args.size

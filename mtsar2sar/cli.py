@@ -141,6 +141,7 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
         "overlap": args.overlap,
         "batch": args.batch,
         "self_ensemble": args.self_ensemble,
+        "precision": args.precision,
         "level": None if args.level is not None and args.level <= 0 else args.level,
         "debias": not args.no_debias,
         "base": os.getcwd(),  # a weights path is relative to the working directory
@@ -229,6 +230,9 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("--self-ensemble", type=int, choices=[1, 2, 4, 8], default=net["self_ensemble"],
                     help="flips/rotations of the ratio the network is averaged over (8: about 0.1 dB better at 8x"
                     f" the network's time; default: {net['self_ensemble']})")
+    ds.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=net["precision"],
+                    help="bfloat16: the network's inner layers in bfloat16 (1.7-1.9x faster on CPUs with AVX-512 BF16;"
+                    f" products within 0.01 dB); auto: bfloat16 where computed in hardware (default: {net['precision']})")
     ds.add_argument("--level", type=float, default=None,
                     help=f"intensity level at which the network sees the ratio (default: {net['level']:g}; 0: as is)")
     ds.add_argument("--no-debias", action="store_true", help="do not keep the local mean of the noisy ratio")

@@ -18,7 +18,15 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from mtsar2sar.network import AMPLITUDE_EPS, LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN, SAR2SARUNet, SelfEnsemble
+from mtsar2sar.network import (
+    AMPLITUDE_EPS,
+    LOG_AMPLITUDE_MAX,
+    LOG_AMPLITUDE_MIN,
+    SAR2SARUNet,
+    SelfEnsemble,
+    select_precision,
+    with_precision,
+)
 from mtsar2sar.tiling import RowSink, RowSource, tiled_apply, tiled_apply_rows
 
 IntensityDenoiser = Callable[[NDArray[np.float64]], NDArray[np.float64]]
@@ -134,6 +142,7 @@ class NetworkDenoiser:
     channels_last: bool = True  # 1.6x faster convolutions on CPU (benchmarks/speed.py), same output to 1e-6
     clip_db: float | None = 40.0  # input clipped to level x 10^(+-clip_db/10): see clip_to_level
     self_ensemble: int = 1  # 1, 2, 4 or 8 flips/rotations averaged (network.SelfEnsemble)
+    precision: str = "auto"  # float32 | bfloat16 (the U-Net's inner layers) | auto (network.select_precision)
 
     def __post_init__(self) -> None:
         if self.self_ensemble != 1:
@@ -141,6 +150,8 @@ class NetworkDenoiser:
         if self.channels_last:
             # Module.to(memory_format=...) is documented and works; torch's typed overloads of .to omit it
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.precision = select_precision(self.precision, torch.device(self.device))
+        self.net = with_precision(self.net, self.precision)
 
     def gain(self, geometric_mean_value: float) -> float:
         """The factor that brings an image of this geometric mean to the working level."""

@@ -90,6 +90,7 @@ class NetworkSettings:
     debias: bool
     threads: int
     self_ensemble: int
+    precision: str = "float32"
     base: str = "."
 
     @classmethod
@@ -109,13 +110,23 @@ class NetworkSettings:
             debias=bool(st["debias"]),
             threads=int(st["threads"]),
             self_ensemble=int(st["self_ensemble"]),
+            precision=str(st["precision"]),
             base=str(st.get("base", ".")),
         )
+
+    def resolved_precision(self) -> str:
+        """The network's precision on this machine (``auto`` resolved for the device used)."""
+        from mtsar2sar.network import select_device, select_precision
+
+        return select_precision(self.precision, select_device(self.device))
 
     def result_settings(self) -> dict[str, Any]:
         """The settings that change the numbers, as recorded (a weights file by its name: its bytes are
         in the ``weights_sha256`` tag)."""
         used = {k: getattr(self, k) for k in RESULT_SETTINGS}
+        precision = self.resolved_precision()
+        if precision != "float32":  # float32 is not recorded: products of earlier versions keep their digest
+            used["precision"] = precision
         if self.weights.endswith(".pt"):
             used["weights"] = Path(self.weights).name
         return used

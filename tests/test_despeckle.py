@@ -36,9 +36,10 @@ def test_normalization_identities(stack):
     assert geometric_mean(s.astype(np.float64) / lam) == pytest.approx(1.0, rel=1e-12)
 
 
-def test_scale_equivariance_of_the_chain(stack):
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_scale_equivariance_of_the_chain(stack, precision):
     torch.set_num_threads(2)
-    den = NetworkDenoiser(load_network("sar2sar-grd"), level=1e4, tile=128, overlap=64, batch=2)
+    den = NetworkDenoiser(load_network("sar2sar-grd"), level=1e4, tile=128, overlap=64, batch=2, precision=precision)
 
     def chain(dates):
         mean, _ = temporal_mean(dates)
@@ -49,7 +50,11 @@ def test_scale_equivariance_of_the_chain(stack):
     for c in (1e-4, 37.0, 1e5):
         out = chain([w * np.float32(c) for w in stack])
         for a, b in zip(out, ref):
-            np.testing.assert_allclose(a, b * c, rtol=1e-4)
+            if precision == "float32":
+                np.testing.assert_allclose(a, b * c, rtol=1e-4)
+            else:  # the input moves by float rounding, and bfloat16 roundings inside with it: hundredths of a dB
+                db = np.abs(10 * np.log10(a / (b * c)))
+                assert np.median(db) < 0.02 and db.max() < 0.3, (np.median(db), db.max())  # at most 0.0066, 0.20
 
 
 def test_invalid_pixels_stay_invalid_and_do_not_propagate(stack):

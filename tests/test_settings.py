@@ -50,21 +50,23 @@ def test_the_packages_own_defaults_are_the_schemas():
     from mtsar2sar.despeckle import NetworkDenoiser
 
     net = settings.defaults("network")
-    for key in ("level", "tile", "overlap", "batch", "self_ensemble"):
+    for key in ("level", "tile", "overlap", "batch", "self_ensemble", "precision"):
         assert getattr(NetworkDenoiser, key) == net[key], key
     params = inspect.signature(check_stack).parameters
     for key, value in settings.defaults("coregistration").items():
         assert params[key].default == value, key
     # the CLI's options default to the workflow's settings
     args = cli.parser().parse_args(["despeckle", "d.tif", "--super", "s.tif", "-o", "o.tif"])
-    for key in ("weights", "device", "threads", "tile", "overlap", "batch", "self_ensemble"):
+    for key in ("weights", "device", "threads", "tile", "overlap", "batch", "self_ensemble", "precision"):
         assert getattr(args, key) == net[key], key
 
 
 def test_typed_settings_fill_the_defaults_and_refuse_unknown_keys():
     import pytest
+    import torch
 
     from mtsar2sar.errors import InputError
+    from mtsar2sar.network import select_precision
     from mtsar2sar.settings import CoregistrationSettings, NetworkSettings
 
     st = NetworkSettings.from_mapping({"tile": 256, "dates_per_job": 3, "level": 100})
@@ -72,6 +74,12 @@ def test_typed_settings_fill_the_defaults_and_refuse_unknown_keys():
     assert NetworkSettings.from_mapping({"weights": "/x/my.pt"}).result_settings()["weights"] == "my.pt"
     assert NetworkSettings.from_mapping({}).tags() == NetworkSettings.from_mapping({"threads": 7, "batch": 4}).tags()
     assert NetworkSettings.from_mapping({}).tags() != NetworkSettings.from_mapping({"self_ensemble": 8}).tags()
+    # float32 is not recorded (products of earlier versions keep their digest); bfloat16 is, and auto as
+    # what it resolves to on this machine
+    assert "precision" not in NetworkSettings.from_mapping({"precision": "float32"}).result_settings()
+    assert NetworkSettings.from_mapping({"precision": "bfloat16"}).result_settings()["precision"] == "bfloat16"
+    resolved = select_precision("auto", torch.device("cpu"))
+    assert NetworkSettings.from_mapping({"device": "cpu"}).result_settings().get("precision", "float32") == resolved
     with pytest.raises(InputError, match="network: unknown setting.s. tiles; allowed: .*tile"):
         NetworkSettings.from_mapping({"tiles": 256})
     assert CoregistrationSettings.from_mapping({"max_shift_px": 0.3}).as_kwargs()["max_shift_px"] == 0.3

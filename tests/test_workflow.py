@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from conftest import REPO, assert_cog, raster_meta
 from PIL import Image
@@ -19,6 +20,7 @@ from mtsar2sar import layout
 from mtsar2sar.despeckle import despeckle_by_ratio
 from mtsar2sar.io import read_product
 from mtsar2sar.metrics import psnr_log
+from mtsar2sar.network import select_precision
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
 
@@ -79,13 +81,16 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     for d, f in files.items():
         p = out / "despeckled" / f"{d}.tif"
         meta = raster_meta(p)
+        low_precision = {} if select_precision("auto", torch.device("cpu")) == "float32" else {"precision": "bfloat16"}
         assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == grid.shape
         assert meta["dtype"] == "float32" and meta["tiled"]
         assert_cog(meta)
         assert meta["tags"]["units"] == "linear intensity, same as the input" and meta["tags"]["weights_sha256"]
         # the settings that change the numbers, defaults included, and their digest
+        # (precision: auto, recorded as what it resolved to on this machine when that is not float32)
         assert json.loads(meta["tags"]["network_settings"]) == {"weights": "auto", "level": 10000.0, "tile": 128,
-                                                                "overlap": 64, "debias": True, "self_ensemble": 1}
+                                                                "overlap": 64, "debias": True, "self_ensemble": 1,
+                                                                **low_precision}
         assert meta["tags"]["settings_sha256"] == hashlib.sha256(meta["tags"]["network_settings"].encode()).hexdigest()
         w_hat, _ = read_product(p)
         v, _ = read_product(truth[d])
