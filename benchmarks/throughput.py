@@ -14,6 +14,7 @@ jobs are printed (one despeckle job per AOI expected), against the per-date time
     .venv/bin/python benchmarks/throughput.py                                # 10 stacks, dates_per_job 1 vs auto
     .venv/bin/python benchmarks/throughput.py --stacks 2 --add-date          # short
     .venv/bin/python benchmarks/throughput.py --pairs --dates-per-job auto   # the 10 stacks whole and left out
+    .venv/bin/python benchmarks/throughput.py --pairs --dates-per-job auto --precision float32 auto
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def stacks(data: Path, n: int | None) -> dict[str, list[Path]]:
     return dict(list(out.items())[:n]) if n else out
 
 
-def config(inputs: dict[str, str], dates_per_job: str, quicklooks: bool, reference: int | None) -> dict:
-    network = {"dates_per_job": dates_per_job}  # the defaults otherwise
+def config(inputs: dict[str, str], dates_per_job: str, quicklooks: bool, reference: int | None,
+           precision: str = "auto") -> dict:
+    network = {"dates_per_job": dates_per_job, "precision": precision}  # the defaults otherwise
     cfg = {
         "aois": {name: {"inputs": glob, "date_regex": r"_(\d{8})_S1", "input_domain": "intensity", "looks": 5}
                  for name, glob in inputs.items()},
@@ -127,6 +129,8 @@ def main() -> None:
     ap.add_argument("--keep", action="store_true", help="keep the working folders")
     ap.add_argument("--pairs", action="store_true",
                     help="each stack twice, whole and less its last date (the real-data scoring's pair of runs)")
+    ap.add_argument("--precision", nargs="+", default=["auto"],
+                    help="network.precision values, each run with every --dates-per-job (default: auto)")
     ap.add_argument("--snakemake-args", default="", help="more Snakemake options, e.g. '--scheduler greedy'")
     args = ap.parse_args()
     SNAKEMAKE_ARGS.extend(args.snakemake_args.split())
@@ -146,15 +150,17 @@ def main() -> None:
                     os.symlink(f, d / f.name)
                 inputs[f"{name}_leftout"] = str(d / "*.tif")
         out = {}
-        for setting in args.dates_per_job:
-            work = root / f"dates_per_job_{setting}"
-            work.mkdir()
-            wall, stderr = snakemake(work, config(inputs, setting, args.quicklooks, None), args.cores)
-            out[setting] = report(f"dates_per_job {setting}", work, wall, stderr)
-            out[setting]["digests"] = digests(work / "results")
-        ref = next(iter(out.values()))["digests"]
-        same = all(o["digests"] == ref for o in out.values())
-        print(f"despeckled products identical across settings: {same} ({len(ref)} files)")
+        for precision in args.precision:
+            for setting in args.dates_per_job:
+                work = root / f"dates_per_job_{setting}_{precision}"
+                work.mkdir()
+                wall, stderr = snakemake(work, config(inputs, setting, args.quicklooks, None, precision), args.cores)
+                out[setting, precision] = report(f"dates_per_job {setting}, precision {precision}", work, wall, stderr)
+                out[setting, precision]["digests"] = digests(work / "results")
+        for precision in args.precision:
+            group = [o["digests"] for (_, p), o in out.items() if p == precision]
+            print(f"precision {precision}: despeckled products identical across dates_per_job: "
+                  f"{all(g == group[0] for g in group)} ({len(group[0])} files)")
         if args.add_date:
             # monitoring: the stacks less their last date, then the last date added
             for setting in args.dates_per_job:

@@ -142,6 +142,7 @@ class SelfEnsemble(nn.Module):
 
 
 PRECISIONS = ("float32", "bfloat16")
+CPUINFO = Path("/proc/cpuinfo")
 
 
 def native_bfloat16(device: torch.device) -> bool:
@@ -150,7 +151,7 @@ def native_bfloat16(device: torch.device) -> bool:
     if device.type == "cuda":
         return bool(torch.cuda.is_bf16_supported(including_emulation=False))
     try:
-        flags = Path("/proc/cpuinfo").read_text(errors="replace").split()
+        flags = CPUINFO.read_text(errors="replace").split()
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags

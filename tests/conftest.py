@@ -7,12 +7,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import rasterio
+import torch
 from affine import Affine
 
 from mtsar2sar.io import Grid, write_float32
+from mtsar2sar.network import native_bfloat16
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 
 REPO = Path(__file__).resolve().parents[1]
+# tests that run the network in bfloat16 explicitly: only where the CPU has bfloat16 units (emulated, it is
+# about 100x slower than float32); network.precision auto then resolves to float32 and is tested as such
+NATIVE_BF16 = pytest.mark.skipif(not native_bfloat16(torch.device("cpu")),
+                                 reason="this CPU has no bfloat16 units: emulated, about 100x slower than float32")
 
 
 def tiny_config(**kw) -> SimulationConfig:

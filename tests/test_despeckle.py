@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from conftest import NATIVE_BF16
 
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio, geometric_mean, identity_denoiser
 from mtsar2sar.network import load_network
@@ -36,7 +37,7 @@ def test_normalization_identities(stack):
     assert geometric_mean(s.astype(np.float64) / lam) == pytest.approx(1.0, rel=1e-12)
 
 
-@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+@pytest.mark.parametrize("precision", ["float32", pytest.param("bfloat16", marks=NATIVE_BF16)])
 def test_scale_equivariance_of_the_chain(stack, precision):
     torch.set_num_threads(2)
     den = NetworkDenoiser(load_network("sar2sar-grd"), level=1e4, tile=128, overlap=64, batch=2, precision=precision)

@@ -9,10 +9,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from conftest import NATIVE_BF16
 
 from mtsar2sar.despeckle import denormalize_to_intensity, normalize_log_amplitude
 from mtsar2sar.errors import InputError
-from mtsar2sar.network import SAR2SARUNet, SelfEnsemble, _Autocast, load_network, published_weights_path, with_precision
+from mtsar2sar.network import (
+    SAR2SARUNet,
+    SelfEnsemble,
+    _Autocast,
+    load_network,
+    published_weights_path,
+    select_precision,
+    with_precision,
+)
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 from mtsar2sar.tiling import tiled_apply, whole_apply
 
@@ -132,6 +141,7 @@ def test_self_ensemble_is_equivariant_and_averages(published):
         SelfEnsemble(published, 3)
 
 
+@NATIVE_BF16
 def test_bfloat16_keeps_the_products_within_hundredths_of_a_db_and_float32_is_untouched():
     rng = np.random.default_rng(5)
     x = torch.from_numpy(normalize_log_amplitude(1e4 * rng.gamma(4, 1 / 4, (128, 128)))).reshape(1, 1, 128, 128)
@@ -156,3 +166,19 @@ def test_bfloat16_keeps_the_products_within_hundredths_of_a_db_and_float32_is_un
     assert np.median(naive) > 5 * np.median(ours)
     with pytest.raises(InputError, match="network precision 'float16' is not one of"):
         with_precision(net, "float16")
+
+
+def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypatch, tmp_path):
+    from mtsar2sar import network
+
+    cpu = torch.device("cpu")
+    for flags, expected in (("fpu sse2 avx2 avx512f", "float32"), ("fpu avx512f avx512_bf16", "bfloat16"),
+                            ("fpu amx_bf16 amx_tile", "bfloat16")):
+        (tmp_path / "cpuinfo").write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+        monkeypatch.setattr(network, "CPUINFO", tmp_path / "cpuinfo")
+        assert select_precision("auto", cpu) == expected, flags
+    monkeypatch.setattr(network, "CPUINFO", tmp_path / "missing")  # not Linux: float32
+    assert select_precision("auto", cpu) == "float32"
+    assert select_precision("bfloat16", cpu) == "bfloat16" and select_precision("float32", cpu) == "float32"
+    with pytest.raises(InputError, match="network.precision: 'half' is not one of auto, float32, bfloat16"):
+        select_precision("half", cpu)
