@@ -231,8 +231,8 @@ def parser() -> argparse.ArgumentParser:
                     help="flips/rotations of the ratio the network is averaged over (8: about 0.1 dB better at 8x"
                     f" the network's time; default: {net['self_ensemble']})")
     ds.add_argument("--precision", choices=["auto", "float32", "bfloat16"], default=net["precision"],
-                    help="bfloat16: the network's inner layers in bfloat16 (1.7-1.9x faster on CPUs with AVX-512 BF16;"
-                    f" products within 0.01 dB); auto: bfloat16 where computed in hardware (default: {net['precision']})")
+                    help="bfloat16: the network's inner layers in bfloat16 (1.6-2.0x faster on CPUs with AVX-512 BF16;"
+                    f" products within 0.01 dB); auto: bfloat16 on a CPU with bfloat16 units (default: {net['precision']})")
     ds.add_argument("--level", type=float, default=None,
                     help=f"intensity level at which the network sees the ratio (default: {net['level']:g}; 0: as is)")
     ds.add_argument("--no-debias", action="store_true", help="do not keep the local mean of the noisy ratio")

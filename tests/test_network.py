@@ -180,5 +180,6 @@ def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypa
     monkeypatch.setattr(network, "CPUINFO", tmp_path / "missing")  # not Linux: float32
     assert select_precision("auto", cpu) == "float32"
     assert select_precision("bfloat16", cpu) == "bfloat16" and select_precision("float32", cpu) == "float32"
+    assert select_precision("auto", torch.device("cuda")) == "float32"  # GPUs: TF32 convolutions, bfloat16 given only
     with pytest.raises(InputError, match="network.precision: 'half' is not one of auto, float32, bfloat16"):
         select_precision("half", cpu)
