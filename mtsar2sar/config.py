@@ -114,9 +114,33 @@ def config_errors(config: dict[str, Any], schema: dict[str, Any]) -> list[str]:
             messages.append(f"config: super_image.enl: {err.instance!r} must be auto or a number of looks, at least 1")
         elif err.validator == "oneOf" and where.startswith("aois.") and "." not in where[5:]:
             messages.append(f"config: {where}: give either 'simulate' or 'inputs' (not both, not neither)")
+        elif err.validator == "oneOf" and all(describe_schema(sub) for sub in err.validator_value):
+            expected = " or ".join(describe_schema(sub) for sub in err.validator_value)
+            messages.append(f"config: {where}: {err.instance!r} is not valid; expected {expected}")
         else:
             messages.append(f"config: {where}: {err.message}")
     return messages
+
+
+def describe_schema(sub: dict[str, Any]) -> str:
+    """A short description of a simple schema (for the alternatives of a ``oneOf``): ``auto``, ``null``,
+    ``an integer >= 1``, ``a list of 2 texts``...; empty when the schema is not that simple."""
+    if "const" in sub:
+        return str(sub["const"])
+    kind = sub.get("type")
+    if kind == "null":
+        return "null"
+    if kind == "boolean":
+        return "true or false"
+    bounds = [f">= {sub['minimum']}" if "minimum" in sub else "", f"> {sub['exclusiveMinimum']}" if "exclusiveMinimum" in sub else ""]
+    bound = " ".join(b for b in bounds if b)
+    if kind in ("integer", "number"):
+        return f"{'an integer' if kind == 'integer' else 'a number'}{' ' + bound if bound else ''}"
+    if kind == "array":
+        items = "texts" if sub.get("items") == {"type": "string"} else "items"
+        n = sub.get("minItems")
+        return f"a list of {n} {items}" if n is not None and n == sub.get("maxItems") else f"a list of {items}"
+    return ""
 
 
 def non_finite(value: Any, where: str = "") -> list[tuple[str, float]]:

@@ -524,3 +524,20 @@ def test_negative_fill_value_among_many_small_negative_values_is_named(tmp_path)
     files = write_dates(tmp_path, imgs, utm_grid(256, 256))
     with pytest.raises(InputError, match=r"S1_20240104\.tif: date 20240104 rejected: 31\.2% of its pixels hold the single value -9999"):
         check_stack(files, "intensity")
+
+
+@pytest.mark.parametrize(("section", "key", "value", "expected"), [
+    ("network", "level", "abc", "'abc' is not valid; expected null or a number > 0"),
+    ("network", "dates_per_job", 0, "0 is not valid; expected auto or an integer >= 1"),
+    ("mulog", "block_jobs", "maybe", "'maybe' is not valid; expected auto or true or false"),
+    ("super_image", "reference_dates", [1], "[1] is not valid; expected an integer >= 2 or a list of 2 texts"),
+    ("network", "precision", "fp16", "'fp16' is not one of ['auto', 'float32', 'bfloat16']"),
+])
+def test_a_setting_with_alternatives_names_what_it_allows(section, key, value, expected):
+    # formerly "'abc' is not valid under any of the given schemas" (hostile-input review: oneOf messages)
+    from mtsar2sar.config import validate_config
+
+    c = base_config()
+    c[section] = {key: value}
+    with pytest.raises(InputError, match=re.escape(f"config: {section}.{key}: {expected}")):
+        validate_config(c, REPO / "schemas" / "config.schema.yaml")
