@@ -238,13 +238,22 @@ def despeckle_stack(
             raise InputError(f"workdir: {work} is a file; give a folder (made if missing)")
         work.mkdir(parents=True, exist_ok=True)
         domain = input_domain
+        written: dict[str, Path] = {}
         if isinstance(stack, xr.DataArray):
-            files = _write_dates(stack, input_domain, work / "inputs")
+            files = written = _write_dates(stack, input_domain, work / "inputs")
             domain, band = "intensity", None  # written as intensity
         else:
             files = _date_files(stack, date_regex)
         out = AoiFolder(work)
-        report = workflow.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)
+        try:
+            report = workflow.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)
+        except InputError as exc:  # a DataArray's date is named as the user knows it, not by the file written for it
+            if not written:
+                raise
+            message = str(exc)
+            for key, path in written.items():
+                message = message.replace(str(path), f"DataArray date {key}")
+            raise InputError(message) from exc
         workflow.super_image(files, out.coregistration, domain, band, float(looks), st["super_image"],
                              out.super_image, out.super_image_enl)
         filtered = out.super_image_filtered

@@ -134,6 +134,13 @@ def test_despeckle_stack_bad_settings_and_inputs(tmp_path):
         api.despeckle_stack(str(tmp_path / "*.tif"))
     with pytest.raises(InputError, match=r"dims .* expected \(time, y, x\)"):
         api.despeckle_stack(xr.DataArray(np.ones((2, 3)), dims=("a", "b")))
+    # a DataArray date without a valid pixel is named by its date, not by the file written for it
+    values = np.random.default_rng(0).gamma(5, 0.2, (4, 32, 32)).astype(np.float32)
+    values[2] = np.nan
+    times = np.array(["2024-01-01", "2024-01-13", "2024-01-25", "2024-02-06"], dtype="datetime64[ns]")
+    with pytest.raises(InputError, match=r"^DataArray date 20240125: date 20240125 rejected: no valid pixel"):
+        api.despeckle_stack(xr.DataArray(values, dims=("time", "y", "x"), coords={"time": times}), looks=5,
+                            workdir=tmp_path / "work")
     # hostile-input review (mappings, bytes, workdir): a key escaping the folder, colliding keys, one file for two
     # dates, bytes, a file as workdir: formerly a file written outside workdir, dates lost silently, tracebacks
     a, b = tmp_path / "a.tif", tmp_path / "b.tif"
