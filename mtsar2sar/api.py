@@ -23,7 +23,7 @@ import glob
 import os
 import tempfile
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +48,16 @@ STACK_TAGS = ("units", "software", "weights", "weights_file", "weights_sha256", 
 DATE_FORMATS = ("%Y%m%d", "%Y%m%dT%H%M%S", "%Y-%m-%d", "%Y-%m-%dT%H:%M:%S")
 
 
+def _key_of(k: Any) -> str:
+    """A mapping's key as a date key: a datetime as ``YYYYMMDD`` (``YYYYMMDDTHHMMSS`` with a time of day), a
+    date as ``YYYYMMDD``, anything else as its text."""
+    if isinstance(k, datetime):
+        return k.strftime("%Y%m%d" if k == k.replace(hour=0, minute=0, second=0, microsecond=0) else "%Y%m%dT%H%M%S")
+    if isinstance(k, date):
+        return k.strftime("%Y%m%d")
+    return str(k)
+
+
 def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
     """Date key -> file of a glob pattern, a sequence of files or a mapping (keys: as given)."""
     from mtsar2sar.stack import find_dates
@@ -59,9 +69,10 @@ def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
 
         files: dict[str, Path] = {}
         seen: dict[Path, str] = {}
+        given: dict[str, Any] = {}
         for k, v in stack.items():
-            key = k.strftime("%Y%m%d") if isinstance(k, datetime) and k == k.replace(hour=0, minute=0, second=0,
-                                                                                       microsecond=0) else str(k)
+            key = _key_of(k)
+            given[key] = k
             if not SAFE_KEY.fullmatch(key):
                 raise InputError(f"despeckle_stack: date key {key!r} has characters other than letters, digits, '-', '_',"
                                  " '.' and '+' (it names the products' files)")
@@ -72,7 +83,10 @@ def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
                 raise InputError(f"{path}: given for the dates {seen[path.resolve()]!r} and {key!r}; each date needs its own file")
             seen[path.resolve()] = key
             files[key] = path
-        return dict(sorted(files.items()))
+        try:  # in the order of the keys as given (integers, dates), where they compare
+            return {key: files[key] for key in sorted(files, key=lambda key: given[key])}
+        except TypeError:
+            return dict(sorted(files.items()))
     if isinstance(stack, bytes | bytearray):
         raise InputError("despeckle_stack: a bytes object is not a stack; give the glob pattern as a str")
     if isinstance(stack, Sequence):

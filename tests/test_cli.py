@@ -13,6 +13,7 @@ import sysconfig
 import time
 import tomllib
 import venv
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -151,6 +152,13 @@ def test_despeckle_stack_bad_settings_and_inputs(tmp_path):
         api.despeckle_stack({1: a, "1": b})
     with pytest.raises(InputError, match=r"a\.tif: given for the dates '20240101' and '20240102'"):
         api.despeckle_stack({"20240101": a, "20240102": a})
+    # keys in their own order where they compare (integers: 9 before 10), datetimes with a time of day as
+    # YYYYMMDDTHHMMSS (formerly sorted as text, '10' before '9', and a time of day refused for its ':')
+    c = tmp_path / "c.tif"
+    c.write_bytes(b"x")
+    assert list(api._date_files({10: a, 9: b, 100: c}, "")) == ["9", "10", "100"]
+    assert list(api._date_files({datetime(2024, 1, 2, 10, 30): a, datetime(2024, 1, 1): b, datetime(2023, 12, 31, 6): c},
+                                "")) == ["20231231T060000", "20240101", "20240102T103000"]
     with pytest.raises(InputError, match="a bytes object is not a stack"):
         api.despeckle_stack(str(tmp_path / "*.tif").encode())
     with pytest.raises(InputError, match=r"workdir: .*a\.tif is a file"):
