@@ -168,7 +168,7 @@ def test_bfloat16_keeps_the_products_within_hundredths_of_a_db_and_float32_is_un
         with_precision(net, "float16")
 
 
-def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypatch, tmp_path):
+def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypatch, tmp_path, caplog):
     from mtsar2sar import network
 
     cpu = torch.device("cpu")
@@ -179,6 +179,9 @@ def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypa
         assert select_precision("auto", cpu) == expected, flags
     monkeypatch.setattr(network, "CPUINFO", tmp_path / "missing")  # not Linux: float32
     assert select_precision("auto", cpu) == "float32"
+    with caplog.at_level("WARNING", logger="mtsar2sar"):  # bfloat16 given where it is emulated: a warning
+        assert select_precision("bfloat16", cpu) == "bfloat16"
+    assert "bfloat16 on a CPU without bfloat16 units is emulated, about 100x slower" in caplog.text
     assert select_precision("bfloat16", cpu) == "bfloat16" and select_precision("float32", cpu) == "float32"
     assert select_precision("auto", torch.device("cuda")) == "float32"  # GPUs: TF32 convolutions, bfloat16 given only
     with pytest.raises(InputError, match="network.precision: 'half' is not one of auto, float32, bfloat16"):
