@@ -372,8 +372,8 @@ def despeckle(
     )
     mpx = grid.height * grid.width / 1e6
     seconds = time.perf_counter() - t0
-    log.info("despeckled %s: lambda=%.6g, gain=%.6g, debiasing factor %.4f, %.2f Mpx in %.1f s (%.3f Mpx/s) on %s",
-             date_file, lam, gain, k, mpx, seconds, mpx / seconds, denoiser.device)
+    log.info("despeckled %s: lambda=%.6g, gain=%.6g, debiasing factor %.4f, %.2f Mpx in %.1f s (%.3f Mpx/s) on %s, %s",
+             date_file, lam, gain, k, mpx, seconds, mpx / seconds, denoiser.device, denoiser.precision)
 
 
 def quicklook(date_file: str | Path, domain: str, band: int | None, despeckled: str | Path, output: str | Path, title: str) -> None:

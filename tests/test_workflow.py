@@ -100,7 +100,9 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         flat.append(psnr_log(despeckle_by_ratio(w, s_filtered, flat_ratio).despeckled, v))
         noisy.append(psnr_log(w, v))
         assert (out / "quicklooks" / f"{d}.jpg").stat().st_size > 10_000
-        assert (out / "logs" / "despeckle" / f"{d}.log").read_text().count("despeckled") == 1
+        date_log = (out / "logs" / "despeckle" / f"{d}.log").read_text()
+        assert date_log.count("despeckled") == 1
+        assert f"Mpx/s) on cpu, {low_precision.get('precision', 'float32')}" in date_log  # device and precision used
     for rule in ("check_coregistration", "super_image", "filter_super_image"):
         assert (out / "benchmarks" / f"{rule}.tsv").exists()
     # Despeckling must beat the flat-ratio baseline (the chain with a 'network' returning the ratio's geometric
