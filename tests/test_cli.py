@@ -140,8 +140,9 @@ def test_despeckle_stack_bad_settings_and_inputs(tmp_path):
     values[2] = np.nan
     times = np.array(["2024-01-01", "2024-01-13", "2024-01-25", "2024-02-06"], dtype="datetime64[ns]")
     with pytest.raises(InputError, match=r"^DataArray date 20240125: date 20240125 rejected: no valid pixel"):
-        api.despeckle_stack(xr.DataArray(values, dims=("time", "y", "x"), coords={"time": times}), looks=5,
-                            workdir=tmp_path / "work")
+        api.despeckle_stack(xr.DataArray(values, dims=("time", "y", "x"), attrs={"crs": "EPSG:32631"},
+                                         coords={"time": times, "y": 4e6 - 10 * np.arange(32), "x": 6e5 + 10 * np.arange(32)}),
+                            looks=5, workdir=tmp_path / "work")
     # hostile-input review (mappings, bytes, workdir): a key escaping the folder, colliding keys, one file for two
     # dates, bytes, a file as workdir: formerly a file written outside workdir, dates lost silently, tracebacks
     a, b = tmp_path / "a.tif", tmp_path / "b.tif"
