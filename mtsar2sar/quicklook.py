@@ -5,14 +5,11 @@ for two 512 x 512 panels; 90 KB as JPEG), and the report embeds every quicklook.
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from numpy.typing import NDArray
 from PIL import Image
 
@@ -45,8 +42,14 @@ def save_rows(path: str | Path, rows: dict[str, dict[str, NDArray[np.floating]]]
     the display range of its last panel; a row's label (when not empty) prefixes its panels' titles."""
     n_rows, n_cols = len(rows), max(len(p) for p in rows.values())
     h, w = next(iter(next(iter(rows.values())).values())).shape
-    fig, axes = plt.subplots(n_rows, n_cols, figsize=(panel_inches * n_cols + 0.9, (panel_inches * h / w + 0.3) * n_rows + 0.3),
-                             squeeze=False, constrained_layout=True)
+    width, height = panel_inches * n_cols + 0.9, (panel_inches * h / w + 0.3) * n_rows + 0.3
+    # a fixed layout (inches from the edges: titles above the panels, the colour bar at the right), not
+    # matplotlib's constrained layout, which took half the time of a quicklook (0.1 of 0.18 s for 256 x 256)
+    fig = Figure(figsize=(width, height), dpi=DPI)
+    top = 1 - (0.25 + (0.25 if title else 0.0)) / height
+    axes = fig.subplots(n_rows, n_cols, squeeze=False, gridspec_kw={
+        "left": 0.05 / width, "right": 1 - 0.6 / width, "bottom": 0.05 / height, "top": top,
+        "wspace": 0.08 / panel_inches, "hspace": 0.3 / (panel_inches * h / w)})
     for row_axes, (label, panels) in zip(axes, rows.items()):
         dbs = {k: to_db(v) for k, v in panels.items()}
         vmin, vmax = display_range(*reversed(list(dbs.values())))
@@ -54,12 +57,11 @@ def save_rows(path: str | Path, rows: dict[str, dict[str, NDArray[np.floating]]]
             im = ax.imshow(img, cmap="gray", vmin=vmin, vmax=vmax, interpolation="nearest")
             ax.set_title(f"{label} {name}".strip(), fontsize=10)
             ax.set_axis_off()
-        fig.colorbar(im, ax=row_axes.tolist(), shrink=0.8, label="intensity [dB]")
+        fig.colorbar(im, ax=row_axes.tolist(), shrink=0.8, label="intensity [dB]", fraction=0.6 / width, pad=0.1 / width)
     if title:
-        fig.suptitle(title, fontsize=11)
-    buf = io.BytesIO()
-    fig.savefig(buf, dpi=DPI, format="png")
-    plt.close(fig)
-    buf.seek(0)
-    with Image.open(buf) as im, atomic_path(path) as tmp:
-        im.convert("L").save(tmp, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+        fig.suptitle(title, fontsize=11, y=1 - 0.1 / height, va="top")
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()  # the pixels straight from the renderer (no PNG encoded and decoded on the way)
+    image = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+    with atomic_path(path) as tmp:
+        image.convert("L").save(tmp, format="JPEG", quality=JPEG_QUALITY, optimize=True)
