@@ -18,12 +18,14 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from mtsar2sar.logs import log
 from mtsar2sar.network import (
     AMPLITUDE_EPS,
     LOG_AMPLITUDE_MAX,
     LOG_AMPLITUDE_MIN,
     SAR2SARUNet,
     SelfEnsemble,
+    native_bfloat16,
     select_precision,
     with_precision,
 )
@@ -150,7 +152,11 @@ class NetworkDenoiser:
         if self.channels_last:
             # Module.to(memory_format=...) is documented and works; torch's typed overloads of .to omit it
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
-        self.precision = select_precision(self.precision, torch.device(self.device))
+        device = torch.device(self.device)
+        self.precision = select_precision(self.precision, device)
+        if self.precision == "bfloat16" and device.type == "cpu" and not native_bfloat16(device):
+            log.warning("network.precision: bfloat16 on a CPU without bfloat16 units is emulated, about 100x slower"
+                        " than float32; use auto or float32")
         self.net = with_precision(self.net, self.precision)
 
     def gain(self, geometric_mean_value: float) -> float:

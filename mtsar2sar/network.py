@@ -20,7 +20,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from mtsar2sar.errors import InputError
-from mtsar2sar.logs import log
 
 # Normalization of log-amplitude used by the published SAR2SAR weights (deepdespeckling constants).
 LOG_AMPLITUDE_MAX = 10.089038980848645  # M
@@ -165,9 +164,6 @@ def select_precision(precision: str, device: torch.device, setting: str = "netwo
         return "bfloat16" if native_bfloat16(device) else "float32"
     if precision not in PRECISIONS:
         raise InputError(f"{setting}: {precision!r} is not one of auto, {', '.join(PRECISIONS)}")
-    if precision == "bfloat16" and device.type == "cpu" and not native_bfloat16(device):
-        log.warning("%s: bfloat16 on a CPU without bfloat16 units is emulated, about 100x slower than float32;"
-                    " use auto or float32", setting)
     return precision
 
 

@@ -282,15 +282,14 @@ def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, prog
     import torch
 
     from mtsar2sar.despeckle import NetworkDenoiser
-    from mtsar2sar.network import load_network, select_device, select_precision
+    from mtsar2sar.network import load_network, select_device
 
     st = NetworkSettings.from_mapping(settings)
     torch.set_num_threads(st.threads)
     device = select_device(st.device)
     net = load_network(st.weights, st.base, looks).to(device)
     return NetworkDenoiser(net, level=st.level, tile=st.tile, overlap=st.overlap, batch=st.batch, device=device,
-                           progress=progress, self_ensemble=st.self_ensemble,
-                           precision=select_precision(st.precision, device))
+                           progress=progress, self_ensemble=st.self_ensemble, precision=st.precision)
 
 
 def network_tags(st: NetworkSettings, looks: float | None) -> dict[str, str]:
