@@ -106,12 +106,14 @@ np.save(sys.argv[2], reference_denoiser({device!r}).denoise_image(amp, 256, 254)
 
 
 def process_comparison(n: int, device: str, threads: int, precisions: list[str], tile: int, overlap: int,
-                       runs: int = 3) -> None:
+                       host_memory: list[str], runs: int = 3) -> None:
     """Whole processes, timed in turn on one n x n date (imports, weights, reading and writing included):
     the `despeckle` step (`mtsar2sar despeckle`, the ratio to a super-image, published GRD weights) and
     `deepdespeckling`'s SAR2SAR inference on the date alone (same weights, its 256-px patches), on ``device``;
-    ours once per ``network.precision`` given."""
-    import resource
+    ours once per ``network.precision`` and per ``MTSAR2SAR_HOST_MEMORY`` given (``mtsar2sar.hostmemory``).
+    Wall and CPU time (user + system), peak RSS, and ours as a fraction of the fp32 matmul rate on useful
+    pixels (the whole process's wall time)."""
+    import os
     import subprocess
     import sys
 
@@ -122,36 +124,44 @@ def process_comparison(n: int, device: str, threads: int, precisions: list[str],
         s = np.exp(rng.normal(-2.5, 1.0, (n, n))).astype(np.float32)
         write_float32(d / "date.tif", (s * rng.exponential(1.0, (n, n))).astype(np.float32), grid)
         write_float32(d / "super.tif", s, grid)
+        ours_cmd = [sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(d / "date.tif"), "--super",
+                    str(d / "super.tif"), "-o", str(d / "ours.tif"), "--weights", "sar2sar-grd", "--looks", "4",
+                    "--device", device, "--threads", str(threads), "--tile", str(tile), "--overlap", str(overlap)]
         cmds = {
-            f"mtsar2sar despeckle {p}": [sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(d / "date.tif"), "--super",
-                                         str(d / "super.tif"), "-o", str(d / "ours.tif"), "--weights", "sar2sar-grd",
-                                         "--looks", "4", "--device", device, "--threads", str(threads), "--precision", p,
-                                         "--tile", str(tile), "--overlap", str(overlap)]
-            for p in precisions
+            f"mtsar2sar despeckle {p} {hm}": ([*ours_cmd, "--precision", p], {"MTSAR2SAR_HOST_MEMORY": hm})
+            for p in precisions for hm in host_memory
         } | {
-            "deepdespeckling Sar2SarDenoiser": [sys.executable, "-c", THEIRS.format(
+            "deepdespeckling Sar2SarDenoiser": ([sys.executable, "-c", THEIRS.format(
                 bench=str(Path(__file__).resolve().parent), threads=threads, device=device),
-                str(d / "date.tif"), str(d / "theirs.npy")],
+                str(d / "date.tif"), str(d / "theirs.npy")], {}),
         }
-        times: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
+        times: dict[str, list[tuple[float, float, float, float]]] = {k: [] for k in cmds}
         for _ in range(runs):
-            for name, cmd in cmds.items():
-                before = resource.getrusage(resource.RUSAGE_CHILDREN)
-                t0 = time.perf_counter()
-                subprocess.run(cmd, check=True, capture_output=True)
-                wall = time.perf_counter() - t0
-                after = resource.getrusage(resource.RUSAGE_CHILDREN)
-                times[name].append((wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime))
+            for name, (cmd, env) in cmds.items():
+                with open(d / "out.log", "w") as out:
+                    t0 = time.perf_counter()
+                    child = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, **env})
+                    _, status, usage = os.wait4(child.pid, 0)  # this child's own rusage (peak RSS included)
+                    wall = time.perf_counter() - t0
+                    child.returncode = os.waitstatus_to_exitcode(status)
+                if child.returncode != 0:
+                    raise SystemExit(f"{name} failed:\n{(d / 'out.log').read_text()[-2000:]}")
+                times[name].append((wall, usage.ru_utime, usage.ru_stime, usage.ru_maxrss / 1024))
+    fpp, peak = flops_per_pixel(), matmul_gflops(threads) if device == "cpu" else float("nan")
     print(f"whole processes, one {n}x{n} date, device {device}, {threads} threads, {runs} runs each (in turn); "
-          f"ours with tile {tile}, overlap {overlap}:")
+          f"ours with tile {tile}, overlap {overlap}; fp32 matmul rate {peak:.1f} GFLOP/s:")
     for name, t in times.items():
-        walls = sorted(w for w, _ in t)
-        print(f"  {name:<34} wall {walls[len(walls) // 2]:.2f} s (median; {min(walls):.2f}-{max(walls):.2f}), "
-              f"CPU {np.median([c for _, c in t]):.1f} s")
-    theirs = float(np.median([w for w, _ in times["deepdespeckling Sar2SarDenoiser"]]))
-    for p in precisions:
-        ours = float(np.median([w for w, _ in times[f"mtsar2sar despeckle {p}"]]))
-        print(f"  speed-up of the despeckle step ({p}) over deepdespeckling's inference (float32): x{theirs / ours:.2f}")
+        walls = sorted(w for w, *_ in t)
+        wall = walls[len(walls) // 2]
+        frac = n * n * fpp / wall / (peak * 1e9)
+        print(f"  {name:<40} wall {wall:.2f} s (median; {min(walls):.2f}-{max(walls):.2f}), "
+              f"CPU user {np.median([u for _, u, _, _ in t]):.1f} s + system {np.median([y for _, _, y, _ in t]):.1f} s, "
+              f"peak RSS {max(r for *_, r in t):.0f} MB; {frac:.2f} of the matmul rate on useful pixels")
+    theirs = float(np.median([w for w, *_ in times["deepdespeckling Sar2SarDenoiser"]]))
+    for name in cmds:
+        if name.startswith("mtsar2sar"):
+            ours = float(np.median([w for w, *_ in times[name]]))
+            print(f"  speed-up of {name[len('mtsar2sar '):]} over deepdespeckling's inference (float32): x{theirs / ours:.2f}")
 
 
 def compare_with_reference(n: int, threads: int, fpp: float, peak: float, tile: int, overlap: int) -> None:
@@ -443,6 +453,8 @@ def main() -> None:
                     help="only whole processes: `mtsar2sar despeckle` against deepdespeckling's inference, on --device")
     ap.add_argument("--precision", action="append", choices=["auto", "float32", "bfloat16"], default=None,
                     help="--processes: ours at this network.precision (repeat; default: float32)")
+    ap.add_argument("--host-memory", action="append", choices=["keep", "release"], default=None,
+                    help="--processes: ours with this MTSAR2SAR_HOST_MEMORY (repeat; default: keep)")
     ap.add_argument("--host-work", action="store_true",
                     help="only the despeckle step's work around the network (identity network), with its profile")
     args = ap.parse_args()
@@ -450,7 +462,8 @@ def main() -> None:
         host_work(args.size)
         return
     if args.processes:
-        process_comparison(args.size, args.device, args.threads, args.precision or ["float32"], args.tile, args.overlap)
+        process_comparison(args.size, args.device, args.threads, args.precision or ["float32"], args.tile, args.overlap,
+                           args.host_memory or ["keep"])
         return
     torch.set_num_threads(args.threads)
     n = args.size

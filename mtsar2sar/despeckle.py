@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from mtsar2sar.hostmemory import keep_freed_blocks
 from mtsar2sar.logs import log
 from mtsar2sar.network import (
     AMPLITUDE_EPS,
@@ -153,6 +154,8 @@ class NetworkDenoiser:
             # Module.to(memory_format=...) is documented and works; torch's typed overloads of .to omit it
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
         device = torch.device(self.device)
+        if device.type == "cpu":
+            keep_freed_blocks()  # the layers' outputs reused from tile to tile, not mapped and zeroed again
         self.precision = select_precision(self.precision, device)
         if self.precision == "bfloat16" and device.type == "cpu" and not native_bfloat16(device):
             log.warning("network.precision: bfloat16 on a CPU without bfloat16 units is emulated, about 100x slower"
