@@ -153,9 +153,8 @@ class NetworkDenoiser:
         if self.channels_last:
             # Module.to(memory_format=...) is documented and works; torch's typed overloads of .to omit it
             self.net = self.net.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        keep_freed_blocks()  # host buffers (the layers' outputs on a CPU, the bands read and written) reused
         device = torch.device(self.device)
-        if device.type == "cpu":
-            keep_freed_blocks()  # the layers' outputs reused from tile to tile, not mapped and zeroed again
         self.precision = select_precision(self.precision, device)
         if self.precision == "bfloat16" and device.type == "cpu" and not native_bfloat16(device):
             log.warning("network.precision: bfloat16 on a CPU without bfloat16 units is emulated, about 100x slower"

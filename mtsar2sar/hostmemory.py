@@ -1,12 +1,14 @@
-"""Host memory for CPU inference: keep the network's freed buffers instead of returning them to the OS.
+"""Host memory of the despeckling: keep freed buffers for reuse instead of returning them to the OS.
 
-Each layer of the U-Net on a 768 x 768 tile makes an output of up to about 110 MB. glibc's ``malloc``
-serves blocks that large by ``mmap`` and gives them back to the OS at ``free``; the next tile asks again
-and the kernel maps and zeroes every page anew. On one 2048² date that was 6.6–8.0 s of system time for
-14–19 s of user time (2 cores; ``benchmarks/speed.py --processes``). :func:`keep_freed_blocks` asks glibc
-(``mallopt``) to serve blocks up to 1 GiB from its heap and never to trim it, so the next tile reuses the
-same pages: the system time falls to about 1 s and the peak RSS grows by the freed blocks kept (about
-0.3 GB on that date). Process-wide and idempotent; a no-op where the C library is not glibc.
+Each layer of the U-Net on a 768 x 768 tile on a CPU makes an output of up to about 110 MB, and the
+step reads and writes bands of rows of tens of MB. glibc's ``malloc`` serves blocks that large by
+``mmap`` and gives them back to the OS at ``free``; the next tile or band asks again and the kernel maps
+and zeroes every page anew. On one 2048² date that was 6.6–8.0 s of system time for 14–19 s of user time
+(2 cores; ``benchmarks/speed.py --processes``). :func:`keep_freed_blocks` asks glibc (``mallopt``) to
+serve blocks up to 1 GiB from its heap and never to trim it, so the next tile reuses the same pages:
+the system time falls to about 1 s and the peak RSS grows by the freed blocks kept (about 0.3–0.4 GB on
+that date). :class:`mtsar2sar.despeckle.NetworkDenoiser` calls it, on any device (on a GPU the host's
+reading and writing gain). Process-wide and idempotent; a no-op where the C library is not glibc.
 ``MTSAR2SAR_HOST_MEMORY=release`` keeps the C library's defaults (measurements, or a memory-tight machine).
 """
 
