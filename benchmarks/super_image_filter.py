@@ -48,12 +48,14 @@ DENOISERS = {"bm3d": bm3d_denoiser, "bm3d_ht": functools.partial(bm3d_denoiser, 
 
 def denoiser_of(spec: str) -> Callable[[np.ndarray, float], np.ndarray]:
     """``bm3d``, ``bm3d_ht`` (BM3D's first stage alone), ``dct``, or ``bm3d+FIELD=VALUE+...`` /
-    ``bm3d_ht+FIELD=VALUE+...`` (BM3D with fields of its profile changed, e.g. ``step_ht=4``)."""
+    ``bm3d_ht+FIELD=VALUE+...`` (BM3D with fields of its profile changed, e.g. ``step_ht=4``, or
+    ``strips=N`` / ``workers=N``: BM3D by bands of rows, in threads, ``mtsar2sar.denoisers.strip_layout``)."""
     name, *changes = spec.split("+")
     if not changes:
         return DENOISERS[name]
     fields = {k: int(v) for k, v in (c.split("=") for c in changes)}
-    return functools.partial(bm3d_denoiser, profile_fields=fields, hard_thresholding_only=name == "bm3d_ht")
+    split = {k: fields.pop(k) for k in ("strips", "workers") if k in fields}  # not profile fields
+    return functools.partial(bm3d_denoiser, profile_fields=fields, hard_thresholding_only=name == "bm3d_ht", **split)
 
 
 def quality(aoi: Path, looks: float, variants: list[str]) -> None:

@@ -158,6 +158,20 @@ def grid_of(da: xarray.DataArray) -> Grid:
     return Grid(h, w, crs, transform, None if nodata is None else float(nodata))
 
 
+WRITTEN_TAG = "MTSAR2SAR_DATAARRAY_DATE"  # the tag of a date that despeckle_stack wrote from a DataArray
+
+
+def _written_here(path: Path) -> bool:
+    """Whether ``path`` is a date that despeckle_stack wrote (tagged), which it may write again."""
+    from mtsar2sar.io import open_raster
+
+    try:
+        with open_raster(path) as ds:
+            return ds.tags().get(WRITTEN_TAG) == "1"
+    except InputError:  # not a raster, or unreadable: not ours
+        return False
+
+
 def _write_dates(da: xarray.DataArray, domain: str, folder: Path) -> dict[str, Path]:
     """Each date of a (time, y, x) DataArray as a float32 intensity GeoTIFF (invalid pixels NaN, as the
     workflow reads a date of ``domain``)."""
@@ -177,8 +191,12 @@ def _write_dates(da: xarray.DataArray, domain: str, folder: Path) -> dict[str, P
         if not key or "/" in key or os.sep in key:
             raise InputError(f"despeckle_stack: date key {key!r} cannot name a file")
         path = folder / f"{key}.tif"
+        if path.exists() and not _written_here(path):
+            raise InputError(f"workdir: {path} exists and despeckle_stack did not write it (it writes a DataArray's dates"
+                             f" to {folder}); give another workdir, nothing there was changed")
         img = intensity_of(np.asarray(da.values[i]), grid, domain, f"DataArray date {key}")
-        write_float32(path, img, Grid(grid.height, grid.width, grid.crs, grid.transform, None))
+        write_float32(path, img, Grid(grid.height, grid.width, grid.crs, grid.transform, None),
+                      f"date {key} of a DataArray, as intensity", {WRITTEN_TAG: "1"})
         out[key] = path
     return dict(sorted(out.items()))
 

@@ -133,6 +133,12 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
     for option, value in (("--level", args.level), ("--looks", args.looks)):
         if value is not None and not math.isfinite(value):
             raise InputError(f"{option}: {value} is not a finite number")
+    if args.level is not None and args.level < 0:
+        raise InputError(f"--level: {args.level:g} is negative; give a level > 0, or 0 to feed the ratio as it is")
+    if output.is_dir():
+        raise InputError(f"{output}: is a folder; -o names the output GeoTIFF file")
+    if output.suffix.lower() not in (".tif", ".tiff"):
+        raise InputError(f"{output}: the output is a GeoTIFF (COG); name it .tif or .tiff")
     settings = {
         "weights": args.weights,
         "device": args.device,

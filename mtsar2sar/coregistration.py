@@ -319,6 +319,13 @@ def check_stack(
                 rep.reasons.append(f"every valid pixel holds the value {value:.6g}: a constant image, not SAR data")
                 continue
             rep.reasons.append(fill_reason(stats.extreme_fraction, "valid pixels", value))
+        if stats.saturated_fraction > MAX_EXTREME_FRACTION:
+            rep.status = "dropped"
+            v = stats.saturated_value
+            rep.reasons.append(
+                f"{stats.saturated_fraction:.1%} of its valid pixels hold {v:.0f}, the largest value of its integer"
+                f" type: saturated, or an undeclared fill value? Declare a fill as the file's nodata (e.g."
+                f" gdal_edit.py -a_nodata {v:.0f}); saturated pixels do not measure the backscatter")
     ref_date = reference_date or choose_reference(reports, dates)
     if ref_date is not None and reports[ref_date].status != "kept":
         raise InputError(f"{files[ref_date]}: the reference date {ref_date} is unusable: {'; '.join(reports[ref_date].reasons)}")

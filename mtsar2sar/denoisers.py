@@ -8,6 +8,8 @@ Gaussian noise of standard deviation ``sigma`` (in the units of ``image``, any r
   noise), and mapped back after.
   ``step``: BM3D's reference-patch step (both stages; 3 in its normal profile). 4 computes about 60 %
   fewer groups: the super-image filter uses it (``super_image.filter_bm3d_step``), measured in the README.
+  ``strips``: BM3D by bands of rows with a halo, in threads (``super_image.filter_bm3d_strips``: a
+  super-image that is one MuLoG block uses the job's cores; the result does not depend on the threads).
 * ``dct``: sliding-window 8 x 8 DCT hard thresholding at 2.7 sigma with weighted aggregation
   (Yu & Sapiro, IPOL 2011); numpy/scipy only, several times faster than BM3D.
 """
@@ -15,6 +17,7 @@ Gaussian noise of standard deviation ``sigma`` (in the units of ``image``, any r
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -31,10 +34,15 @@ BM3D_STEP = 3  # BM3D's normal profile
 def bm3d_denoiser(
     image: NDArray[np.float64], sigma: float, step: int = BM3D_STEP, *,
     profile_fields: Mapping[str, int] | None = None, hard_thresholding_only: bool = False,
+    strips: int = 1, workers: int = 1,
 ) -> NDArray[np.float64]:
     """BM3D on ``image`` (see the module doc). ``profile_fields``: other fields of BM3D's profile
     (``bm3d.BM3DProfile``, set after ``step``), and ``hard_thresholding_only`` (BM3D's first stage, no
-    Wiener stage): the variants measured by ``benchmarks/super_image_filter.py``."""
+    Wiener stage): the variants measured by ``benchmarks/super_image_filter.py``.
+
+    ``strips`` > 1 denoises the image as that many bands of rows (:func:`strip_layout`), each with
+    ``STRIP_HALO`` rows of context, in ``workers`` threads (BM3D's C code releases the GIL): the result
+    depends on ``strips``, never on ``workers``."""
     import bm3d
 
     lo, hi = float(image.min()), float(image.max())
@@ -48,8 +56,39 @@ def bm3d_denoiser(
     for field, value in (profile_fields or {}).items():
         setattr(profile, field, value)
     stage = bm3d.BM3DStages.HARD_THRESHOLDING if hard_thresholding_only else bm3d.BM3DStages.ALL_STAGES
-    out = bm3d.bm3d(scaled / 255.0, np.array([sigma_8bit * shrink / 255.0]), profile, stage_arg=stage)
-    return np.asarray(out, dtype=np.float64) * 255.0 / shrink * (span / 255.0) + lo
+    noise = np.array([sigma_8bit * shrink / 255.0])
+
+    def run(rows: tuple[int, int]) -> NDArray[np.float64]:
+        return np.asarray(bm3d.bm3d(scaled[rows[0] : rows[1]] / 255.0, noise, profile, stage_arg=stage), dtype=np.float64)
+
+    layout = strip_layout(image.shape[0], strips)
+    if len(layout) == 1:
+        out = run((0, image.shape[0]))
+    else:
+        reads = [r for _, r in layout]
+        if workers > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(min(workers, len(layout))) as pool:
+                parts = list(pool.map(run, reads))
+        else:
+            parts = [run(r) for r in reads]
+        out = np.concatenate([part[c0 - r0 : c1 - r0] for ((c0, c1), (r0, _)), part in zip(layout, parts)])
+    return out * 255.0 / shrink * (span / 255.0) + lo
+
+
+STRIP_HALO = 32  # rows of context of a BM3D strip: patches of 8 matched within 19 px, then a Wiener stage
+STRIP_ALIGN = 8  # strip boundaries on multiples of BM3D's patch size
+MIN_STRIP = 64  # rows: below that a strip's halo would cost more than the split saves
+
+
+def strip_layout(height: int, strips: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """``strips`` bands of rows covering ``height``: each as (the rows it writes, the rows it reads:
+    those and up to ``STRIP_HALO`` around), boundaries on multiples of ``STRIP_ALIGN``; fewer bands
+    (down to one) when they would be shorter than ``MIN_STRIP``."""
+    n = max(1, min(int(strips), height // MIN_STRIP))
+    cuts = [0, *(round(height * i / n / STRIP_ALIGN) * STRIP_ALIGN for i in range(1, n)), height]
+    return [((a, b), (max(0, a - STRIP_HALO), min(height, b + STRIP_HALO))) for a, b in itertools.pairwise(cuts)]
 
 
 def _dct_matrix(n: int) -> NDArray[np.float64]:
@@ -98,7 +137,12 @@ def get_denoiser(name: str, bm3d_step: int = BM3D_STEP) -> GaussianDenoiser:
     return DENOISERS[name]
 
 
-def denoiser_of_settings(settings: Mapping[str, Any]) -> GaussianDenoiser:
-    """The Gaussian denoiser of MuLoG settings (``denoiser``, and ``bm3d_step`` where the super-image
-    filter sets it)."""
-    return get_denoiser(str(settings.get("denoiser", "bm3d")), int(settings.get("bm3d_step", BM3D_STEP)))
+def denoiser_of_settings(settings: Mapping[str, Any], workers: int = 1) -> GaussianDenoiser:
+    """The Gaussian denoiser of MuLoG settings (``denoiser``, and ``bm3d_step`` and ``bm3d_strips`` where
+    the super-image filter sets them); BM3D's strips run in ``workers`` threads (the same numbers with any)."""
+    denoiser = get_denoiser(str(settings.get("denoiser", "bm3d")), int(settings.get("bm3d_step", BM3D_STEP)))
+    strips = int(settings.get("bm3d_strips", 1))
+    if strips > 1 and settings.get("denoiser", "bm3d") == "bm3d":
+        return functools.partial(bm3d_denoiser, step=int(settings.get("bm3d_step", BM3D_STEP)), strips=strips,
+                                 workers=max(1, int(workers)))
+    return denoiser

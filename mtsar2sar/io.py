@@ -29,6 +29,7 @@ from affine import Affine
 from numpy.typing import NDArray
 from rasterio._err import CPLE_BaseError
 from rasterio.crs import CRS
+from rasterio.enums import MaskFlags
 from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
 from rasterio.windows import Window
 
@@ -130,7 +131,9 @@ def strip_rows(width: int, pixels: int = 4_000_000, multiple: int = 256) -> int:
 def read_band(
     path: str | Path, band: int | None = None, rows: Rows | None = None
 ) -> tuple[NDArray[Any], Grid]:
-    """The raw values of one band of a date (or of the band of ``rows`` of it), and the whole file's grid."""
+    """The raw values of one band of a date (or of the band of ``rows`` of it), and the whole file's grid.
+    Pixels that a GDAL mask band (or an alpha band) marks invalid are NaN (the values then as float64 or
+    complex128); a band with a GDAL scale or offset is refused (not applied)."""
     with open_raster(path) as ds:
         if band is None:
             if ds.count != 1:
@@ -138,8 +141,20 @@ def read_band(
             band = 1
         elif not 1 <= band <= ds.count:
             raise InputError(f"{path}: band {band} requested but the file has {ds.count} band(s)")
+        scale, offset = ds.scales[band - 1], ds.offsets[band - 1]
+        if (scale, offset) != (1.0, 0.0):
+            raise InputError(f"{path}: band {band} has a scale {scale:g} and offset {offset:g} (GDAL metadata) that this"
+                             " workflow does not apply; write the physical values first, e.g. gdal_translate -unscale"
+                             " -ot Float32 in.tif out.tif")
+        window = row_window(rows, ds.width)
         try:
-            raw = ds.read(band, window=row_window(rows, ds.width))
+            raw = ds.read(band, window=window)
+            flags = ds.mask_flag_enums[band - 1]
+            if MaskFlags.per_dataset in flags or MaskFlags.alpha in flags:  # a mask band (or alpha) says what is valid
+                masked = ds.read_masks(band, window=window) == 0
+                if masked.any():
+                    raw = raw.astype(np.complex128 if np.iscomplexobj(raw) else np.float64)
+                    raw[masked] = np.nan
         except RasterioIOError as exc:
             raise InputError(f"{path}: cannot read the pixels (truncated or corrupt file?): {exc}") from exc
         return raw, Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
@@ -152,8 +167,8 @@ def intensity_of(raw: NDArray[Any], grid: Grid, domain: str, path: str | Path) -
     except ValueError as exc:
         raise InputError(f"{path}: {exc}") from exc
     valid = valid_mask(intensity)
-    if grid.nodata is not None and not np.iscomplexobj(raw):
-        valid &= raw != grid.nodata
+    if grid.nodata is not None:  # of a complex band, GDAL's nodata is the value of its real part
+        valid &= (raw.real if np.iscomplexobj(raw) else raw) != grid.nodata
     with np.errstate(over="ignore", under="ignore"):
         out = np.where(valid, intensity, np.nan).astype(np.float32)
     lost = valid & ~(np.isfinite(out) & (out > 0))  # beyond float32's range: infinite or zero once cast

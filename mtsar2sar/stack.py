@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import glob
 import re
 from pathlib import Path
@@ -10,6 +11,20 @@ from mtsar2sar.errors import InputError
 
 # The characters of a date key: it names the per-date files and is passed to shell commands.
 SAFE_KEY = re.compile(r"[A-Za-z0-9_.+-]+")
+# A date key starts with its date, year first: sorted as text, the keys are then in time order.
+LEADING_DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")
+
+
+def starts_with_a_date(key: str) -> bool:
+    """``20240106``, ``2024-01-06``, ``20240106T052812``, ``20240106_VV``: a valid date first."""
+    match = LEADING_DATE.match(key)
+    if match is None:
+        return False
+    try:
+        datetime.date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
+    except ValueError:
+        return False
+    return True
 
 
 def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[str, Path]:
@@ -51,6 +66,12 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
                 f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which has characters other than letters,"
                 " digits, '-', '_', '.' and '+' (it names files and shell arguments); capture the date alone,"
                 r" e.g. '_(\d{8})'"
+            )
+        if not starts_with_a_date(key):
+            raise InputError(
+                f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which does not start with a date as"
+                " yyyymmdd or yyyy-mm-dd; the keys put the dates in time order (the reference period, the STAC items):"
+                r" capture the date year first, e.g. '_(\d{8})'"
             )
         if key in dates:
             raise InputError(f"{f}: date key {key!r} is also the key of {dates[key]}; each date needs one file")

@@ -97,16 +97,15 @@ def filter_block_file(
     """Block ``index`` of :func:`mtsar2sar.superimage.mulog_layout` of a super-image file, MuLoG with L =
     ``enl``: its centre saved as ``.npy`` (atomically) for :func:`gather_blocks_file`; returns its seconds.
     A block job of the scatter/gather filter: the same numbers as :func:`filter_file` computes for it."""
-    from mtsar2sar.denoisers import denoiser_of_settings
     from mtsar2sar.mulog import GammaLikelihood, mulog, mulog_block
-    from mtsar2sar.superimage import mulog_kwargs, mulog_layout
+    from mtsar2sar.superimage import mulog_kwargs, mulog_layout, super_image_denoiser
 
     grid = read_grid(in_path)
     blocks = mulog_layout(grid.height, grid.width, mulog_settings)
     if not 0 <= index < len(blocks):
         raise ValueError(f"{in_path}: MuLoG block {index} does not exist (the image has {len(blocks)})")
     st = dict(mulog_settings or {})
-    denoiser = denoiser_of_settings(st)
+    denoiser = super_image_denoiser(st, grid.height, grid.width)  # a block job has one thread
     kw = {k: v for k, v in mulog_kwargs(st).items() if k not in ("block", "halo")}
     blk = blocks[index]
 
@@ -241,12 +240,15 @@ class DateStatistics:
     coverage: NDArray[np.int64] | None = None  # valid pixels per COVERAGE_BLOCK x COVERAGE_BLOCK block
     negative_mode: float = float("nan")  # the most frequent negative raw value (a fill value, e.g. -9999)...
     negative_mode_share: float = 0.0  # ... and its share of the negative raw values
+    saturated_fraction: float = 0.0  # integer data: share of the valid pixels at the type's largest value...
+    saturated_value: float = float("nan")  # ... that raw value (saturated, or an undeclared fill)
 
 
 def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
     """Fraction of invalid pixels and median intensity of one date, strip by strip (a 0.001 dB histogram);
     the share of negative raw values, the share of the valid pixels at the extreme value (a fill value
-    no nodata declares, in float data) and the map of valid pixels per block."""
+    no nodata declares, in float data) or, in integer data, at the type's largest value (saturated or a
+    fill), and the map of valid pixels per block."""
     from mtsar2sar.io import intensity_of, read_band
 
     grid = read_grid(path)
@@ -256,6 +258,7 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     negatives: dict[float, int] = {}  # counts of the negative raw values (one value: a fill, not dB data)
     vmin, vmax = float("inf"), float("-inf")
     floating = False
+    n_saturated, saturated = 0, float("nan")
     b = COVERAGE_BLOCK
     coverage = np.zeros((-(-grid.height // b), -(-grid.width // b)), dtype=np.int64)
     rows = max(b, strip_rows(grid.width) // b * b)
@@ -268,6 +271,9 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
             if grid.nodata is not None:
                 finite &= raw != grid.nodata
             n_finite += int(finite.sum())
+            if np.issubdtype(raw.dtype, np.integer):
+                saturated = float(np.iinfo(raw.dtype).max)
+                n_saturated += int(np.count_nonzero(finite & (raw == saturated)))
             neg = raw[finite & (raw < 0)]
             n_negative += neg.size
             if neg.size:  # a fill value is among the most frequent of a strip: its 10 most frequent are kept
@@ -301,5 +307,5 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     extreme_fraction = 1.0 if lo == hi else float(hist[top] / n_valid) if floating else 0.0
     return DateStatistics(
         invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)), negative,
-        vmax if top == hi else vmin, extreme_fraction, coverage, mode, mode_share,
+        vmax if top == hi else vmin, extreme_fraction, coverage, mode, mode_share, n_saturated / n_valid, saturated,
     )

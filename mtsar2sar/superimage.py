@@ -9,6 +9,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 if TYPE_CHECKING:
+    from mtsar2sar.denoisers import GaussianDenoiser
     from mtsar2sar.mulog import Block
 
 
@@ -53,11 +54,10 @@ def filter_rows(
             r1 = min(height, r0 + step)
             write(r0, r1, np.array(read(r0, r1), dtype=np.float32))
     elif method == "mulog":
-        from mtsar2sar.denoisers import denoiser_of_settings
         from mtsar2sar.mulog import GammaLikelihood, mulog_rows
 
         st = dict(mulog_settings or {})
-        denoiser = denoiser_of_settings(st)
+        denoiser = super_image_denoiser(st, height, width, workers)
         mulog_rows(read, height, width, write, GammaLikelihood(enl), denoiser, workers=workers, **mulog_kwargs(st))
     else:
         raise ValueError(f"super_image.filter: unknown method {method!r}; expected one of {list(FILTERS)}")
@@ -91,6 +91,20 @@ def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | No
     """:func:`mulog_bands` in one list, in their order (bands of rows, left to right): block ``i`` is
     the ``i``-th job of the scatter/gather filter."""
     return [b for band in mulog_bands(height, width, mulog_settings) for b in band]
+
+
+def super_image_denoiser(mulog_settings: Mapping[str, Any], height: int, width: int, workers: int = 1) -> GaussianDenoiser:
+    """The Gaussian denoiser of the super-image's MuLoG (:func:`mtsar2sar.denoisers.denoiser_of_settings`).
+    A super-image that is one MuLoG block runs BM3D by ``bm3d_strips`` bands of rows, in ``workers``
+    threads: nothing else runs beside it. The blocks of a larger image run side by side already (as jobs
+    or processes), each whole. Decided by the image's size alone, so that a block job and the filter in
+    one job compute the same numbers, whatever the threads."""
+    from mtsar2sar.denoisers import denoiser_of_settings
+
+    st = dict(mulog_settings)
+    if len(mulog_layout(height, width, st)) > 1:
+        st.pop("bm3d_strips", None)
+    return denoiser_of_settings(st, workers)
 
 
 def mulog_kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:

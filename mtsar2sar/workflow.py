@@ -226,12 +226,15 @@ def super_image_filter_settings(super_image: Mapping[str, Any], mulog: Mapping[s
     -0.002 dB (demo_4look) and -0.013 dB (demo_1look), validation scenes, and halves the filter's time.
     With BM3D, its patch step there is ``super_image.filter_bm3d_step`` (default 4, BM3D's own 3): -0.018
     and -0.015 dB end to end on the same scenes, 1.7x faster (``benchmarks/super_image_filter.py``). The
-    methods (MuLoG, RABASAR) keep BM3D's own profile."""
+    methods (MuLoG, RABASAR) keep BM3D's own profile. A super-image that is one MuLoG block runs BM3D by
+    ``super_image.filter_bm3d_strips`` bands of rows (default 2) on the job's cores
+    (:func:`mtsar2sar.superimage.super_image_denoiser`): the same PSNR to 0.001 dB on the validation scenes."""
     st = mulog_computation_settings(mulog)
     full = with_defaults("super_image", super_image)
     st["admm_iterations"] = int(full["filter_iterations"])
     if st.get("denoiser", "bm3d") == "bm3d":
         st["bm3d_step"] = int(full["filter_bm3d_step"])
+        st["bm3d_strips"] = int(full["filter_bm3d_strips"])
     return st
 
 
@@ -248,13 +251,16 @@ def filter_super_image_step(
     """Filter the super-image with ``method`` (L = the super-image's ENL) and write it (by blocks), or,
     given ``blocks`` (the scatter/gather filter: :func:`filter_super_image_block_step`), assemble them."""
     from mtsar2sar.streaming import filter_file, gather_blocks_file
+    from mtsar2sar.superimage import mulog_layout
 
     description = f"super-image filtered ({method})"
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     st = with_defaults("mulog", mulog_settings)
+    strips = int(st.get("bm3d_strips", 1)) if len(mulog_layout(*read_grid(in_image).shape, st)) == 1 else 1
     how = method if method != "mulog" else (
         f"mulog (L = super_image_enl, {st['denoiser']}"
-        + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + f", {st['admm_iterations']} ADMM iterations)")
+        + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + (f" in {strips} strips" if strips > 1 else "")
+        + f", {st['admm_iterations']} ADMM iterations)")
     tags = {"filter": how, "super_image_enl": repr(enl), "units": PRODUCT_UNITS, "software": software_version()}
     if blocks:
         gather_blocks_file(in_image, blocks, output, mulog_settings, description, tags)

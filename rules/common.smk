@@ -405,7 +405,8 @@ def reference_dates(name, dates):
         out = list(dates)[:ref]
     else:
         first, last = (str(x) for x in ref)
-        out = [d for d in dates if first <= d <= last]
+        # inclusive to the day: 20240103T054500 is within [20240101, 20240103]
+        out = [d for d in dates if first <= d and d[: len(last)] <= last]
     if len(out) < 2:
         raise WorkflowError(
             f"AOI {name!r}: super_image.reference_dates = {ref!r} selects {len(out)} of its dates"

@@ -53,6 +53,14 @@ Issue 15 (faults, hostile data, misleading errors):
 49 stale output of a removed date ........ test_stale_outputs_of_a_removed_date_are_removed
 50 bare NaN in coregistration.json ....... test_coregistration_report_is_strict_json
 51 weights tag 'auto' .................... test_output_tags_record_the_weights_used
+Hostile-input review of stop 18:
+52 a GDAL scale/offset (refused) ......... test_a_band_with_a_gdal_scale_is_refused_not_read_as_raw_values
+53 a GDAL mask band ...................... test_pixels_of_a_gdal_mask_band_are_invalid
+54 nodata of a complex band .............. test_the_nodata_of_a_complex_band_is_its_real_part
+55 integer fill / saturation (2) ......... test_integer_data_at_the_types_largest_value_are_named
+56 date keys not year first (dd mm yyyy) . test_date_keys_that_do_not_start_with_a_date_are_refused_up_front
+57 CLI: negative level, -o folder / .png . test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file
+58 API workdir holding the user's files .. test_cli::test_despeckle_stack_never_overwrites_files_it_did_not_write
 """
 
 from __future__ import annotations
@@ -541,3 +549,84 @@ def test_a_setting_with_alternatives_names_what_it_allows(section, key, value, e
     c[section] = {key: value}
     with pytest.raises(InputError, match=re.escape(f"config: {section}.{key}: {expected}")):
         validate_config(c, REPO / "schemas" / "config.schema.yaml")
+
+
+# --- hostile-input review of stop 18 ------------------------------------------------------------------
+
+def write_raw(path: Path, data: np.ndarray, grid, **profile) -> Path:
+    """A one-band GeoTIFF of ``data`` as it is (its dtype), with extra creation ``profile`` keys."""
+    with rasterio.open(path, "w", driver="GTiff", height=data.shape[0], width=data.shape[1], count=1,
+                       dtype=data.dtype, crs=grid.crs, transform=grid.transform, **profile) as ds:
+        ds.write(data, 1)
+    return path
+
+
+def test_a_band_with_a_gdal_scale_is_refused_not_read_as_raw_values(tmp_path):
+    grid = utm_grid()
+    path = write_raw(tmp_path / "S1_20240101.tif", (stack5()["20240101"] * 100).astype(np.uint16), grid)
+    with rasterio.open(path, "r+") as ds:
+        ds.scales = (1 / 1.6,)
+    with pytest.raises(InputError, match=r"S1_20240101\.tif: band 1 has a scale 0\.625 and offset 0 \(GDAL metadata\) that"
+                                         r" this workflow does not apply; write the physical values first"):
+        read_intensity(path, "intensity")
+
+
+def test_pixels_of_a_gdal_mask_band_are_invalid(tmp_path):
+    grid = utm_grid()
+    data = (stack5()["20240101"] * 100).astype(np.uint16)
+    data[:30, :30] = np.random.default_rng(0).integers(10_000, 60_000, (30, 30))  # garbage under the mask
+    with rasterio.Env(GDAL_TIFF_INTERNAL_MASK=True):
+        path = write_raw(tmp_path / "S1_20240101.tif", data, grid)
+        with rasterio.open(path, "r+") as ds:
+            mask = np.full(data.shape, 255, dtype=np.uint8)
+            mask[:30, :30] = 0
+            ds.write_mask(mask)
+    img, _ = read_intensity(path, "intensity")
+    assert np.isnan(img[:30, :30]).all()
+    np.testing.assert_array_equal(img[30:], data[30:].astype(np.float32))  # the rest as it is
+
+
+def test_the_nodata_of_a_complex_band_is_its_real_part(tmp_path):
+    grid = utm_grid()
+    rng = np.random.default_rng(1)
+    z = (rng.normal(0, 50, (64, 64)) + 1j * rng.normal(0, 50, (64, 64))).astype(np.complex64)
+    z[:20, :20] = -9999
+    path = write_raw(tmp_path / "S1_20240101.tif", z, grid, nodata=-9999)
+    img, _ = read_intensity(path, "complex")
+    assert np.isnan(img[:20, :20]).all() and np.isfinite(img[20:]).all()
+
+
+@pytest.mark.parametrize("share", [0.2, 0.028])
+def test_integer_data_at_the_types_largest_value_are_named(tmp_path, share):
+    """A border of 65535 (a fill no nodata declares) or a saturated bright field, in uint16 data."""
+    imgs = {k: (v * 1000).astype(np.uint16) for k, v in stack5(128).items()}
+    n = round(share * 128)
+    imgs["20240103"][:, :n] = 65535
+    grid = utm_grid(128, 128)
+    files = {k: write_raw(tmp_path / f"S1_{k}.tif", v, grid) for k, v in imgs.items()}
+    with pytest.raises(InputError, match=r"S1_20240103\.tif: date 20240103 rejected: \d+\.\d% of its valid pixels hold 65535,"
+                                         r" the largest value of its integer type: saturated, or an undeclared fill value\?"):
+        check_stack(files, "intensity")
+
+
+def test_date_keys_that_do_not_start_with_a_date_are_refused_up_front(tmp_path):
+    for name in ("S1_01012024_x.tif", "S1_01022024_x.tif"):  # dd mm yyyy: sorted as text, February before January 2
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(InputError, match=r"S1_01012024_x\.tif: date_regex .* captures the date key '01012024',"
+                                         r" which does not start with a date as yyyymmdd or yyyy-mm-dd"):
+        find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
+
+
+def test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file(tmp_path):
+    import subprocess
+    import sys
+
+    files = write_dates(tmp_path, dict(list(stack5().items())[:2]), utm_grid())
+    date, sup = (str(p) for p in files.values())
+    for extra, message in ((["-o", str(tmp_path / "o.tif"), "--level", "-5"], "--level: -5 is negative"),
+                           (["-o", str(tmp_path)], "is a folder; -o names the output GeoTIFF file"),
+                           (["-o", str(tmp_path / "o.png")], "o.png: the output is a GeoTIFF (COG); name it .tif or .tiff")):
+        res = subprocess.run([sys.executable, "-m", "mtsar2sar.cli", "despeckle", date, "--super", sup, *extra],
+                             capture_output=True, text=True, check=False)
+        assert res.returncode == 1 and message in res.stderr, res.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["S1_20240101.tif", "S1_20240102.tif"]

@@ -350,3 +350,20 @@ def test_installed_package_runs_the_workflow(tmp_path, tiny_stack, api_run):
         # the API runs the same chain: the same bytes (the API's stack is the same simulation as tiny_stack)
         np.testing.assert_array_equal(w_hat, read_product(api_run["work"] / "despeckled" / f"{d}.tif")[0])
         assert (out / "quicklooks" / f"{d}.jpg").exists()
+
+
+def test_despeckle_stack_never_overwrites_files_it_did_not_write(tmp_path):
+    """A DataArray's dates go to {workdir}/inputs/{key}.tif: a user's own file there is refused, unchanged
+    (formerly replaced by the float32 intensity of the DataArray's date)."""
+    values = np.random.default_rng(0).gamma(5, 0.2, (2, 32, 32)).astype(np.float32)
+    times = np.array(["2024-01-01", "2024-01-13"], dtype="datetime64[ns]")
+    da = xr.DataArray(values, dims=("time", "y", "x"), attrs={"crs": "EPSG:32631"},
+                      coords={"time": times, "y": 4e6 - 10 * np.arange(32), "x": 6e5 + 10 * np.arange(32)})
+    mine = tmp_path / "work" / "inputs" / "20240113.tif"
+    mine.parent.mkdir(parents=True)
+    mine.write_bytes(b"the user's own file")
+    with pytest.raises(InputError, match=r"inputs/20240113\.tif exists and despeckle_stack did not write it"):
+        api.despeckle_stack(da, looks=5, network=NETWORK, workdir=tmp_path / "work")
+    assert mine.read_bytes() == b"the user's own file"
+    api._write_dates(da.isel(time=[0]), "intensity", mine.parent)  # its own files it may write again
+    api._write_dates(da.isel(time=[0]), "intensity", mine.parent)

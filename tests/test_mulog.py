@@ -110,7 +110,7 @@ def test_the_super_image_filter_takes_its_bm3d_step_and_the_methods_keep_bm3ds_o
     from mtsar2sar.workflow import super_image_filter_settings
 
     st = super_image_filter_settings({}, {"denoiser": "bm3d", "admm_iterations": 6})
-    assert st == {"denoiser": "bm3d", "admm_iterations": 3, "bm3d_step": 4}
+    assert st == {"denoiser": "bm3d", "admm_iterations": 3, "bm3d_step": 4, "bm3d_strips": 2}
     assert super_image_filter_settings({"filter_bm3d_step": 3}, {})["bm3d_step"] == 3
     assert "bm3d_step" not in super_image_filter_settings({}, {"denoiser": "dct"})
     rng = np.random.default_rng(0)
@@ -122,3 +122,4 @@ def test_the_super_image_filter_takes_its_bm3d_step_and_the_methods_keep_bm3ds_o
     rmse = [float(np.sqrt(np.mean((x - clean) ** 2))) for x in (own, step4)]
     assert rmse[1] < 1.1 * rmse[0] and rmse[0] < 0.6, rmse
     np.testing.assert_array_equal(denoiser_of_settings({"denoiser": "bm3d"})(noisy, 1.0), own)
+    assert "bm3d_strips" not in super_image_filter_settings({}, {"denoiser": "dct"})
