@@ -16,7 +16,7 @@ rule despeckle:
         "../envs/environment.yaml"
     threads: config.get("network", {}).get("threads", 2)
     resources:
-        mem_mb=2000,
+        mem_mb=3000,  # a 2048² date in float32: 1.9 GB at peak (mtsar2sar.hostmemory)
         runtime=runtime_min("despeckle"),
         gpu=network_gpus(),
     params:
@@ -49,7 +49,7 @@ rule despeckle_batch:
         "../envs/environment.yaml"
     threads: config.get("network", {}).get("threads", 2)
     resources:
-        mem_mb=2000,
+        mem_mb=3000,  # a 2048² date in float32: 1.9 GB at peak (mtsar2sar.hostmemory)
         runtime=batch_runtime_min,
         gpu=network_gpus(),
     params:
