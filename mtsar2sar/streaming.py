@@ -53,9 +53,11 @@ def temporal_mean_file(
     k2: list[NDArray[np.float64]] = []
     min_count, any_valid = np.iinfo(np.int32).max, False
     temporal = TemporalLooks()
+    left_out: list[int] = []
     with open_writer(output, grid, description, tags) as dst:
         for r0, r1 in strips(grid.height, rows):
-            mean, count = temporal_mean(temporal.tap(read_intensity(f, domain, band, (r0, r1))[0]) for f in files)
+            mean, count = temporal_mean((temporal.tap(read_intensity(f, domain, band, (r0, r1))[0]) for f in files),
+                                        left_out)
             temporal.end_band()
             dst.write(mean, r0)
             min_count = min(min_count, int(count.min()))
@@ -68,6 +70,10 @@ def temporal_mean_file(
                 f"{output}: no pixel is valid at any date ({len(files)} dates: {', '.join(str(f) for f in files)});"
                 " cannot form the super-image"
             )
+    if sum(left_out):
+        log.info("%d pixels (%.3g %%) had one date far above their other dates, beyond speckle (a bright target at"
+                 " that date only, or a corrupt value): left out of their super-image pixel", sum(left_out),
+                 100 * sum(left_out) / (grid.height * grid.width))
     return MeanResult(grid, np.concatenate(k2) if k2 else np.zeros(0), min_count, temporal)
 
 

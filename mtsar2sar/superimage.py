@@ -13,25 +13,56 @@ if TYPE_CHECKING:
     from mtsar2sar.mulog import Block
 
 
-def temporal_mean(dates: Iterable[NDArray[np.floating]]) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
-    """Accumulate date by date (bounded memory): mean of the valid (finite) values, NaN where none.
+# A pixel's largest value is left out of its mean when single-look speckle alone would exceed it with a
+# probability under SPIKE_FALSE_ALARM: one date over the mean of its n - 1 others follows F(2, 2(n - 1))
+# (exponential over Gamma), whose tail is (1 + r / (n - 1))^-(n - 1). The threshold is then about 45
+# times the others' mean with 20 dates, 107 with 10, 2e5 with 3 (a short stack leaves nothing out).
+# Multi-look speckle has lighter tails: the rule stays conservative. A bright target present at one
+# date only (a ship) or a corrupt value is left out: in the mean it would come back in every other
+# date's estimate (their ratio to it reads as a dark speck, which the network removes).
+SPIKE_FALSE_ALARM = 1e-10
 
-    Returns the mean and the number of valid dates per pixel.
+
+def spike_ratio(others: NDArray[np.number] | float) -> NDArray[np.float64]:
+    """The ratio to the mean of ``others`` dates above which a pixel's largest value is left out."""
+    n = np.maximum(np.asarray(others, dtype=np.float64), 1.0)
+    return n * (SPIKE_FALSE_ALARM ** (-1.0 / n) - 1.0)
+
+
+def temporal_mean(
+    dates: Iterable[NDArray[np.floating]], left_out: list[int] | None = None
+) -> tuple[NDArray[np.float32], NDArray[np.int32]]:
+    """Accumulate date by date (bounded memory): mean of the valid (finite) values, NaN where none.
+    Where a pixel's largest value is over :func:`spike_ratio` times the mean of its other (at least 2)
+    valid dates, that value is left out (one date per pixel at most).
+
+    Returns the mean and the number of dates in it per pixel; appends to ``left_out`` the number of
+    pixels that had a date left out.
     """
     total: NDArray[np.float64] | None = None
     count: NDArray[np.int32] | None = None
+    peak: NDArray[np.float64] | None = None
     for img in dates:
         valid = np.isfinite(img)
-        if total is None or count is None:
+        if total is None or count is None or peak is None:
             total = np.zeros(img.shape, dtype=np.float64)
             count = np.zeros(img.shape, dtype=np.int32)
-        total += np.where(valid, img, 0.0)
+            peak = np.full(img.shape, -np.inf)
+        x = np.where(valid, img, 0.0)
+        total += x
         count += valid
-    if total is None or count is None:
+        np.maximum(peak, np.where(valid, x, -np.inf), out=peak)
+    if total is None or count is None or peak is None:
         raise ValueError("no date to average")
     with np.errstate(invalid="ignore", divide="ignore"):
+        others = (total - peak) / np.maximum(count - 1, 1)
+        spike = (count >= 3) & (peak > spike_ratio(count - 1) * others)
+        total = np.where(spike, total - peak, total)
+        count = count - spike
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
-    return mean.astype(np.float32), count
+    if left_out is not None:
+        left_out.append(int(spike.sum()))
+    return mean.astype(np.float32), count.astype(np.int32)
 
 
 FILTERS = ("none", "mulog")

@@ -61,6 +61,7 @@ Hostile-input review of stop 18:
 56 date keys not year first (dd mm yyyy) . test_date_keys_that_do_not_start_with_a_date_are_refused_up_front
 57 CLI: negative level, -o folder / .png . test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file
 58 API workdir holding the user's files .. test_cli::test_despeckle_stack_never_overwrites_files_it_did_not_write
+59 one corrupt pixel in one date ......... test_enl_stack::test_one_dates_spike_is_left_out_of_the_super_image_and_speckle_never_is
 """
 
 from __future__ import annotations
