@@ -198,7 +198,12 @@ def _write_dates(da: xarray.DataArray, domain: str, folder: Path) -> dict[str, P
         write_float32(path, img, Grid(grid.height, grid.width, grid.crs, grid.transform, None),
                       f"date {key} of a DataArray, as intensity", {WRITTEN_TAG: "1"})
         out[key] = path
-    return dict(sorted(out.items()))
+    try:  # in the order of the DataArray's time values (integers, dates) where they compare, else of the keys
+        given = list(da["time"].values) if "time" in da.coords and "date_key" not in da.coords else keys
+        order = sorted(range(len(keys)), key=lambda i: given[i])
+    except TypeError:
+        order = sorted(range(len(keys)), key=lambda i: keys[i])
+    return {keys[i]: out[keys[i]] for i in order}
 
 
 def despeckle_stack(

@@ -313,7 +313,7 @@ def network_tags(st: NetworkSettings, looks: float | None) -> dict[str, str]:
             **st.tags()}
 
 
-PRODUCT_UNITS = "linear intensity, same as the input"
+PRODUCT_UNITS = "linear intensity, in the input's units (squared for an amplitude or complex input)"
 
 
 def software_version() -> str:

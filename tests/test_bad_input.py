@@ -398,7 +398,7 @@ def test_output_tags_record_the_weights_used(tmp_path):
     assert tags["weights_file"].endswith("mtsar2sar/weights/sar2sar-s1.pt")
     assert tags["weights_sha256"] == hashlib.sha256(Path(tags["weights_file"]).read_bytes()).hexdigest()
     assert tags["ACQUISITION_DATE"] == "2024-01-01T06:00:00Z" and tags["POLARIZATION"] == "VV"
-    assert tags["units"] == "linear intensity, same as the input"
+    assert tags["units"] == "linear intensity, in the input's units (squared for an amplitude or complex input)"
     assert tags["software"] == f"mtsar2sar {importlib.metadata.version('mtsar2sar')}"
     assert float(tags["super_image_enl"]) == 4.5
 

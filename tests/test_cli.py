@@ -78,7 +78,7 @@ def test_despeckle_stack_dims_coords_values(api_run):
     assert rasterio.crs.CRS.from_user_input(da.attrs["crs"]) == grid.crs
     assert da.attrs["transform"] == tuple(t)[:6]
     assert da.attrs["weights"] == "sar2sar-s1" and da.attrs["weights_setting"] == "auto"
-    assert da.attrs["units"] == "linear intensity, same as the input"
+    assert da.attrs["units"] == "linear intensity, in the input's units (squared for an amplitude or complex input)"
     assert float(da.attrs["super_image_enl"]) > 1 and da.attrs["dropped_dates"] == ""
     assert np.isfinite(da.values).all() and (da.values > 0).all()
     # the returned values are the products of the workflow's steps, kept in workdir as results/{aoi}/
@@ -367,3 +367,11 @@ def test_despeckle_stack_never_overwrites_files_it_did_not_write(tmp_path):
     assert mine.read_bytes() == b"the user's own file"
     api._write_dates(da.isel(time=[0]), "intensity", mine.parent)  # its own files it may write again
     api._write_dates(da.isel(time=[0]), "intensity", mine.parent)
+
+
+def test_dataarray_dates_keep_the_order_of_their_time_values(tmp_path):
+    """Integer time values: 2 before 10 (formerly keys sorted as text: '10' before '2')."""
+    values = np.random.default_rng(1).gamma(5, 0.2, (4, 16, 16)).astype(np.float32)
+    da = xr.DataArray(values, dims=("time", "y", "x"), attrs={"crs": "EPSG:32631"},
+                      coords={"time": [3, 10, 2, 1], "y": 4e6 - 10 * np.arange(16), "x": 6e5 + 10 * np.arange(16)})
+    assert list(api._write_dates(da, "intensity", tmp_path)) == ["1", "2", "3", "10"]

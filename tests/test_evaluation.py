@@ -121,7 +121,7 @@ def test_method_products_say_what_made_them(tmp_path, tiny_stack):
     tags = {m: raster_meta(p)["tags"] for m, p in out.items()}
     for m, t in tags.items():
         assert t["POLARIZATION"] == "VV" and t["method"] == m and t["looks"] == "1.0", t
-        assert t["units"] == "linear intensity, same as the input" and t["software"].startswith("mtsar2sar ")
+        assert t["units"] == "linear intensity, in the input's units (squared for an amplitude or complex input)" and t["software"].startswith("mtsar2sar ")
     assert json.loads(tags["mulog"]["mulog_settings"]) == {"denoiser": "dct", "admm_iterations": 2,
                                                            "newton_iterations": 10, "block": 1024, "halo": 32}
     assert "weights" not in tags["mulog"]

@@ -85,7 +85,7 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == grid.shape
         assert meta["dtype"] == "float32" and meta["tiled"]
         assert_cog(meta)
-        assert meta["tags"]["units"] == "linear intensity, same as the input" and meta["tags"]["weights_sha256"]
+        assert meta["tags"]["units"] == "linear intensity, in the input's units (squared for an amplitude or complex input)" and meta["tags"]["weights_sha256"]
         # the settings that change the numbers, defaults included, and their digest
         # (precision: auto, recorded as what it resolved to on this machine when that is not float32)
         assert json.loads(meta["tags"]["network_settings"]) == {"weights": "auto", "level": 10000.0, "tile": 128,
