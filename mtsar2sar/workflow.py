@@ -109,6 +109,13 @@ def remove_stale_outputs(aoi_dir: Path, dates: list[str], inputs: Sequence[Path]
     return removed
 
 
+def remove_files(paths: Sequence[str | Path], why: str) -> None:
+    """Remove ``paths`` (outputs of an earlier run that the settings no longer make), each logged with ``why``."""
+    for path in paths:
+        Path(path).unlink(missing_ok=True)
+        log.warning("removed %s: %s", path, why)
+
+
 def kept_dates(report_path: str | Path) -> list[str]:
     """Dates kept by the co-registration check."""
     return list(json.loads(Path(report_path).read_text())["kept_dates"])

@@ -103,6 +103,19 @@ def aoi_outputs(wildcards):
     return out
 
 
+def stale_quicklooks(wildcards):
+    """With outputs.quicklooks off, the quicklooks an earlier run left (aoi_done removes them, so that
+    no quicklook is older than its product); none otherwise."""
+    if config.get("outputs", {}).get("quicklooks", True):
+        return []
+    folder = Path(RESULTS) / wildcards.aoi
+    return sorted(
+        str(p)
+        for p in [*folder.glob("quicklooks/*.jpg"), folder / "quicklooks.jpg"]
+        if p.is_file()
+    )
+
+
 def all_outputs(wildcards):
     targets = ["despeckled.done", "stac/collection.json"]
     if config.get("outputs", {}).get("quicklooks", True):

@@ -140,8 +140,13 @@ rule quicklook_from_batch:
         " || cp -f {input:q}/{wildcards.date}.jpg {output:q}; }}"
 
 
+localrules:
+    aoi_done,
+
+
 rule aoi_done:
-    """Every kept date of the AOI despeckled (and its quicklook)."""
+    """Every kept date of the AOI despeckled (and its quicklook). With outputs.quicklooks off, the
+    quicklooks of an earlier run are removed: no quicklook is older than its product."""
     input:
         aoi_outputs,
     output:
@@ -150,6 +155,17 @@ rule aoi_done:
         f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"
+    params:
+        stale=stale_quicklooks,
+    run:
+        from mtsar2sar.logs import rule_logging
+        from mtsar2sar.workflow import remove_files
+
+        with rule_logging(log[0], rule):
+            remove_files(
+                params.stale,
+                "outputs.quicklooks is off: a quicklook of an earlier run",
+            )
 
 
 rule quicklook_sheet:

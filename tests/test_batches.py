@@ -146,3 +146,22 @@ def test_a_change_of_the_filter_settings_reruns_the_filter_not_the_mean(tmp_path
     out = res.stdout + res.stderr
     assert res.returncode == 0, out[-3000:]
     assert jobs(out, "filter_super_image") == 1 and jobs(out, "super_image") == 0, out[-3000:]
+
+
+def test_quicklooks_switched_off_are_removed_once_the_products_change(tmp_path):
+    """outputs.quicklooks: false, then a setting that changes the products: the quicklooks of the first
+    run are removed (formerly left beside products newer than they; hostile-input review)."""
+    dates, _, _, stack = simulated_stack(tmp_path, 3, 64)
+    cfg = tiny_config(stack)
+    cfg["super_image"] = {"filter": "none"}
+    res = run_workflow(tmp_path, cfg)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = tmp_path / "results" / "tiny"
+    assert sorted(p.name for p in out.glob("quicklooks/*.jpg")) == [f"{d}.jpg" for d in dates]
+    cfg["outputs"] = {"quicklooks": False}
+    cfg["network"]["debias"] = False  # new products
+    res = run_workflow(tmp_path, cfg)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert not list(out.glob("quicklooks/*.jpg")) and not (out / "quicklooks.jpg").exists()
+    assert sorted(p.name for p in out.glob("despeckled/*.tif")) == [f"{d}.tif" for d in dates]
+    assert "outputs.quicklooks is off: a quicklook of an earlier run" in (out / "logs" / "aoi_done.log").read_text()
