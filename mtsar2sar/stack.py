@@ -50,6 +50,7 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
     if regex.groups < 1:
         raise InputError(f"date_regex: {date_regex!r} has no group; its first group must capture the date key")
     dates: dict[str, Path] = {}
+    same: dict[tuple[int, int], Path] = {}  # (device, inode): a link gives one file two names
     for f in files:
         match = regex.search(f.name)
         if match is None:
@@ -75,5 +76,9 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
             )
         if key in dates:
             raise InputError(f"{f}: date key {key!r} is also the key of {dates[key]}; each date needs one file")
+        st = f.stat()
+        if (st.st_dev, st.st_ino) in same:
+            raise InputError(f"{f}: the same file as {same[st.st_dev, st.st_ino]} (a link): each date needs its own file")
+        same[st.st_dev, st.st_ino] = f
         dates[key] = f
     return dict(sorted(dates.items()))

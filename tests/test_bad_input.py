@@ -62,6 +62,7 @@ Hostile-input review of stop 18:
 57 CLI: negative level, -o folder / .png . test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file
 58 API workdir holding the user's files .. test_cli::test_despeckle_stack_never_overwrites_files_it_did_not_write
 59 one corrupt pixel in one date ......... test_enl_stack::test_one_dates_spike_is_left_out_of_the_super_image_and_speckle_never_is
+60 a link giving one file two dates ...... test_a_link_giving_one_file_two_dates_is_refused
 """
 
 from __future__ import annotations
@@ -631,3 +632,10 @@ def test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file(tmp_
                              capture_output=True, text=True, check=False)
         assert res.returncode == 1 and message in res.stderr, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S1_20240101.tif", "S1_20240102.tif"]
+
+
+def test_a_link_giving_one_file_two_dates_is_refused(tmp_path):
+    (tmp_path / "S1_20240101_x.tif").write_bytes(b"")
+    (tmp_path / "S1_20240109_x.tif").symlink_to(tmp_path / "S1_20240101_x.tif")
+    with pytest.raises(InputError, match=r"S1_20240109_x\.tif: the same file as .*S1_20240101_x\.tif \(a link\)"):
+        find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
