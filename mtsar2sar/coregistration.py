@@ -42,6 +42,9 @@ MAX_NEGATIVE_FRACTION = 0.1
 # A single value held by this share of the valid pixels of a float date, at its minimum or maximum, is
 # an undeclared fill (nodata) value, not speckle.
 MAX_EXTREME_FRACTION = 0.01
+# Integer data at their type's largest value: over 1 % a warning (clipped bright targets), over 10 % the
+# date is rejected (a fill value over a border or a block, which no nodata declares).
+MAX_SATURATED_FRACTION = 0.10
 
 
 @dataclass
@@ -320,12 +323,15 @@ def check_stack(
                 continue
             rep.reasons.append(fill_reason(stats.extreme_fraction, "valid pixels", value))
         if stats.saturated_fraction > MAX_EXTREME_FRACTION:
-            rep.status = "dropped"
-            v = stats.saturated_value
-            rep.reasons.append(
-                f"{stats.saturated_fraction:.1%} of its valid pixels hold {v:.0f}, the largest value of its integer"
-                f" type: saturated, or an undeclared fill value? Declare a fill as the file's nodata (e.g."
-                f" gdal_edit.py -a_nodata {v:.0f}); saturated pixels do not measure the backscatter")
+            v, share = stats.saturated_value, stats.saturated_fraction
+            what = (f"{share:.1%} of its valid pixels hold {v:.0f}, the largest value of its integer type: saturated,"
+                    " or an undeclared fill value?")
+            if share > MAX_SATURATED_FRACTION:  # a border or a block: a fill, most likely
+                rep.status = "dropped"
+                rep.reasons.append(f"{what} Declare a fill as the file's nodata (e.g. gdal_edit.py -a_nodata {v:.0f})")
+            else:  # bright targets clipped by the quantization: kept, their backscatter underestimated
+                log.warning("%s: %s Kept: their backscatter is underestimated (clipped); if it is a fill, declare it"
+                            " as the file's nodata", f, what)
     ref_date = reference_date or choose_reference(reports, dates)
     if ref_date is not None and reports[ref_date].status != "kept":
         raise InputError(f"{files[ref_date]}: the reference date {ref_date} is unusable: {'; '.join(reports[ref_date].reasons)}")

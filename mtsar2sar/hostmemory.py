@@ -18,6 +18,7 @@ import ctypes
 import ctypes.util
 import os
 
+from mtsar2sar.errors import InputError
 from mtsar2sar.logs import log
 
 ENV = "MTSAR2SAR_HOST_MEMORY"
@@ -35,7 +36,7 @@ def keep_freed_blocks() -> bool:
         return _applied
     mode = os.environ.get(ENV, "keep")
     if mode not in ("keep", "release"):
-        raise ValueError(f"{ENV}={mode!r}: expected 'keep' (default) or 'release'")
+        raise InputError(f"{ENV}={mode!r}: expected 'keep' (default) or 'release'")
     _applied = mode == "keep" and _mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD) and _mallopt(M_TRIM_THRESHOLD, NEVER_TRIM)
     if _applied:
         log.debug("host memory: freed blocks kept for reuse (mallopt)")

@@ -76,9 +76,18 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
             )
         if key in dates:
             raise InputError(f"{f}: date key {key!r} is also the key of {dates[key]}; each date needs one file")
-        st = f.stat()
+        try:
+            st = f.stat()
+        except OSError as exc:
+            raise InputError(f"{f}: cannot be read ({exc.strerror}): a broken link, or a file removed meanwhile?") from exc
         if (st.st_dev, st.st_ino) in same:
             raise InputError(f"{f}: the same file as {same[st.st_dev, st.st_ino]} (a link): each date needs its own file")
         same[st.st_dev, st.st_ino] = f
         dates[key] = f
+    dashes = {key: LEADING_DATE.match(key).group(2) for key in dates}  # type: ignore[union-attr]
+    if len(set(dashes.values())) > 1:  # 2024-12-31 would sort before 20240101
+        a = next(k for k in dates if dashes[k] == "-")
+        b = next(k for k in dates if dashes[k] == "")
+        raise InputError(f"{dates[a]}, {dates[b]}: date keys {a!r} and {b!r} write their dates in two formats (with and"
+                         " without dashes); as text they would not sort in time order: give the files one format")
     return dict(sorted(dates.items()))

@@ -42,22 +42,26 @@ def temporal_mean(
     total: NDArray[np.float64] | None = None
     count: NDArray[np.int32] | None = None
     peak: NDArray[np.float64] | None = None
+    rest: NDArray[np.float64] | None = None  # the sum of all but the largest value (no cancellation)
     for img in dates:
         valid = np.isfinite(img)
-        if total is None or count is None or peak is None:
+        if total is None or count is None or peak is None or rest is None:
             total = np.zeros(img.shape, dtype=np.float64)
             count = np.zeros(img.shape, dtype=np.int32)
             peak = np.full(img.shape, -np.inf)
+            rest = np.zeros(img.shape, dtype=np.float64)
         x = np.where(valid, img, 0.0)
         total += x
         count += valid
-        np.maximum(peak, np.where(valid, x, -np.inf), out=peak)
-    if total is None or count is None or peak is None:
+        higher = valid & (x > peak)
+        rest += np.where(higher, np.where(np.isfinite(peak), peak, 0.0), x)
+        peak = np.where(higher, x, peak)
+    if total is None or count is None or peak is None or rest is None:
         raise ValueError("no date to average")
-    with np.errstate(invalid="ignore", divide="ignore"):
-        others = (total - peak) / np.maximum(count - 1, 1)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        others = rest / np.maximum(count - 1, 1)
         spike = (count >= 3) & (peak > spike_ratio(count - 1) * others)
-        total = np.where(spike, total - peak, total)
+        total = np.where(spike, rest, total)
         count = count - spike
         mean = np.where(count > 0, total / np.maximum(count, 1), np.nan)
     if left_out is not None:

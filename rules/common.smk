@@ -103,17 +103,15 @@ def aoi_outputs(wildcards):
     return out
 
 
-def stale_quicklooks(wildcards):
-    """With outputs.quicklooks off, the quicklooks an earlier run left (aoi_done removes them, so that
-    no quicklook is older than its product); none otherwise."""
+def stale_quicklooks(aoi_name):
+    """With outputs.quicklooks off, the quicklooks an earlier run made ({date}.jpg of the AOI's dates,
+    and the sheet); aoi_done removes them when it runs (the products changed), so that no quicklook is
+    older than its product. Other files under quicklooks/ are never touched."""
     if config.get("outputs", {}).get("quicklooks", True):
         return []
-    folder = Path(RESULTS) / wildcards.aoi
-    return sorted(
-        str(p)
-        for p in [*folder.glob("quicklooks/*.jpg"), folder / "quicklooks.jpg"]
-        if p.is_file()
-    )
+    folder = Path(RESULTS) / aoi_name
+    made = [folder / "quicklooks" / f"{d}.jpg" for d in kept_dates(aoi_name)]
+    return [str(p) for p in [*made, folder / "quicklooks.jpg"] if p.is_file()]
 
 
 def all_outputs(wildcards):

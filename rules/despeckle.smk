@@ -155,15 +155,13 @@ rule aoi_done:
         f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"
-    params:
-        stale=stale_quicklooks,
     run:
         from mtsar2sar.logs import rule_logging
         from mtsar2sar.workflow import remove_files
 
         with rule_logging(log[0], rule):
             remove_files(
-                params.stale,
+                stale_quicklooks(wildcards.aoi),
                 "outputs.quicklooks is off: a quicklook of an earlier run",
             )
 

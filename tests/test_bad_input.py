@@ -57,12 +57,13 @@ Hostile-input review of stop 18:
 52 a GDAL scale/offset (refused) ......... test_a_band_with_a_gdal_scale_is_refused_not_read_as_raw_values
 53 a GDAL mask band ...................... test_pixels_of_a_gdal_mask_band_are_invalid
 54 nodata of a complex band .............. test_the_nodata_of_a_complex_band_is_its_real_part
-55 integer fill / saturation (2) ......... test_integer_data_at_the_types_largest_value_are_named
+55 integer fill / saturation ............ test_integer_data_at_the_types_largest_value_are_named
 56 date keys not year first (dd mm yyyy) . test_date_keys_that_do_not_start_with_a_date_are_refused_up_front
 57 CLI: negative level, -o folder / .png . test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file
 58 API workdir holding the user's files .. test_cli::test_despeckle_stack_never_overwrites_files_it_did_not_write
 59 one corrupt pixel in one date ......... test_enl_stack::test_one_dates_spike_is_left_out_of_the_super_image_and_speckle_never_is
 60 a link giving one file two dates ...... test_a_link_giving_one_file_two_dates_is_refused
+61 broken link, mixed date formats ....... test_broken_links_and_mixed_date_formats_are_named
 """
 
 from __future__ import annotations
@@ -598,17 +599,24 @@ def test_the_nodata_of_a_complex_band_is_its_real_part(tmp_path):
     assert np.isnan(img[:20, :20]).all() and np.isfinite(img[20:]).all()
 
 
-@pytest.mark.parametrize("share", [0.2, 0.028])
-def test_integer_data_at_the_types_largest_value_are_named(tmp_path, share):
-    """A border of 65535 (a fill no nodata declares) or a saturated bright field, in uint16 data."""
+def test_integer_data_at_the_types_largest_value_are_named(tmp_path, caplog):
+    """A border of 65535 on 20 % of a uint16 date (a fill no nodata declares): rejected; a bright field
+    clipped at 65535 on 2.8 %: kept, with a warning (its backscatter is underestimated)."""
+    import logging
+
     imgs = {k: (v * 1000).astype(np.uint16) for k, v in stack5(128).items()}
-    n = round(share * 128)
-    imgs["20240103"][:, :n] = 65535
+    imgs["20240103"][:, :26] = 65535
+    imgs["20240104"][:, :4] = 65535
     grid = utm_grid(128, 128)
     files = {k: write_raw(tmp_path / f"S1_{k}.tif", v, grid) for k, v in imgs.items()}
-    with pytest.raises(InputError, match=r"S1_20240103\.tif: date 20240103 rejected: \d+\.\d% of its valid pixels hold 65535,"
+    with pytest.raises(InputError, match=r"S1_20240103\.tif: date 20240103 rejected: 20\.3% of its valid pixels hold 65535,"
                                          r" the largest value of its integer type: saturated, or an undeclared fill value\?"):
         check_stack(files, "intensity")
+    del files["20240103"]
+    with caplog.at_level(logging.WARNING):
+        report = check_stack(files, "intensity")
+    assert report["kept_dates"] == list(files)
+    assert "S1_20240104.tif: 3.1% of its valid pixels hold 65535" in caplog.text and "underestimated" in caplog.text
 
 
 def test_date_keys_that_do_not_start_with_a_date_are_refused_up_front(tmp_path):
@@ -639,3 +647,15 @@ def test_a_link_giving_one_file_two_dates_is_refused(tmp_path):
     (tmp_path / "S1_20240109_x.tif").symlink_to(tmp_path / "S1_20240101_x.tif")
     with pytest.raises(InputError, match=r"S1_20240109_x\.tif: the same file as .*S1_20240101_x\.tif \(a link\)"):
         find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
+
+
+def test_broken_links_and_mixed_date_formats_are_named(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "S1_20240101_x.tif").symlink_to(tmp_path / "nowhere.tif")
+    with pytest.raises(InputError, match=r"S1_20240101_x\.tif: cannot be read \(No such file or directory\): a broken link"):
+        find_dates(str(tmp_path / "a" / "*.tif"), r"_(\d{8})_")
+    (tmp_path / "b").mkdir()
+    for name in ("x_2024-12-31.tif", "x_20240101.tif"):
+        (tmp_path / "b" / name).write_bytes(b"")
+    with pytest.raises(InputError, match=r"date keys '2024-12-31' and '20240101' write their dates in two formats"):
+        find_dates(str(tmp_path / "b" / "*.tif"), r"_([\d-]{8,10})")

@@ -158,10 +158,13 @@ def test_quicklooks_switched_off_are_removed_once_the_products_change(tmp_path):
     assert res.returncode == 0, res.stderr[-3000:]
     out = tmp_path / "results" / "tiny"
     assert sorted(p.name for p in out.glob("quicklooks/*.jpg")) == [f"{d}.jpg" for d in dates]
+    (out / "quicklooks" / "my_map.jpg").write_bytes(b"a user's file")  # not the workflow's: never removed
     cfg["outputs"] = {"quicklooks": False}
     cfg["network"]["debias"] = False  # new products
     res = run_workflow(tmp_path, cfg)
     assert res.returncode == 0, res.stderr[-3000:]
-    assert not list(out.glob("quicklooks/*.jpg")) and not (out / "quicklooks.jpg").exists()
+    assert [p.name for p in out.glob("quicklooks/*.jpg")] == ["my_map.jpg"] and not (out / "quicklooks.jpg").exists()
+    res = run_workflow(tmp_path, cfg, "-n")  # nothing left to do: the removal is no param of the rule
+    assert "Nothing to be done" in res.stdout + res.stderr, res.stderr[-3000:]
     assert sorted(p.name for p in out.glob("despeckled/*.tif")) == [f"{d}.tif" for d in dates]
     assert "outputs.quicklooks is off: a quicklook of an earlier run" in (out / "logs" / "aoi_done.log").read_text()

@@ -217,3 +217,13 @@ def test_one_dates_spike_is_left_out_of_the_super_image_and_speckle_never_is():
     left = []
     mean, _ = temporal_mean(spiked, left)
     assert left == [0] and mean[60, 60] > 200 * others
+
+
+def test_a_spike_of_any_size_leaves_the_other_dates_mean_exact():
+    """1e15 against 0.01-0.02: formerly the mean of the others lost every digit (total - peak) and
+    the pixel was 0, then NaN in every date (second review)."""
+    dates = [np.full((1, 1), v, dtype=np.float32) for v in (0.01, 0.02, 0.015, 1e15)]
+    left: list[int] = []
+    mean, count = temporal_mean(dates, left)
+    assert left == [1] and count[0, 0] == 3
+    assert mean[0, 0] == pytest.approx(0.015, rel=1e-6)
