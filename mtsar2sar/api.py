@@ -58,6 +58,15 @@ def _key_of(k: Any) -> str:
     return str(k)
 
 
+def _in_given_order(keys: Sequence[str], given: Sequence[Any]) -> list[str]:
+    """``keys`` in the order of the values they were made from (``given``, one each: integers, dates)
+    where those compare, else in the keys' own (text) order."""
+    try:
+        return [key for _, key in sorted(zip(given, keys), key=lambda pair: pair[0])]
+    except TypeError:
+        return sorted(keys)
+
+
 def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
     """Date key -> file of a glob pattern, a sequence of files or a mapping (keys: as given)."""
     from mtsar2sar.stack import find_dates
@@ -83,10 +92,7 @@ def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
                 raise InputError(f"{path}: given for the dates {seen[path.resolve()]!r} and {key!r}; each date needs its own file")
             seen[path.resolve()] = key
             files[key] = path
-        try:  # in the order of the keys as given (integers, dates), where they compare
-            return {key: files[key] for key in sorted(files, key=lambda key: given[key])}
-        except TypeError:
-            return dict(sorted(files.items()))
+        return {key: files[key] for key in _in_given_order(list(files), [given[key] for key in files])}
     if isinstance(stack, bytes | bytearray):
         raise InputError("despeckle_stack: a bytes object is not a stack; give the glob pattern as a str")
     if isinstance(stack, Sequence):
@@ -198,12 +204,8 @@ def _write_dates(da: xarray.DataArray, domain: str, folder: Path) -> dict[str, P
         write_float32(path, img, Grid(grid.height, grid.width, grid.crs, grid.transform, None),
                       f"date {key} of a DataArray, as intensity", {WRITTEN_TAG: "1"})
         out[key] = path
-    try:  # in the order of the DataArray's time values (integers, dates) where they compare, else of the keys
-        given = list(da["time"].values) if "time" in da.coords and "date_key" not in da.coords else keys
-        order = sorted(range(len(keys)), key=lambda i: given[i])
-    except TypeError:
-        order = sorted(range(len(keys)), key=lambda i: keys[i])
-    return {keys[i]: out[keys[i]] for i in order}
+    given = list(da["time"].values) if "time" in da.coords and "date_key" not in da.coords else keys
+    return {key: out[key] for key in _in_given_order(keys, given)}
 
 
 def despeckle_stack(

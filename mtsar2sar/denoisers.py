@@ -140,9 +140,8 @@ def get_denoiser(name: str, bm3d_step: int = BM3D_STEP) -> GaussianDenoiser:
 def denoiser_of_settings(settings: Mapping[str, Any], workers: int = 1) -> GaussianDenoiser:
     """The Gaussian denoiser of MuLoG settings (``denoiser``, and ``bm3d_step`` and ``bm3d_strips`` where
     the super-image filter sets them); BM3D's strips run in ``workers`` threads (the same numbers with any)."""
-    denoiser = get_denoiser(str(settings.get("denoiser", "bm3d")), int(settings.get("bm3d_step", BM3D_STEP)))
+    name, step = str(settings.get("denoiser", "bm3d")), int(settings.get("bm3d_step", BM3D_STEP))
     strips = int(settings.get("bm3d_strips", 1))
-    if strips > 1 and settings.get("denoiser", "bm3d") == "bm3d":
-        return functools.partial(bm3d_denoiser, step=int(settings.get("bm3d_step", BM3D_STEP)), strips=strips,
-                                 workers=max(1, int(workers)))
-    return denoiser
+    if name == "bm3d" and strips > 1:
+        return functools.partial(bm3d_denoiser, step=step, strips=strips, workers=max(1, int(workers)))
+    return get_denoiser(name, step)

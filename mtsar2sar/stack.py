@@ -15,16 +15,17 @@ SAFE_KEY = re.compile(r"[A-Za-z0-9_.+-]+")
 LEADING_DATE = re.compile(r"(\d{4})(-?)(\d{2})\2(\d{2})")
 
 
-def starts_with_a_date(key: str) -> bool:
-    """``20240106``, ``2024-01-06``, ``20240106T052812``, ``20240106_VV``: a valid date first."""
+def leading_date_separator(key: str) -> str | None:
+    """The separator of the valid date a key starts with (``20240106``, ``20240106T052812``,
+    ``20240106_VV``: ``""``; ``2024-01-06``: ``"-"``), or None when it does not start with one."""
     match = LEADING_DATE.match(key)
     if match is None:
-        return False
+        return None
     try:
         datetime.date(int(match.group(1)), int(match.group(3)), int(match.group(4)))
     except ValueError:
-        return False
-    return True
+        return None
+    return match.group(2)
 
 
 def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[str, Path]:
@@ -50,6 +51,7 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
     if regex.groups < 1:
         raise InputError(f"date_regex: {date_regex!r} has no group; its first group must capture the date key")
     dates: dict[str, Path] = {}
+    separators: dict[str, str] = {}  # of the leading date: one format for all, or text order is not time order
     same: dict[tuple[int, int], Path] = {}  # (device, inode): a link gives one file two names
     for f in files:
         match = regex.search(f.name)
@@ -68,7 +70,8 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
                 " digits, '-', '_', '.' and '+' (it names files and shell arguments); capture the date alone,"
                 r" e.g. '_(\d{8})'"
             )
-        if not starts_with_a_date(key):
+        separator = leading_date_separator(key)
+        if separator is None:
             raise InputError(
                 f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which does not start with a date as"
                 " yyyymmdd or yyyy-mm-dd; the keys put the dates in time order (the reference period, the STAC items):"
@@ -84,10 +87,10 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
             raise InputError(f"{f}: the same file as {same[st.st_dev, st.st_ino]} (a link): each date needs its own file")
         same[st.st_dev, st.st_ino] = f
         dates[key] = f
-    dashes = {key: LEADING_DATE.match(key).group(2) for key in dates}  # type: ignore[union-attr]
-    if len(set(dashes.values())) > 1:  # 2024-12-31 would sort before 20240101
-        a = next(k for k in dates if dashes[k] == "-")
-        b = next(k for k in dates if dashes[k] == "")
+        separators[key] = separator
+    if len(set(separators.values())) > 1:  # 2024-12-31 would sort before 20240101
+        a = next(k for k in dates if separators[k] == "-")
+        b = next(k for k in dates if separators[k] == "")
         raise InputError(f"{dates[a]}, {dates[b]}: date keys {a!r} and {b!r} write their dates in two formats (with and"
                          " without dashes); as text they would not sort in time order: give the files one format")
     return dict(sorted(dates.items()))

@@ -128,18 +128,21 @@ def mulog_layout(height: int, width: int, mulog_settings: Mapping[str, Any] | No
     return [b for band in mulog_bands(height, width, mulog_settings) for b in band]
 
 
+def bm3d_strips(mulog_settings: Mapping[str, Any], height: int, width: int) -> int:
+    """The bands of rows BM3D runs by in the super-image's MuLoG: ``bm3d_strips`` when the super-image
+    is one MuLoG block (nothing else runs beside it), else 1 (the blocks of a larger image run side by
+    side already, as jobs or processes, each whole). Decided by the image's size alone, so that a block
+    job and the filter in one job compute the same numbers, whatever the threads."""
+    one_block = len(mulog_layout(height, width, mulog_settings)) == 1
+    return int(mulog_settings.get("bm3d_strips", 1)) if one_block else 1
+
+
 def super_image_denoiser(mulog_settings: Mapping[str, Any], height: int, width: int, workers: int = 1) -> GaussianDenoiser:
-    """The Gaussian denoiser of the super-image's MuLoG (:func:`mtsar2sar.denoisers.denoiser_of_settings`).
-    A super-image that is one MuLoG block runs BM3D by ``bm3d_strips`` bands of rows, in ``workers``
-    threads: nothing else runs beside it. The blocks of a larger image run side by side already (as jobs
-    or processes), each whole. Decided by the image's size alone, so that a block job and the filter in
-    one job compute the same numbers, whatever the threads."""
+    """The Gaussian denoiser of the super-image's MuLoG (:func:`mtsar2sar.denoisers.denoiser_of_settings`),
+    BM3D by :func:`bm3d_strips` bands of rows in ``workers`` threads."""
     from mtsar2sar.denoisers import denoiser_of_settings
 
-    st = dict(mulog_settings)
-    if len(mulog_layout(height, width, st)) > 1:
-        st.pop("bm3d_strips", None)
-    return denoiser_of_settings(st, workers)
+    return denoiser_of_settings({**mulog_settings, "bm3d_strips": bm3d_strips(mulog_settings, height, width)}, workers)
 
 
 def mulog_kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:

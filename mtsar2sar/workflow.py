@@ -258,12 +258,12 @@ def filter_super_image_step(
     """Filter the super-image with ``method`` (L = the super-image's ENL) and write it (by blocks), or,
     given ``blocks`` (the scatter/gather filter: :func:`filter_super_image_block_step`), assemble them."""
     from mtsar2sar.streaming import filter_file, gather_blocks_file
-    from mtsar2sar.superimage import mulog_layout
+    from mtsar2sar.superimage import bm3d_strips
 
     description = f"super-image filtered ({method})"
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     st = with_defaults("mulog", mulog_settings)
-    strips = int(st.get("bm3d_strips", 1)) if len(mulog_layout(*read_grid(in_image).shape, st)) == 1 else 1
+    strips = bm3d_strips(st, *read_grid(in_image).shape)
     how = method if method != "mulog" else (
         f"mulog (L = super_image_enl, {st['denoiser']}"
         + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + (f" in {strips} strips" if strips > 1 else "")

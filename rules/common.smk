@@ -95,10 +95,15 @@ def kept_dates(aoi_name):
         return json.load(f)["kept_dates"]
 
 
+def quicklooks_on():
+    """outputs.quicklooks: the per-date quicklooks and the sheet are made."""
+    return config.get("outputs", {}).get("quicklooks", True)
+
+
 def aoi_outputs(wildcards):
     dates = kept_dates(wildcards.aoi)
     out = expand(f"{RESULTS}/{wildcards.aoi}/despeckled/{{date}}.tif", date=dates)
-    if config.get("outputs", {}).get("quicklooks", True):
+    if quicklooks_on():
         out += expand(f"{RESULTS}/{wildcards.aoi}/quicklooks/{{date}}.jpg", date=dates)
     return out
 
@@ -107,7 +112,7 @@ def stale_quicklooks(aoi_name):
     """With outputs.quicklooks off, the quicklooks an earlier run made ({date}.jpg of the AOI's dates,
     and the sheet); aoi_done removes them when it runs (the products changed), so that no quicklook is
     older than its product. Other files under quicklooks/ are never touched."""
-    if config.get("outputs", {}).get("quicklooks", True):
+    if quicklooks_on():
         return []
     folder = Path(RESULTS) / aoi_name
     made = [folder / "quicklooks" / f"{d}.jpg" for d in kept_dates(aoi_name)]
@@ -116,7 +121,7 @@ def stale_quicklooks(aoi_name):
 
 def all_outputs(wildcards):
     targets = ["despeckled.done", "stac/collection.json"]
-    if config.get("outputs", {}).get("quicklooks", True):
+    if quicklooks_on():
         targets.append("quicklooks.jpg")
     return [f"{RESULTS}/{name}/{target}" for name in AOIS for target in targets]
 

@@ -58,7 +58,7 @@ rule despeckle_batch:
         band=lambda w: aoi(w).band,
         looks=lambda w: aoi(w).looks,
         network=despeckle_network_settings,
-        quicklooks=config.get("outputs", {}).get("quicklooks", True),
+        quicklooks=quicklooks_on(),
     script:
         "../scripts/despeckle_batch.py"
 
