@@ -64,6 +64,7 @@ Hostile-input review of stop 18:
 59 one corrupt pixel in one date ......... test_enl_stack::test_one_dates_spike_is_left_out_of_the_super_image_and_speckle_never_is
 60 a link giving one file two dates ...... test_a_link_giving_one_file_two_dates_is_refused
 61 broken link, mixed date formats ....... test_broken_links_and_mixed_date_formats_are_named
+62 reference range with times of day .... test_a_reference_range_of_days_includes_the_acquisitions_of_its_last_day
 """
 
 from __future__ import annotations
@@ -659,3 +660,19 @@ def test_broken_links_and_mixed_date_formats_are_named(tmp_path):
         (tmp_path / "b" / name).write_bytes(b"")
     with pytest.raises(InputError, match=r"date keys '2024-12-31' and '20240101' write their dates in two formats"):
         find_dates(str(tmp_path / "b" / "*.tif"), r"_([\d-]{8,10})")
+
+
+def test_a_reference_range_of_days_includes_the_acquisitions_of_its_last_day(tmp_path):
+    """Keys with a time of day: [20240101, 20240103] takes 20240103T054500 (formerly left out: compared as text)."""
+    import json
+
+    from test_workflow import run_workflow
+
+    (tmp_path / "stack").mkdir()
+    write_dates(tmp_path / "stack", {f"{k}T054500": v for k, v in stack5().items()}, utm_grid())
+    cfg = {"aois": {"site": {"inputs": str(tmp_path / "stack" / "*.tif"), "date_regex": r"_(\d{8}T\d{6})"}},
+           "super_image": {"reference_dates": ["20240101", "20240103"]}}
+    res = run_workflow(tmp_path, cfg, "results/site/coregistration_reference.json")
+    assert res.returncode == 0, (res.stderr + res.stdout)[-2000:]
+    report = json.loads((tmp_path / "results/site/coregistration_reference.json").read_text())
+    assert report["kept_dates"] == ["20240101T054500", "20240102T054500", "20240103T054500"]
