@@ -161,6 +161,36 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, i
     raise SystemExit(f"unknown method {spec!r}")
 
 
+PERSISTENCE_WINDOW = 15  # px: a boxcar of 225 pixels of about 2.5-5.5 looks leaves little speckle
+PERSISTENCE_EXPONENTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+
+
+def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str, super_enl: str) -> int:
+    """Does the left-out date T share date T - 1's own departure from the temporal mean? No network and
+    no speckle filter: ``g = B(y_{T-1}) / B(mean)``, B a 15 x 15 boxcar (the large-scale departure of date
+    T - 1, nearly free of speckle), and the estimates ``filtered super-image x g^a`` are scored like the
+    methods (left-out NLL on the stable pixels). ``a = 0`` is the temporal mean, ``a = 1`` keeps date T - 1's
+    own level at that scale, as a faithful estimate of date T - 1 does. Where the best ``a`` is 0, the
+    scene's departures do not persist from one date to the next (wind on the sea), and the score ranks
+    an estimate of date T - 1 below the mean by about ``var(log g) / 2`` however well it removes speckle.
+    Also printed: the variance of the log departure of date T - 1 (``log g``) and of date T against the
+    mean, and their correlation."""
+    print("| stack | stable | var log g (T-1) | corr(log g T-1, log g T) | " + " | ".join(
+        f"NLL a={a:g}" for a in PERSISTENCE_EXPONENTS) + " | best a |\n|---|" + "---|" * (len(PERSISTENCE_EXPONENTS) + 4))
+    for name, files in stacks.items():
+        st = Stack(name, files, cache, mulog_denoiser, super_enl)
+        b_mean = m.boxcar(st.mean, PERSISTENCE_WINDOW)
+        g_prev = m.boxcar(st.dates[-1], PERSISTENCE_WINDOW) / b_mean
+        g_next = m.boxcar(st.leftout, PERSISTENCE_WINDOW) / b_mean
+        ok = st.stable & np.isfinite(g_prev) & (g_prev > 0) & np.isfinite(g_next) & (g_next > 0)
+        lp, ln = np.log(g_prev[ok]), np.log(g_next[ok])
+        nll = [leftout_nll(st.filtered * g_prev**a, st.leftout, st.stable) for a in PERSISTENCE_EXPONENTS]
+        best = PERSISTENCE_EXPONENTS[int(np.nanargmin(nll))]
+        print(f"| {name} | {st.stable.mean():.0%} | {lp.var():.4f} | {np.corrcoef(lp, ln)[0, 1]:+.2f} | "
+              + " | ".join(f"{v:.4f}" for v in nll) + f" | {best:g} |", flush=True)
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -173,12 +203,17 @@ def main() -> int:
                     help="the super-image's ENL for its MuLoG filter: the workflow's (the larger of the spatial"
                          " and the temporal estimates) or one of them")
     ap.add_argument("--json", type=Path, default=None, help="write every score to this file")
+    ap.add_argument("--persistence", action="store_true",
+                    help="no method: how much of date T - 1's own large-scale departure from the temporal mean"
+                         " the left-out date shares (see persistence())")
     args = ap.parse_args()
     specs = args.method or DEFAULT_METHODS
     stacks = find_stacks(args.data, args.stacks)
     if not stacks:
         print(f"no stack under {args.data}", file=sys.stderr)
         return 1
+    if args.persistence:
+        return persistence(stacks, args.cache, args.mulog_denoiser, args.super_enl)
     import torch
 
     torch.set_num_threads(2)

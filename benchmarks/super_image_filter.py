@@ -77,9 +77,10 @@ def quality(aoi: Path, looks: float, variants: list[str]) -> None:
           f"for {looks:g} looks")
     print(f"{'variant':<34}{'super-image PSNR log':>22}{'end-to-end PSNR log':>21}{'filter s':>10}")
     for v in variants:
-        name, iterations = v.split(":")
+        name, iterations, *init = v.split(":")
         t0 = time.perf_counter()
-        f = mulog(s, GammaLikelihood(enl), denoiser_of(name), admm_iterations=int(iterations))
+        f = mulog(s, GammaLikelihood(enl), denoiser_of(name), admm_iterations=int(iterations),
+                  start_denoiser=init[0] if init else None)
         seconds = time.perf_counter() - t0
         e2e = [psnr_log(despeckle_by_ratio(read_product(folder.noisy(d))[0], f, net).despeckled,
                         truths[d]) for d in method_dates(dates, 4)]
@@ -121,7 +122,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("aoi", type=Path, nargs="?", help="a finished simulated AOI (quality)")
     ap.add_argument("--looks", type=float, default=1.0)
-    ap.add_argument("--variant", action="append", default=[], help="denoiser:iterations (repeat)")
+    ap.add_argument("--variant", action="append", default=[],
+                    help="denoiser:iterations[:bm3d|dct, ADMM's start] (repeat)")
     ap.add_argument("--jobs", action="store_true", help="time the blocks as jobs on 1 and 2 cores instead")
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--block", type=int, default=256)

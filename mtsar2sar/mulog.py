@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import polygamma, psi
 
-from mtsar2sar.denoisers import GaussianDenoiser
+from mtsar2sar.denoisers import GaussianDenoiser, get_denoiser
 
 Array = NDArray[np.float64]
 
@@ -106,6 +106,7 @@ class MulogOptions(TypedDict, total=False):
     beta: float | None
     eta: float
     gamma: float
+    start_denoiser: str | None
 
 
 class MulogBlockOptions(MulogOptions, total=False):
@@ -125,8 +126,12 @@ def mulog(
     beta: float | None = None,
     eta: float = 0.95,
     gamma: float = 1.05,
+    start_denoiser: str | None = None,
 ) -> NDArray[np.float32]:
-    """MuLoG on one image (intensity, or a ratio with ``FisherRatioLikelihood``); NaN where invalid."""
+    """MuLoG on one image (intensity, or a ratio with ``FisherRatioLikelihood``); NaN where invalid.
+    ``start_denoiser``: the Gaussian denoiser (a name of :func:`mtsar2sar.denoisers.get_denoiser`) of the
+    one denoising of the data that starts ADMM; ``None``: ``denoiser``. The iterations correct the start:
+    on the super-image, ``dct`` there gives BM3D's PSNR to 0.002 dB in 3/4 of the time (README)."""
     c = np.asarray(data, dtype=np.float64)
     valid = np.isfinite(c) & (c > 0)
     if not valid.any():
@@ -139,7 +144,7 @@ def mulog(
     y = (log_init - t) / sigma  # normalized log channel: unit-variance noise
     b = likelihood.beta0() if beta is None else beta
     # ADMM initialization (as in plug-and-play ADMM): one denoising of the data
-    z = denoiser(y, 1.0)
+    z = (denoiser if start_denoiser is None else get_denoiser(start_denoiser))(y, 1.0)
     e = z - y
     x = z + e
     prev: tuple[Array, Array, Array] | None = None

@@ -22,7 +22,6 @@ import numpy as np
 from affine import Affine
 from numpy.typing import NDArray
 from rasterio.crs import CRS
-from scipy.ndimage import gaussian_filter, label
 
 from mtsar2sar.io import Grid, write_float32
 
@@ -69,6 +68,8 @@ def db(x: Array | float) -> Array:
 
 def _smooth_noise(rng: np.random.Generator, shape: tuple[int, int], sigma: float) -> Array:
     """Unit-variance Gaussian noise correlated over ``sigma`` pixels."""
+    from scipy.ndimage import gaussian_filter  # here: the workflow imports this module to read its config
+
     n = gaussian_filter(rng.standard_normal(shape), sigma, mode="wrap")
     return n / n.std()
 
@@ -98,7 +99,8 @@ class Scene:
 
 
 def build_scene(cfg: SimulationConfig, rng: np.random.Generator) -> Scene:
-    from scipy.spatial import cKDTree  # here: the workflow's other steps need not import it
+    from scipy.ndimage import distance_transform_edt, gaussian_filter, label
+    from scipy.spatial import cKDTree  # here: the workflow's other steps need not import them
 
     h, w = cfg.height, cfg.width
     shape = (h, w)
@@ -170,7 +172,6 @@ def build_scene(cfg: SimulationConfig, rng: np.random.Generator) -> Scene:
     phase = rng.uniform(0, 2 * np.pi, n)
     harvest = np.where(rng.random(n) < 0.25, rng.integers(cfg.dates // 4, cfg.dates, n), -1)
     # Flood: the low fields next to the river (within 20 px), for about a fifth of the dates.
-    from scipy.ndimage import distance_transform_edt
 
     near_river = distance_transform_edt(~river) < max(8, 0.04 * min(h, w))
     flood = near_river & ~water & ~urban & ~roads & (_smooth_noise(rng, shape, 8) > -0.2)

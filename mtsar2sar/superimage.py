@@ -147,5 +147,5 @@ def super_image_denoiser(mulog_settings: Mapping[str, Any], height: int, width: 
 
 def mulog_kwargs(settings: Mapping[str, Any]) -> dict[str, Any]:
     """MuLoG keyword arguments from the ``mulog`` config section (without the denoiser's settings)."""
-    keys = ("admm_iterations", "newton_iterations", "block", "halo")
+    keys = ("admm_iterations", "newton_iterations", "block", "halo", "start_denoiser")
     return {k: settings[k] for k in keys if k in settings}

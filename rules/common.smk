@@ -108,15 +108,17 @@ def aoi_outputs(wildcards):
     return out
 
 
-def stale_quicklooks(aoi_name):
-    """With outputs.quicklooks off, the quicklooks an earlier run made ({date}.jpg of the AOI's dates,
-    and the sheet); aoi_done removes them when it runs (the products changed), so that no quicklook is
-    older than its product. Other files under quicklooks/ are never touched."""
+def stale_quicklooks(wildcards):
+    """With outputs.quicklooks off, the quicklooks an earlier run may have made ({date}.jpg of the AOI's
+    dates, and the sheet); aoi_done removes those that exist when it runs (the products changed), so
+    that no quicklook is older than its product. Other files under quicklooks/ are never touched. The
+    list depends on the settings and dates only, not on what exists: a param that stays the same.
+    """
     if quicklooks_on():
         return []
-    folder = Path(RESULTS) / aoi_name
-    made = [folder / "quicklooks" / f"{d}.jpg" for d in kept_dates(aoi_name)]
-    return [str(p) for p in [*made, folder / "quicklooks.jpg"] if p.is_file()]
+    folder = Path(RESULTS) / wildcards.aoi
+    made = [folder / "quicklooks" / f"{d}.jpg" for d in kept_dates(wildcards.aoi)]
+    return [str(p) for p in [*made, folder / "quicklooks.jpg"]]
 
 
 def all_outputs(wildcards):

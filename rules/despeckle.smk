@@ -146,7 +146,8 @@ localrules:
 
 rule aoi_done:
     """Every kept date of the AOI despeckled (and its quicklook). With outputs.quicklooks off, the
-    quicklooks of an earlier run are removed: no quicklook is older than its product."""
+    quicklooks of an earlier run are removed: no quicklook is older than its product. A shell command:
+    a `run:` block starts a Snakemake process of its own (2.4 s)."""
     input:
         aoi_outputs,
     output:
@@ -155,15 +156,14 @@ rule aoi_done:
         f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"
-    run:
-        from mtsar2sar.logs import rule_logging
-        from mtsar2sar.workflow import remove_files
-
-        with rule_logging(log[0], rule):
-            remove_files(
-                stale_quicklooks(wildcards.aoi),
-                "outputs.quicklooks is off: a quicklook of an earlier run",
-            )
+    conda:
+        "../envs/environment.yaml"
+    params:
+        stale=stale_quicklooks,
+    shell:
+        ': > {log:q}; for f in {params.stale:q}; do if [ -f "$f" ]; then rm -f "$f"'
+        ' && echo "removed $f: outputs.quicklooks is off: a quicklook of an earlier run"'
+        " | tee -a {log:q} >&2; fi; done"
 
 
 rule quicklook_sheet:

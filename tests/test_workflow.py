@@ -76,7 +76,7 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     assert mean_tags["dates"] == ",".join(files) and mean_tags["units"] == filtered_tags["units"]
     assert mean_tags["software"].startswith("mtsar2sar ") and filtered_tags["software"] == mean_tags["software"]
     assert float(filtered_tags["super_image_enl"]) == enl["enl"]
-    assert filtered_tags["filter"] == "mulog (L = super_image_enl, bm3d step 4 in 2 strips, 3 ADMM iterations)"
+    assert filtered_tags["filter"] == "mulog (L = super_image_enl, bm3d step 4 in 2 strips, 3 ADMM iterations from a dct start)"
     ours, flat, noisy = [], [], []
     for d, f in files.items():
         p = out / "despeckled" / f"{d}.tif"
