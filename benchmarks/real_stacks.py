@@ -14,7 +14,7 @@ Methods (``--method``, repeatable; default: the comparison of the README):
   ``results/rtc_<site>_<pol>/model.pt`` made by ``snakemake results/rtc_<site>_<pol>/model.pt
   --configfile examples/train_multilook.yaml``, trained on the stack's first 21 dates), ``sar2sar:WEIGHTS`` the network on the date
   alone, ``rabasar`` / ``rabasar_down2`` (MuLoG-BM3D on the ratio to the filtered super-image, at full
-  resolution / decimated by 2), ``mean`` (the temporal mean), ``quegan`` (Quegan-Yu with 7 x 7 boxcar
+  resolution / decimated by 2), ``mean`` (the temporal mean; ``mean:filtered``: the filtered super-image), ``quegan`` (Quegan-Yu with 7 x 7 boxcar
   local means), ``quegan:WEIGHTS`` (Quegan with SAR2SAR single-date local means, Meraoumia et al. 2022).
 The filtered super-image and the RABASAR estimates are cached under ``--cache`` (they do not depend on
 the network). Prints one table per score and the count of stacks where each method is best.
@@ -138,8 +138,8 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, i
         return despeckle_by_ratio(w, s, net(), debias=opts.get("debias", "on") != "off").despeckled
     if kind == "sar2sar":
         return single(w)
-    if kind == "mean":
-        return np.where(valid, st.mean, np.nan)
+    if kind == "mean":  # mean:filtered: the MuLoG-filtered super-image (the strongest variant of the mean)
+        return np.where(valid, st.filtered if weights == "filtered" else st.mean, np.nan)
     if kind in ("rabasar", "rabasar_down2"):
         path = st.cache / f"{st.name}_{kind}_{st.super_enl}_{k}.npy"
         if path.exists():
@@ -203,6 +203,9 @@ def main() -> int:
                     help="the super-image's ENL for its MuLoG filter: the workflow's (the larger of the spatial"
                          " and the temporal estimates) or one of them")
     ap.add_argument("--json", type=Path, default=None, help="write every score to this file")
+    ap.add_argument("--pairs", type=int, default=1,
+                    help="also score N - 1 earlier pairs of consecutive dates (pair j: the last j dates removed as"
+                         " well, date T - j left out) and rank by the mean NLL over the N pairs; 1: the protocol")
     ap.add_argument("--persistence", action="store_true",
                     help="no method: how much of date T - 1's own large-scale departure from the temporal mean"
                          " the left-out date shares (see persistence())")
@@ -219,6 +222,7 @@ def main() -> int:
     torch.set_num_threads(2)
     nets: dict[tuple[str, float | None, int, str], NetworkDenoiser] = {}
     scores: dict[str, dict[str, dict[str, float]]] = {}
+    pair_nll: dict[str, dict[str, list[float]]] = {}
     seconds: dict[str, float] = {s: 0.0 for s in specs}
     for name, files in stacks.items():
         st = Stack(name, files, args.cache, args.mulog_denoiser, args.super_enl)
@@ -239,6 +243,12 @@ def main() -> int:
                                             "ratio_mean": 1.0, "ratio_enl": float("inf")}
         print(f"{name}: L={st.looks:.2f}, super-image ENL {st.enl:.1f}, stable {st.stable.mean():.0%}, "
               + ", ".join(f"{s} {v['nll']:.4f}" for s, v in scores[name].items()), file=sys.stderr, flush=True)
+        pair_nll[name] = {spec: [scores[name][spec]["nll"]] for spec in specs}
+        for j in range(1, args.pairs):  # date T - j left out, the dates after it removed too: nothing sees them
+            earlier = Stack(f"{name}~{j}", files[: len(files) - j], args.cache, args.mulog_denoiser, args.super_enl)
+            for spec in specs:
+                pair_nll[name][spec].append(leftout_nll(estimate(spec, earlier, len(earlier.dates) - 1, nets),
+                                                        earlier.leftout, earlier.stable))
     names = list(scores)
     cols = [*specs]
     for metric, fmt in (("nll", "{:.4f}"), ("ratio_mean", "{:.3f}"), ("ratio_enl", "{:.2f}")):
@@ -261,6 +271,24 @@ def main() -> int:
             if parse(c)[0] in ("ratio", "sar2sar"):
                 won = [n for n in names if scores[n][c]["nll"] < min(scores[n][b]["nll"] for b in baselines)]
                 print(f"- {c}: {len(won)} of {len(names)} ({', '.join(won)})")
+    if args.pairs > 1:
+        print(f"\n## left-out NLL, mean over {args.pairs} pairs of consecutive dates (the last {args.pairs} dates in turn)\n")
+        print("| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+        # a pair whose left-out date has no pixel stable with the date before (or none valid) scores nothing
+        scored = {n: [j for j in range(args.pairs) if np.isfinite(pair_nll[n][cols[0]][j])] for n in names}
+        mean_nll = {n: {c: float(np.mean([pair_nll[n][c][j] for j in scored[n]])) if scored[n] else float("nan")
+                        for c in cols} for n in names}
+        for n in names:
+            vals = [mean_nll[n][c] for c in cols]
+            best = int(np.nanargmin(vals)) if scored[n] else -1
+            print(f"| {n} ({len(scored[n])} pairs) | "
+                  + " | ".join(("**{:.4f}**" if i == best else "{:.4f}").format(v) for i, v in enumerate(vals)) + " |")
+        for c in cols:
+            if parse(c)[0] in ("ratio", "sar2sar") and baselines:
+                won = [n for n in names if scored[n] and mean_nll[n][c] < min(mean_nll[n][b] for b in baselines)]
+                each = sum(pair_nll[n][c][j] < min(pair_nll[n][b][j] for b in baselines) for n in names for j in scored[n])
+                print(f"\n- {c} beats every baseline on the mean of the pairs of {len(won)} of {len(names)} stacks"
+                      f" ({', '.join(won)}), on {each} of {sum(map(len, scored.values()))} single pairs")
     print("\n## left-out NLL: stacks where each method is best\n")
     for c in cols:
         print(f"- {c}: {wins[c]} of {len(names)}; {seconds[c]:.1f} s in all")
