@@ -139,6 +139,8 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, i
     if kind == "sar2sar":
         return single(w)
     if kind == "mean":  # mean:filtered: the MuLoG-filtered super-image (the strongest variant of the mean)
+        if weights not in (None, "filtered"):
+            raise SystemExit(f"unknown method {spec!r}: mean or mean:filtered")
         return np.where(valid, st.filtered if weights == "filtered" else st.mean, np.nan)
     if kind in ("rabasar", "rabasar_down2"):
         path = st.cache / f"{st.name}_{kind}_{st.super_enl}_{k}.npy"
@@ -169,7 +171,7 @@ def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str,
     """Does the left-out date T share date T - 1's own departure from the temporal mean? No network and
     no speckle filter: ``g = B(y_{T-1}) / B(mean)``, B a 15 x 15 boxcar (the large-scale departure of date
     T - 1, nearly free of speckle), and the estimates ``filtered super-image x g^a`` are scored like the
-    methods (left-out NLL on the stable pixels). ``a = 0`` is the temporal mean, ``a = 1`` keeps date T - 1's
+    methods (left-out NLL on the stable pixels). ``a = 0`` is the filtered super-image, ``a = 1`` keeps date T - 1's
     own level at that scale, as a faithful estimate of date T - 1 does. Where the best ``a`` is 0, the
     scene's departures do not persist from one date to the next (wind on the sea), and the score ranks
     an estimate of date T - 1 below the mean by about ``var(log g) / 2`` however well it removes speckle.
@@ -183,6 +185,9 @@ def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str,
         g_prev = m.boxcar(st.dates[-1], PERSISTENCE_WINDOW) / b_mean
         g_next = m.boxcar(st.leftout, PERSISTENCE_WINDOW) / b_mean
         ok = st.stable & np.isfinite(g_prev) & (g_prev > 0) & np.isfinite(g_next) & (g_next > 0)
+        if ok.sum() < 2:
+            print(f"| {name} | {st.stable.mean():.0%} | no stable pixel to score |", flush=True)
+            continue
         lp, ln = np.log(g_prev[ok]), np.log(g_next[ok])
         nll = [leftout_nll(st.filtered * g_prev**a, st.leftout, st.stable) for a in PERSISTENCE_EXPONENTS]
         best = PERSISTENCE_EXPONENTS[int(np.nanargmin(nll))]
@@ -216,6 +221,8 @@ def main() -> int:
         print(f"no stack under {args.data}", file=sys.stderr)
         return 1
     if args.persistence:
+        if args.method or args.pairs > 1:
+            ap.error("--persistence scores no method and one pair: without --method and --pairs")
         return persistence(stacks, args.cache, args.mulog_denoiser, args.super_enl)
     import torch
 
@@ -275,7 +282,7 @@ def main() -> int:
         print(f"\n## left-out NLL, mean over {args.pairs} pairs of consecutive dates (the last {args.pairs} dates in turn)\n")
         print("| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
         # a pair whose left-out date has no pixel stable with the date before (or none valid) scores nothing
-        scored = {n: [j for j in range(args.pairs) if np.isfinite(pair_nll[n][cols[0]][j])] for n in names}
+        scored = {n: [j for j in range(args.pairs) if all(np.isfinite(pair_nll[n][c][j]) for c in cols)] for n in names}
         mean_nll = {n: {c: float(np.mean([pair_nll[n][c][j] for j in scored[n]])) if scored[n] else float("nan")
                         for c in cols} for n in names}
         for n in names:

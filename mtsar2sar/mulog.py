@@ -130,8 +130,8 @@ def mulog(
 ) -> NDArray[np.float32]:
     """MuLoG on one image (intensity, or a ratio with ``FisherRatioLikelihood``); NaN where invalid.
     ``start_denoiser``: the Gaussian denoiser (a name of :func:`mtsar2sar.denoisers.get_denoiser`) of the
-    one denoising of the data that starts ADMM; ``None``: ``denoiser``. The iterations correct the start:
-    on the super-image, ``dct`` there gives BM3D's PSNR to 0.002 dB in 3/4 of the time (README)."""
+    one denoising of the data that starts ADMM; ``None``: ``denoiser``. The iterations correct the start
+    (the super-image filter's ``super_image.filter_start``)."""
     c = np.asarray(data, dtype=np.float64)
     valid = np.isfinite(c) & (c > 0)
     if not valid.any():

@@ -219,6 +219,9 @@ def super_image(
     return result
 
 
+FILTER_STARTS = ("dct", "filter")  # super_image.filter_start: ADMM's start, the DCT denoiser's or the filter's own
+
+
 def super_image_filter_settings(super_image: Mapping[str, Any], mulog: Mapping[str, Any]) -> dict[str, Any]:
     """The MuLoG settings of the super-image filter: the ``mulog`` section with ``admm_iterations`` from
     ``super_image.filter_iterations`` (default 3). The super-image's ENL is high (tens of looks), so its
@@ -237,8 +240,11 @@ def super_image_filter_settings(super_image: Mapping[str, Any], mulog: Mapping[s
     if st.get("denoiser", "bm3d") == "bm3d":
         st["bm3d_step"] = int(full["filter_bm3d_step"])
         st["bm3d_strips"] = int(full["filter_bm3d_strips"])
-        if full["filter_start"] != "filter":
-            st["start_denoiser"] = str(full["filter_start"])
+        start = full["filter_start"]
+        if start not in FILTER_STARTS:
+            raise InputError(f"super_image.filter_start: {start!r} is not one of {list(FILTER_STARTS)}")
+        if start != "filter":
+            st["start_denoiser"] = start
     return st
 
 

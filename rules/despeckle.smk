@@ -162,7 +162,7 @@ rule aoi_done:
         stale=stale_quicklooks,
     shell:
         ': > {log:q}; for f in {params.stale:q}; do if [ -f "$f" ]; then rm -f "$f"'
-        ' && echo "removed $f: outputs.quicklooks is off: a quicklook of an earlier run"'
+        ' && echo "mtsar2sar: warning in rule aoi_done: removed $f: outputs.quicklooks is off: a quicklook of an earlier run"'
         " | tee -a {log:q} >&2; fi; done"
 
 

@@ -112,6 +112,10 @@ def test_the_super_image_filter_takes_its_bm3d_step_and_the_methods_keep_bm3ds_o
     st = super_image_filter_settings({}, {"denoiser": "bm3d", "admm_iterations": 6})
     assert st == {"denoiser": "bm3d", "admm_iterations": 3, "bm3d_step": 4, "bm3d_strips": 2, "start_denoiser": "dct"}
     assert "start_denoiser" not in super_image_filter_settings({"filter_start": "filter"}, {})
+    from mtsar2sar.errors import InputError
+
+    with pytest.raises(InputError, match=r"super_image.filter_start: 'bm3d' is not one of \['dct', 'filter'\]"):
+        super_image_filter_settings({"filter_start": "bm3d"}, {})
     assert super_image_filter_settings({"filter_bm3d_step": 3}, {})["bm3d_step"] == 3
     assert "bm3d_step" not in super_image_filter_settings({}, {"denoiser": "dct"})
     rng = np.random.default_rng(0)
