@@ -357,7 +357,8 @@ def super_image_mean_settings():
 
 def super_image_mulog_settings():
     """The MuLoG settings of the super-image filter (super_image.filter_iterations, filter_bm3d_step,
-    filter_start); none with super_image.filter: none, so that they rerun nothing there."""
+    filter_start); none with super_image.filter: none, so that they rerun nothing there.
+    """
     from mtsar2sar.workflow import super_image_filter_settings
 
     if config.get("super_image", {}).get("filter", "mulog") != "mulog":
