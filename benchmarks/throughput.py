@@ -89,6 +89,11 @@ def bench_seconds(results: Path, rule: str) -> float:
     return total
 
 
+def despeckling_job_seconds(results: Path) -> float:
+    """Seconds of every despeckling job so far (one date each, or batches), from Snakemake's benchmark files."""
+    return bench_seconds(results, "despeckle") + bench_seconds(results, "despeckle_batch")
+
+
 def in_process_seconds(results: Path) -> list[float]:
     """Per date: the in-process despeckling time (``despeckled ... in X s`` of the per-date logs)."""
     out = []
@@ -108,14 +113,14 @@ def report(label: str, work: Path, wall: float, stderr: str) -> dict:
     results = work / "results"
     n = len(list(results.glob("*/despeckled/*.tif")))
     j = jobs(stderr)
-    job_s = bench_seconds(results, "despeckle") + bench_seconds(results, "despeckle_batch")
+    job_s = despeckling_job_seconds(results)
     inproc = in_process_seconds(results)
     work_per_date = sum(inproc) / max(len(inproc), 1)
     print(f"{label}: wall {wall:.1f} s for {n} dates ({wall / max(n, 1):.2f} s per date); jobs "
           + ", ".join(f"{k} {v}" for k, v in sorted(j.items())))
     print(f"    despeckling job seconds {job_s:.1f} ({job_s / max(n, 1):.2f} s per date); in-process despeckling "
           f"{work_per_date:.3f} s per date; amortized per-date overhead {job_s / max(n, 1) - work_per_date:.2f} s")
-    return {"wall": wall, "dates": n, "jobs": j}
+    return {"wall": wall, "dates": n, "jobs": j, "job_s": job_s}
 
 
 def main() -> None:
@@ -178,11 +183,15 @@ def main() -> None:
                 first = report(f"monitoring, dates_per_job {setting}, first {wall1:.0f} s run", work, wall1, err1)
                 for name, files in found.items():
                     os.symlink(files[-1], work / "stacks" / name / files[-1].name)
+                before = despeckling_job_seconds(work / "results")
                 wall2, err2 = snakemake(work, cfg, args.cores)
+                new_job = (despeckling_job_seconds(work / "results") - before) / len(found)
                 j = jobs(err2)
                 print(f"    + the last date of each of {len(found)} stacks: wall {wall2:.1f} s "
                       f"({wall2 / len(found):.2f} s per stack; the first run {first['wall'] / first['dates']:.2f} s"
                       " per date); jobs " + ", ".join(f"{k} {v}" for k, v in sorted(j.items())))
+                print(f"    the new date's despeckling job: {new_job:.2f} s per stack, against"
+                      f" {first['job_s'] / first['dates']:.2f} s per date in the first run's despeckling jobs")
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)

@@ -99,7 +99,7 @@ def _colour_bar(draw: ImageDraw.ImageDraw, canvas: Image.Image, x: int, y: int, 
     canvas.paste(Image.fromarray(ramp, "L"), (x, y))
     draw.rectangle([x, y, x + 11, y + height - 1], outline=BLACK)
     widest = 0
-    for t in nice_ticks(vmin, vmax, most=height // (2 * FONT_PX)):
+    for t in nice_ticks(vmin, vmax, most=height // (3 * FONT_PX)):
         ty = y + round((vmax - t) / (vmax - vmin) * (height - 1))
         draw.line([x + 12, ty, x + 15, ty], fill=BLACK)
         label = f"{t:g}"
