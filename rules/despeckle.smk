@@ -159,9 +159,10 @@ rule aoi_done:
     conda:
         "../envs/environment.yaml"
     params:
+        folder=lambda w: f"{RESULTS}/{w.aoi}",
         stale=stale_quicklooks,
     shell:
-        ': > {log:q}; for f in {params.stale:q}; do if [ -f "$f" ]; then rm -f "$f"'
+        ': > {log:q}; for n in {params.stale:q}; do f={params.folder:q}/"$n"; if [ -f "$f" ]; then rm -f "$f"'
         ' && echo "mtsar2sar: warning in rule aoi_done: removed $f: outputs.quicklooks is off: a quicklook of an earlier run"'
         " | tee -a {log:q} >&2; fi; done"
 
