@@ -17,6 +17,9 @@ from mtsar2sar.io import atomic_path
 DPI, JPEG_QUALITY = 90, 85  # a panel of ``panel_inches`` is panel_inches x DPI pixels wide
 FONT_PX, TITLE_PX = 13, 15
 WHITE, BLACK = 255, 0  # invalid pixels are white, as the page
+MIN_RANGE_DB = 1.0  # the narrowest display range: a constant image is drawn mid-grey
+MAX_PANEL_ASPECT = 4  # a panel at most 4 times as tall as the nominal panel width (JPEG: 65,500 px at most)
+BAR_LABEL = "intensity [dB]"
 
 
 def to_db(intensity: NDArray[np.floating]) -> NDArray[np.float64]:
@@ -39,10 +42,6 @@ def display_range(*images_db: NDArray[np.floating]) -> tuple[float, float]:
         mid = (lo + hi) / 2
         lo, hi = mid - MIN_RANGE_DB / 2, mid + MIN_RANGE_DB / 2
     return lo, hi
-
-
-MIN_RANGE_DB = 1.0
-MAX_PANEL_ASPECT = 4  # a panel at most 4 times as tall as the nominal panel width (JPEG: 65,500 px at most)
 
 
 def save_side_by_side(path: str | Path, panels: dict[str, NDArray[np.floating]], title: str = "") -> None:
@@ -87,9 +86,6 @@ def _fonts() -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, ImageFont.Fr
         return ImageFont.load_default(FONT_PX), ImageFont.load_default(TITLE_PX)
     bitmap = ImageFont.load_default_imagefont()
     return bitmap, bitmap
-
-
-BAR_LABEL = "intensity [dB]"
 
 
 def _colour_bar(draw: ImageDraw.ImageDraw, canvas: Image.Image, x: int, y: int, height: int, vmin: float,

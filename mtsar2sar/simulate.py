@@ -172,7 +172,6 @@ def build_scene(cfg: SimulationConfig, rng: np.random.Generator) -> Scene:
     phase = rng.uniform(0, 2 * np.pi, n)
     harvest = np.where(rng.random(n) < 0.25, rng.integers(cfg.dates // 4, cfg.dates, n), -1)
     # Flood: the low fields next to the river (within 20 px), for about a fifth of the dates.
-
     near_river = distance_transform_edt(~river) < max(8, 0.04 * min(h, w))
     flood = near_river & ~water & ~urban & ~roads & (_smooth_noise(rng, shape, 8) > -0.2)
     lab, nlab = label(flood)

@@ -356,13 +356,18 @@ def super_image_mean_settings():
     return {k: st[k] for k in ("enl", "enl_window") if k in st}
 
 
+def super_image_filter_method():
+    """super_image.filter: mulog (the default) or none."""
+    return config.get("super_image", {}).get("filter", "mulog")
+
+
 def super_image_mulog_settings():
     """The MuLoG settings of the super-image filter (super_image.filter_iterations, filter_bm3d_step,
     filter_start); none with super_image.filter: none, so that they rerun nothing there.
     """
     from mtsar2sar.workflow import super_image_filter_settings
 
-    if config.get("super_image", {}).get("filter", "mulog") != "mulog":
+    if super_image_filter_method() != "mulog":
         return {}
     return super_image_filter_settings(
         config.get("super_image", {}), config.get("mulog", {})
@@ -376,7 +381,7 @@ def mulog_block_files(wildcards):
 
     settings = config.get("mulog", {})
     jobs = settings.get("block_jobs", "auto")
-    if config.get("super_image", {}).get("filter", "mulog") != "mulog" or jobs is False:
+    if super_image_filter_method() != "mulog" or jobs is False:
         return []
     n = len(mulog_layout(*aoi_shape(wildcards.aoi), mulog_settings()))
     if jobs == "auto" and n == 1:

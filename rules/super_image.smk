@@ -107,7 +107,7 @@ rule filter_super_image:
             5 if mulog_block_files(w) else runtime_min(mulog_step())(w, attempt)
         ),
     params:
-        method=config.get("super_image", {}).get("filter", "mulog"),
+        method=super_image_filter_method(),
         mulog=super_image_mulog_settings(),
     script:
         "../scripts/filter_super_image.py"

@@ -168,3 +168,7 @@ def test_quicklooks_switched_off_are_removed_once_the_products_change(tmp_path):
     assert "Nothing to be done" in res.stdout + res.stderr, res.stderr[-3000:]
     assert sorted(p.name for p in out.glob("despeckled/*.tif")) == [f"{d}.tif" for d in dates]
     assert "outputs.quicklooks is off: a quicklook of an earlier run" in (out / "logs" / "aoi_done.log").read_text()
+    # with super_image.filter: none, the MuLoG filter's own settings (here its ADMM start) rerun nothing
+    cfg["super_image"]["filter_start"] = "filter"
+    res = run_workflow(tmp_path, cfg, "-n")
+    assert "Nothing to be done" in res.stdout + res.stderr, (res.stdout + res.stderr)[-3000:]

@@ -49,3 +49,21 @@ def test_a_sheet_keeps_each_rows_range(tmp_path):
     col = 5 + 90 + 8 + 45
     for band in (a[30:110, col - 30 : col + 30], a[150:230, col - 30 : col + 30]):
         assert band.min() < 60 and band.max() > 190
+
+
+def test_without_freetype_the_bitmap_font_is_used(tmp_path, monkeypatch):
+    """A Pillow built without FreeType has no sized default font: quicklooks fall back to its bitmap font."""
+    from PIL import ImageFont, features
+
+    sized, check = ImageFont.load_default, features.check
+
+    def no_freetype(size=None):
+        if size is not None:
+            raise ImportError("The _imagingft C module is not installed")
+        return sized()
+
+    monkeypatch.setattr(ImageFont, "load_default", no_freetype)
+    monkeypatch.setattr(features, "check", lambda name: name != "freetype2" and check(name))
+    save_side_by_side(tmp_path / "q.jpg", {"noisy": np.ones((8, 8)), "despeckled": np.ones((8, 8))}, "a date")
+    with Image.open(tmp_path / "q.jpg") as im:
+        assert np.asarray(im).min() < 64  # the text is drawn
