@@ -314,6 +314,27 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
         tmp_path.unlink(missing_ok=True)
 
 
+@contextlib.contextmanager
+def atomic_directory(path: str | Path) -> Iterator[Path]:
+    """Yield an empty folder beside ``path`` (``.NAME.part``) and rename it to ``path`` only if the block
+    succeeds, replacing a folder of that name. A process killed inside the block leaves only the
+    ``.part`` folder, never a half-filled ``path``, and the next call starts by removing it."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        tmp.mkdir(parents=True, mode=default_mode(directory=True))
+    except OSError as exc:
+        raise OutputError(f"{path.parent}: cannot write {path.name} there ({exc.strerror or exc})") from exc
+    try:
+        yield tmp
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        os.replace(tmp, path)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def output_nodata(grid: Grid) -> float:
     """The nodata value of float32 products: the input's own when it has one and float32 holds it
     exactly (not e.g. -DBL_MAX of a float64 file), else NaN."""

@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from mtsar2sar import workflow
+from mtsar2sar.io import atomic_directory
 from mtsar2sar.logs import log, rule_logging
 
 sm = snakemake  # noqa: F821
@@ -26,9 +27,9 @@ def also_to(path):
         handler.close()
 
 
-with rule_logging(sm.log[0], sm.rule):
-    staging = Path(sm.output[0])
-    staging.mkdir(parents=True, exist_ok=True)
+with rule_logging(sm.log[0], sm.rule), atomic_directory(sm.output[0]) as staging:
+    # the batch's folder appears only once every date is in it: a killed job leaves no half-filled one
+    batch = Path(sm.output[0]).name
     t0 = time.perf_counter()
     denoiser = workflow.build_denoiser(sm.params.network, sm.params.looks)
     log.info("network loaded in %.2f s", time.perf_counter() - t0)
@@ -36,7 +37,7 @@ with rule_logging(sm.log[0], sm.rule):
     for i, (date, file) in enumerate(sm.params.files.items(), 1):
         t1 = time.perf_counter()
         with also_to(staging / f"{date}.log"):
-            log.info("rule despeckle started (date %s, %d of %d of batch %s)", date, i, n, staging.name)
+            log.info("rule despeckle started (date %s, %d of %d of batch %s)", date, i, n, batch)
             workflow.despeckle(
                 file, sm.params.domain, sm.params.band, sm.input.super_image, sm.params.network,
                 staging / f"{date}.tif", sm.params.looks, denoiser,
@@ -44,7 +45,7 @@ with rule_logging(sm.log[0], sm.rule):
             log.info("rule despeckle done (date %s in %.2f s)", date, time.perf_counter() - t1)
         if sm.params.quicklooks:
             with also_to(staging / f"{date}.quicklook.log"):
-                log.info("rule quicklook started (date %s of batch %s)", date, staging.name)
+                log.info("rule quicklook started (date %s of batch %s)", date, batch)
                 workflow.quicklook(file, sm.params.domain, sm.params.band, staging / f"{date}.tif",
                                    staging / f"{date}.jpg", f"{sm.wildcards.aoi} {date}")
                 log.info("rule quicklook done")

@@ -9,7 +9,7 @@ from conftest import assert_cog, raster_meta, utm_grid
 
 from mtsar2sar.domain import amplitude_to_intensity, intensity_to_amplitude, to_intensity
 from mtsar2sar.errors import InputError
-from mtsar2sar.io import atomic_path, open_writer, read_intensity, read_product, write_float32
+from mtsar2sar.io import atomic_directory, atomic_path, open_writer, read_intensity, read_product, write_float32
 
 
 def test_domain_conversions():
@@ -121,6 +121,24 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     with pytest.raises(ValueError, match="does not match the grid"):
         write_float32(target, np.ones((3, 3)), utm_grid(4, 4))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_atomic_folder_appears_whole_or_not_at_all(tmp_path):
+    target = tmp_path / "batch"
+    with pytest.raises(RuntimeError), atomic_directory(target) as tmp:
+        (tmp / "a.tif").write_text("written")
+        raise RuntimeError("crash in the middle")
+    assert list(tmp_path.iterdir()) == []
+    (tmp_path / ".batch.part").mkdir()  # what a killed process leaves
+    (tmp_path / ".batch.part" / "stale.tif").write_text("half")
+    target.mkdir()  # and a folder of that name from an earlier run
+    (target / "old.tif").write_text("old")
+    with atomic_directory(target) as tmp:
+        assert list(tmp.iterdir()) == []
+        (tmp / "b.tif").write_text("new")
+        assert not (target / "b.tif").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["batch"]
+    assert [p.name for p in target.iterdir()] == ["b.tif"]
 
 
 def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path):
