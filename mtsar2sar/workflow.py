@@ -83,6 +83,9 @@ def check_coregistration(
         shift = "(not measured)" if r["shift_px"] is None else "({:+.3f}, {:+.3f}) px".format(*r["shift_px"])
         log.info("%s shift=%s median=%.2f dB invalid=%.4f %s %s",
                  r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
+    for r in report["dates"]:  # on the console too: the run goes on with fewer dates than the user gave
+        if r["status"] == "dropped":
+            log.warning("%s: date %s dropped: %s", r["file"], r["date"], "; ".join(r["reasons"]))
     write_json(output, report)
     if remove_stale:
         remove_stale_outputs(Path(output).parent, report["kept_dates"], [Path(f) for f in files.values()])
@@ -233,10 +236,13 @@ def super_image_filter_settings(super_image: Mapping[str, Any], mulog: Mapping[s
     ``super_image.filter_bm3d_strips`` bands of rows (default 2) on the job's cores
     (:func:`mtsar2sar.superimage.super_image_denoiser`): the same PSNR to 0.001 dB on the validation scenes.
     ADMM starts from the DCT denoiser's estimate (``super_image.filter_start: dct``, BM3D's with
-    ``filter``): the iterations correct it, the same PSNR to 0.002 dB, a quarter of the time saved."""
+    ``filter``): the iterations correct it, the same PSNR to 0.002 dB, a quarter of the time saved.
+    MuLoG's L is the ENL times ``super_image.filter_looks_factor`` (default 0.7,
+    :func:`mtsar2sar.superimage.filter_looks`)."""
     st = mulog_computation_settings(mulog)
     full = with_defaults("super_image", super_image)
     st["admm_iterations"] = int(full["filter_iterations"])
+    st["looks_factor"] = float(full["filter_looks_factor"])
     if st.get("denoiser", "bm3d") == "bm3d":
         st["bm3d_step"] = int(full["filter_bm3d_step"])
         st["bm3d_strips"] = int(full["filter_bm3d_strips"])
@@ -258,17 +264,19 @@ def filter_super_image_step(
     in_image: str | Path, enl_path: str | Path, method: str, output: str | Path,
     mulog_settings: Mapping[str, Any] | None = None, blocks: Sequence[str | Path] = (),
 ) -> None:
-    """Filter the super-image with ``method`` (L = the super-image's ENL) and write it (by blocks), or,
+    """Filter the super-image with ``method`` (L = its ENL x ``looks_factor``) and write it (by blocks), or,
     given ``blocks`` (the scatter/gather filter: :func:`filter_super_image_block_step`), assemble them."""
     from mtsar2sar.streaming import filter_file, gather_blocks_file
-    from mtsar2sar.superimage import bm3d_strips
+    from mtsar2sar.superimage import bm3d_strips, filter_looks
 
     description = f"super-image filtered ({method})"
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
+    looks = filter_looks(enl, mulog_settings)
     st = with_defaults("mulog", mulog_settings)
     strips = bm3d_strips(st, *read_grid(in_image).shape)
+    factor = float(st.get("looks_factor", 1.0))
     how = method if method != "mulog" else (
-        f"mulog (L = super_image_enl, {st['denoiser']}"
+        f"mulog (L = {'' if factor == 1 else f'{factor:g} x '}super_image_enl, {st['denoiser']}"
         + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + (f" in {strips} strips" if strips > 1 else "")
         + f", {st['admm_iterations']} ADMM iterations"
         + (f" from a {st['start_denoiser']} start" if "start_denoiser" in st else "") + ")")
@@ -278,19 +286,20 @@ def filter_super_image_step(
         log.info("assembled the filtered super-image from %d MuLoG blocks", len(blocks))
         return
     t0 = time.perf_counter()
-    filter_file(in_image, output, method, enl, mulog_settings, description, tags=tags)
-    log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, enl, time.perf_counter() - t0)
+    filter_file(in_image, output, method, looks, mulog_settings, description, tags=tags)
+    log.info("filtered the super-image with %r (L=%.2f) in %.1f s", method, looks, time.perf_counter() - t0)
 
 
 def filter_super_image_block_step(
     in_image: str | Path, enl_path: str | Path, index: int, output: str | Path,
     mulog_settings: Mapping[str, Any] | None = None,
 ) -> None:
-    """One MuLoG block of the super-image (a job of the scatter/gather filter), L = its ENL."""
+    """One MuLoG block of the super-image (a job of the scatter/gather filter), L = its ENL x ``looks_factor``."""
     from mtsar2sar.streaming import filter_block_file
+    from mtsar2sar.superimage import filter_looks
 
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
-    filter_block_file(in_image, index, enl, mulog_settings, output)
+    filter_block_file(in_image, index, filter_looks(enl, mulog_settings), mulog_settings, output)
 
 
 def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, progress: bool = True) -> NetworkDenoiser:

@@ -68,6 +68,24 @@ def test_dates_on_different_grids(tmp_path, other, what):
         check_stack(files, "intensity")
 
 
+def test_a_dropped_date_is_a_warning_that_names_its_file(tmp_path, caplog):
+    """on_misregistered: drop goes on with fewer dates: the workflow's check says so on the console (a
+    warning), not only in coregistration.json."""
+    import logging
+
+    from mtsar2sar.workflow import check_coregistration
+
+    shifts = [(0.0, 0.0), (0.1, 0.0), (0.0, 0.0), (0.9, 0.4), (0.0, -0.1)]
+    dates = [f"2024010{i}" for i in range(1, 6)]
+    files = write_dates(tmp_path, dict(zip(dates, shifted_stack(shifts, size=128))), utm_grid(128, 128))
+    with caplog.at_level(logging.WARNING, logger="mtsar2sar"):
+        rep = check_coregistration(files, "intensity", None, {"on_misregistered": "drop"},
+                                   tmp_path / "out" / "coregistration.json", remove_stale=False)
+    assert rep["dropped_dates"] == [dates[3]]
+    warned = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warned) == 1 and warned[0].startswith(f"{files[dates[3]]}: date {dates[3]} dropped: residual shift"), warned
+
+
 def test_single_date_is_refused(tmp_path):
     files = write_dates(tmp_path, {"20240101": np.ones((32, 32))}, utm_grid(32, 32))
     with pytest.raises(InputError, match=r"at least 2 dates; found 1 \(.*S1_20240101\.tif\)"):
