@@ -186,9 +186,14 @@ def _tags_and_description(path: Path) -> tuple[dict[str, str], str]:
         return {str(k): str(v) for k, v in ds.tags().items()}, ds.descriptions[0] or ""
 
 
+# The date (and time) a key starts with: ``20240106_VV``, ``2024-01-06T05:28:12_asc`` (mtsar2sar.stack)
+KEY_DATETIME = re.compile(r"\d{4}(-?)\d{2}\1\d{2}(?:T\d{2}(:?)\d{2}(?:\2\d{2})?)?")
+
+
 def _date_of(key: str, tags: Mapping[str, str], path: Path) -> datetime:
     tagged = _tag(tags, DATE_TAGS)
-    for text in ([tagged] if tagged else []) + [key]:
+    leading = KEY_DATETIME.match(key)
+    for text in ([tagged] if tagged else []) + [key] + ([leading.group(0)] if leading else []):
         try:
             return parse_datetime(text)
         except ValueError:

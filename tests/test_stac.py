@@ -256,6 +256,18 @@ def test_a_date_key_that_is_no_date_fails_clearly(aoi):
         aoi_products("tiny", {"week_3": tif}, aoi["out"] / "super_image.tif", aoi["out"] / "super_image_filtered.tif")
 
 
+@pytest.mark.parametrize("key, expected", [
+    ("20240106_VV", "2024-01-06T00:00:00Z"), ("2024-01-06T05:28:12_asc", "2024-01-06T05:28:12Z"),
+    ("20240106T052812_x", "2024-01-06T05:28:12Z"), ("2024-01-06", "2024-01-06T00:00:00Z"),
+])
+def test_a_date_key_with_a_suffix_dates_its_item(aoi, key, expected):
+    """Keys that start with the date, year first, as the README allows (e.g. 20240106_VV): the item's
+    datetime is that date (the whole key is no ISO 8601 date)."""
+    tif = aoi["out"] / "despeckled" / f"{aoi['dates'][0]}.tif"
+    products, _ = aoi_products("tiny", {key: tif}, aoi["out"] / "super_image.tif", aoi["out"] / "super_image_filtered.tif")
+    assert products[0].acquired == pystac.utils.str_to_datetime(expected)
+
+
 def test_a_rerun_removes_the_items_of_products_gone(aoi, tmp_path):
     """A date since dropped: its item goes, the collection lists the rest (written atomically, strict JSON)."""
     out = tmp_path / "tiny"
