@@ -71,6 +71,12 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
                 r" e.g. '_(\d{8})'"
             )
         separator = leading_date_separator(key)
+        shaped = LEADING_DATE.match(key)
+        if separator is None and shaped and 1900 <= int(shaped.group(1)) < 2200:  # year first, month or day wrong
+            raise InputError(
+                f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which starts with {shaped.group(0)!r}:"
+                " no calendar date (year, month 01-12, day of that month); check the file name or date_regex"
+            )
         if separator is None:
             raise InputError(
                 f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which does not start with a date as"

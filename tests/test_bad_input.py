@@ -626,6 +626,12 @@ def test_date_keys_that_do_not_start_with_a_date_are_refused_up_front(tmp_path):
     with pytest.raises(InputError, match=r"S1_01012024_x\.tif: date_regex .* captures the date key '01012024',"
                                          r" which does not start with a date as yyyymmdd or yyyy-mm-dd"):
         find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
+    (tmp_path / "S1_01012024_x.tif").unlink()
+    (tmp_path / "S1_01022024_x.tif").unlink()
+    (tmp_path / "S1_20211301_x.tif").write_bytes(b"")  # year first, but month 13: not "capture it year first"
+    with pytest.raises(InputError, match=r"S1_20211301_x\.tif: .* the date key '20211301', which starts with"
+                                         r" '20211301': no calendar date \(year, month 01-12, day of that month\)"):
+        find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
 
 
 def test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file(tmp_path):
