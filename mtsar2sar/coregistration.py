@@ -42,6 +42,8 @@ MAX_NEGATIVE_FRACTION = 0.1
 # A single value held by this share of the valid pixels of a float date, at its minimum or maximum, is
 # an undeclared fill (nodata) value, not speckle.
 MAX_EXTREME_FRACTION = 0.01
+# ... and by at least this many pixels: in an image of under 100 pixels the brightest one alone is over 1 %.
+MIN_FILL_PIXELS = 4
 # Integer data at their type's largest value: over 1 % a warning (clipped bright targets), over 10 % the
 # date is rejected (a fill value over a border or a block, which no nodata declares).
 MAX_SATURATED_FRACTION = 0.10
@@ -315,7 +317,8 @@ def check_stack(
                 f"{PLAUSIBLE_INTENSITY[1]:g} (wrong input_domain, units or scaling?)"
             )
             continue
-        if stats.extreme_fraction > MAX_EXTREME_FRACTION:
+        if stats.extreme_fraction >= 1.0 or (stats.extreme_fraction > MAX_EXTREME_FRACTION
+                                              and stats.extreme_count >= MIN_FILL_PIXELS):
             value = stats.extreme_value if domain == "intensity" else np.sqrt(stats.extreme_value)
             rep.status = "dropped"
             if stats.extreme_fraction >= 1.0:

@@ -31,6 +31,9 @@ BM3D_MAX_SIGMA_8BIT = 40.0
 BM3D_STEP = 3  # BM3D's normal profile
 
 
+BM3D_MIN_SIDE = 16  # two of BM3D's 8 x 8 patches
+
+
 def bm3d_denoiser(
     image: NDArray[np.float64], sigma: float, step: int = BM3D_STEP, *,
     profile_fields: Mapping[str, int] | None = None, hard_thresholding_only: bool = False,
@@ -45,6 +48,8 @@ def bm3d_denoiser(
     depends on ``strips``, never on ``workers``."""
     import bm3d
 
+    if min(image.shape) < BM3D_MIN_SIDE:  # the bm3d package fails below its patch size, and crashes on 8 x 8
+        raise ValueError(f"BM3D needs an image of at least {BM3D_MIN_SIDE} pixels on each side, not {image.shape}")
     lo, hi = float(image.min()), float(image.max())
     span = hi - lo if hi > lo else 1.0
     sigma_8bit = 255.0 * sigma / span

@@ -248,6 +248,7 @@ class DateStatistics:
     negative_mode_share: float = 0.0  # ... and its share of the negative raw values
     saturated_fraction: float = 0.0  # integer data: share of the valid pixels at the type's largest value...
     saturated_value: float = float("nan")  # ... that raw value (saturated, or an undeclared fill)
+    extreme_count: int = 0  # the valid pixels in the extreme bin (extreme_fraction of them)
 
 
 def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
@@ -314,4 +315,5 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     return DateStatistics(
         invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)), negative,
         vmax if top == hi else vmin, extreme_fraction, coverage, mode, mode_share, n_saturated / n_valid, saturated,
+        int(hist[top]),
     )

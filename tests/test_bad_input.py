@@ -65,6 +65,12 @@ Hostile-input review of stop 18:
 60 a link giving one file two dates ...... test_a_link_giving_one_file_two_dates_is_refused
 61 broken link, mixed date formats ....... test_broken_links_and_mixed_date_formats_are_named
 62 reference range with times of day .... test_a_reference_range_of_days_includes_the_acquisitions_of_its_last_day
+Hostile-input review of stop 20:
+63 a run killed inside a batch of dates .. test_interrupted::test_sigkill_then_resume_is_bit_identical[despeckle_batch...]
+64 a date dropped without a word ......... test_coregistration::test_a_dropped_date_is_a_warning_that_names_its_file
+65 date keys such as 20240106_VV (STAC) .. test_stac::test_a_date_key_with_a_suffix_dates_its_item
+66 key 20211301 (month 13) ............... test_date_keys_that_do_not_start_with_a_date_are_refused_up_front
+67 5 x 5 and 8 x 8 images ................ test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name
 """
 
 from __future__ import annotations
@@ -682,3 +688,29 @@ def test_a_reference_range_of_days_includes_the_acquisitions_of_its_last_day(tmp
     assert res.returncode == 0, (res.stderr + res.stdout)[-2000:]
     report = json.loads((tmp_path / "results/site/coregistration_reference.json").read_text())
     assert report["kept_dates"] == ["20240101T054500", "20240102T054500", "20240103T054500"]
+
+
+def test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name(tmp_path):
+    """Hostile-input review of stop 20: a stack of 5 x 5 pixels had its brightest pixel (4 % of the pixels)
+    taken for an undeclared fill, and an image under BM3D's size crashed the filter (8 x 8: a segfault)."""
+    import json
+
+    from mtsar2sar.denoisers import bm3d_denoiser
+    from mtsar2sar.workflow import filter_super_image_step, super_image_filter_settings
+
+    rng = np.random.default_rng(5)
+    files = write_dates(tmp_path, {f"2024010{i}": rng.gamma(5.0, 0.2, (5, 5)) for i in range(1, 6)}, utm_grid(5, 5))
+    rep = check_stack(files, "intensity")
+    assert rep["dropped_dates"] == [] and len(rep["kept_dates"]) == 5, rep["dates"]
+    with pytest.raises(ValueError, match=r"BM3D needs an image of at least 16 pixels on each side, not \(8, 8\)"):
+        bm3d_denoiser(rng.normal(0, 1, (8, 8)), 1.0)
+    write_float32(tmp_path / "s.tif", rng.gamma(20.0, 0.05, (12, 40)), utm_grid(12, 40))
+    (tmp_path / "enl.json").write_text(json.dumps({"enl": 20.0}))
+    with pytest.raises(InputError, match=r"s\.tif: 12 x 40 pixels, too small for the super-image filter's BM3D \(at"
+                                         r" least 16 x 16\); for so small an AOI set mulog.denoiser: dct"):
+        filter_super_image_step(tmp_path / "s.tif", tmp_path / "enl.json", "mulog", tmp_path / "f.tif",
+                                super_image_filter_settings({}, {}))
+    assert not (tmp_path / "f.tif").exists()
+    filter_super_image_step(tmp_path / "s.tif", tmp_path / "enl.json", "mulog", tmp_path / "f.tif",
+                            super_image_filter_settings({}, {"denoiser": "dct"}))
+    assert np.isfinite(read_intensity(tmp_path / "f.tif", "intensity")[0]).all()
