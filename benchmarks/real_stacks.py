@@ -38,7 +38,8 @@ from mtsar2sar.io import read_intensity
 from mtsar2sar.metrics import stable_pixels
 from mtsar2sar.network import load_network
 from mtsar2sar.realscore import STABLE_DB, homogeneous_mask, leftout_nll, ratio_stats
-from mtsar2sar.superimage import filter_super_image, temporal_mean
+from mtsar2sar.settings import defaults
+from mtsar2sar.superimage import filter_looks, filter_super_image, temporal_mean
 from mtsar2sar.workflow import single_date_network
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "opera_rtc_s1_10SGD"
@@ -60,7 +61,9 @@ def find_stacks(data: Path, pattern: str | None) -> dict[str, list[Path]]:
 class Stack:
     """One real stack with its last date left out: dates, super-image (plain and filtered), looks."""
 
-    def __init__(self, name: str, files: list[Path], cache: Path, mulog_denoiser: str, super_enl: str = "spatial") -> None:
+    def __init__(self, name: str, files: list[Path], cache: Path, mulog_denoiser: str, super_enl: str = "spatial",
+                 enl_factor: float = 1.0) -> None:
+        """``enl_factor``: MuLoG's L on the super-image is its ENL times this (super_image.filter_looks_factor)."""
         self.name = name
         imgs = [read_intensity(f, "intensity")[0].astype(np.float64) for f in files]
         self.dates, self.leftout = imgs[:-1], imgs[-1]
@@ -68,10 +71,11 @@ class Stack:
         self.looks = float(np.median([estimate_enl(d).enl for d in self.dates]))
         spatial = estimate_enl(self.mean).enl
         temporal = temporal_enl_of(self.dates)
-        self.super_enl = super_enl
-        self.enl = {"spatial": spatial, "temporal": temporal, "workflow": max(spatial, temporal)}[super_enl]
+        self.super_enl = super_enl if enl_factor == 1.0 else f"{super_enl}x{enl_factor:g}"  # names the cached files
+        enl = {"spatial": spatial, "temporal": temporal, "workflow": max(spatial, temporal)}[super_enl]
+        self.enl = filter_looks(enl, {"looks_factor": enl_factor})  # MuLoG's L on the super-image
         cache.mkdir(parents=True, exist_ok=True)
-        path = cache / f"{name}_super_{mulog_denoiser}_{super_enl}.npy"
+        path = cache / f"{name}_super_{mulog_denoiser}_{self.super_enl}.npy"
         if path.exists():
             self.filtered = np.load(path)
         else:
@@ -207,6 +211,9 @@ def main() -> int:
     ap.add_argument("--super-enl", default="workflow", choices=["workflow", "spatial", "temporal"],
                     help="the super-image's ENL for its MuLoG filter: the workflow's (the larger of the spatial"
                          " and the temporal estimates) or one of them")
+    ap.add_argument("--super-enl-factor", type=float, default=defaults("super_image")["filter_looks_factor"],
+                    help="MuLoG's L on the super-image = its ENL x this (super_image.filter_looks_factor; default:"
+                         " the workflow's, %(default)s)")
     ap.add_argument("--json", type=Path, default=None, help="write every score to this file")
     ap.add_argument("--pairs", type=int, default=1,
                     help="also score N - 1 earlier pairs of consecutive dates (pair j: the last j dates removed as"
@@ -232,7 +239,7 @@ def main() -> int:
     pair_nll: dict[str, dict[str, list[float]]] = {}
     seconds: dict[str, float] = {s: 0.0 for s in specs}
     for name, files in stacks.items():
-        st = Stack(name, files, args.cache, args.mulog_denoiser, args.super_enl)
+        st = Stack(name, files, args.cache, args.mulog_denoiser, args.super_enl, args.super_enl_factor)
         t = len(st.dates)
         ratio_dates = sorted(set(np.linspace(0, t - 1, args.ratio_dates).round().astype(int).tolist()))
         scores[name] = {}
@@ -252,7 +259,8 @@ def main() -> int:
               + ", ".join(f"{s} {v['nll']:.4f}" for s, v in scores[name].items()), file=sys.stderr, flush=True)
         pair_nll[name] = {spec: [scores[name][spec]["nll"]] for spec in specs}
         for j in range(1, args.pairs):  # date T - j left out, the dates after it removed too: nothing sees them
-            earlier = Stack(f"{name}~{j}", files[: len(files) - j], args.cache, args.mulog_denoiser, args.super_enl)
+            earlier = Stack(f"{name}~{j}", files[: len(files) - j], args.cache, args.mulog_denoiser, args.super_enl,
+                            args.super_enl_factor)
             for spec in specs:
                 pair_nll[name][spec].append(leftout_nll(estimate(spec, earlier, len(earlier.dates) - 1, nets),
                                                         earlier.leftout, earlier.stable))

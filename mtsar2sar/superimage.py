@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from mtsar2sar.errors import InputError
 
 if TYPE_CHECKING:
     from mtsar2sar.denoisers import GaussianDenoiser
@@ -73,6 +76,30 @@ FILTERS = ("none", "mulog")
 
 RowReader = Callable[[int, int], NDArray[np.floating]]  # rows [r0, r1), full width
 RowWriter = Callable[[int, int, NDArray[np.float32]], None]
+
+
+MIN_FILTER_LOOKS = 1.0  # below one look MuLoG's data term overflows (a mean of dates has at least one)
+
+
+def filter_looks(enl: float, mulog_settings: Mapping[str, Any] | None = None) -> float:
+    """MuLoG's L on the super-image: its ENL times ``looks_factor`` (``super_image.filter_looks_factor``),
+    at least one look. The ENL measures the speckle's variance, not its spatial correlation: to MuLoG's
+    white-noise model the blobs of correlated speckle look like structure, and a lower L filters them
+    (measured in the README)."""
+    return max(MIN_FILTER_LOOKS, enl * float((mulog_settings or {}).get("looks_factor", 1.0)))
+
+
+def check_filter_size(path: str | Path, height: int, width: int, method: str,
+                      mulog_settings: Mapping[str, Any] | None) -> None:
+    """An image too small for the super-image filter's BM3D is refused, with the settings that filter it."""
+    from mtsar2sar.denoisers import BM3D_MIN_SIDE
+    from mtsar2sar.settings import with_defaults
+
+    if method == "mulog" and with_defaults("mulog", mulog_settings)["denoiser"] == "bm3d" and min(height, width) < BM3D_MIN_SIDE:
+        raise InputError(
+            f"{path}: {height} x {width} pixels, too small for the super-image filter's BM3D (at least"
+            f" {BM3D_MIN_SIDE} x {BM3D_MIN_SIDE}); for so small an AOI set mulog.denoiser: dct, or super_image.filter: none"
+        )
 
 
 def filter_rows(

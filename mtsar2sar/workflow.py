@@ -267,13 +267,15 @@ def filter_super_image_step(
     """Filter the super-image with ``method`` (L = its ENL x ``looks_factor``) and write it (by blocks), or,
     given ``blocks`` (the scatter/gather filter: :func:`filter_super_image_block_step`), assemble them."""
     from mtsar2sar.streaming import filter_file, gather_blocks_file
-    from mtsar2sar.superimage import bm3d_strips, filter_looks
+    from mtsar2sar.superimage import bm3d_strips, check_filter_size, filter_looks
 
     description = f"super-image filtered ({method})"
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     looks = filter_looks(enl, mulog_settings)
     st = with_defaults("mulog", mulog_settings)
-    strips = bm3d_strips(st, *read_grid(in_image).shape)
+    shape = read_grid(in_image).shape
+    check_filter_size(in_image, *shape, method, mulog_settings)
+    strips = bm3d_strips(st, *shape)
     factor = float(st.get("looks_factor", 1.0))
     how = method if method != "mulog" else (
         f"mulog (L = {'' if factor == 1 else f'{factor:g} x '}super_image_enl, {st['denoiser']}"
@@ -296,8 +298,9 @@ def filter_super_image_block_step(
 ) -> None:
     """One MuLoG block of the super-image (a job of the scatter/gather filter), L = its ENL x ``looks_factor``."""
     from mtsar2sar.streaming import filter_block_file
-    from mtsar2sar.superimage import filter_looks
+    from mtsar2sar.superimage import check_filter_size, filter_looks
 
+    check_filter_size(in_image, *read_grid(in_image).shape, "mulog", mulog_settings)
     enl = float(json.loads(Path(enl_path).read_text())["enl"])
     filter_block_file(in_image, index, filter_looks(enl, mulog_settings), mulog_settings, output)
 
