@@ -135,24 +135,32 @@ def _keys_of(da: xarray.DataArray) -> list[str]:
 
 def grid_of(da: xarray.DataArray) -> Grid:
     """The grid of a DataArray: ``transform`` (6 numbers) and ``crs`` attributes as this API writes them, else
-    regular ``x`` / ``y`` pixel-centre coordinates (and a ``spatial_ref`` coordinate's ``crs_wkt``)."""
+    regular ``x`` / ``y`` pixel-centre coordinates (and a ``spatial_ref`` coordinate's ``crs_wkt``); both given,
+    they must agree. Its nodata: the ``nodata`` attribute, else ``_FillValue`` (attribute or encoding)."""
     from affine import Affine
     from rasterio.crs import CRS
 
     from mtsar2sar.io import Grid
 
     h, w = da.sizes["y"], da.sizes["x"]
-    if "transform" in da.attrs:
-        transform = Affine(*[float(v) for v in list(da.attrs["transform"])[:6]])
-    elif "x" in da.coords and "y" in da.coords and h >= 2 and w >= 2:
+    from_coords = None
+    if "x" in da.coords and "y" in da.coords and h >= 2 and w >= 2:
         x, y = np.asarray(da["x"], dtype=np.float64), np.asarray(da["y"], dtype=np.float64)
         dx, dy = (x[-1] - x[0]) / (w - 1), (y[-1] - y[0]) / (h - 1)
-        if not (np.allclose(np.diff(x), dx, rtol=1e-6) and np.allclose(np.diff(y), dy, rtol=1e-6)):
+        if np.allclose(np.diff(x), dx, rtol=1e-6) and np.allclose(np.diff(y), dy, rtol=1e-6):
+            from_coords = Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2)
+        elif "transform" not in da.attrs:
             raise InputError("despeckle_stack: the DataArray's x / y coordinates are not a regular grid; give its"
                              " 'transform' attribute")
-        transform = Affine(dx, 0.0, x[0] - dx / 2, 0.0, dy, y[0] - dy / 2)
+    if "transform" in da.attrs:
+        transform = Affine(*[float(v) for v in list(da.attrs["transform"])[:6]])
+        if from_coords is not None and not transform.almost_equals(from_coords, precision=1e-6 * max(abs(transform.a), 1e-12)):
+            raise InputError(
+                f"despeckle_stack: the DataArray's 'transform' attribute {tuple(transform)[:6]} and its x / y"
+                f" coordinates (pixel centres: {tuple(from_coords)[:6]}) disagree; drop or correct one of them"
+            )
     else:
-        transform = Affine.identity()
+        transform = from_coords or Affine.identity()
     crs_text = da.attrs.get("crs")
     if crs_text is None and "spatial_ref" in da.coords:
         crs_text = da["spatial_ref"].attrs.get("crs_wkt") or da["spatial_ref"].attrs.get("spatial_ref")
@@ -160,7 +168,9 @@ def grid_of(da: xarray.DataArray) -> Grid:
         crs = CRS.from_user_input(crs_text) if crs_text else None
     except Exception as exc:  # rasterio's CRSError
         raise InputError(f"despeckle_stack: the DataArray's crs {crs_text!r} is not a CRS ({exc})") from exc
-    nodata = da.attrs.get("nodata")
+    # nodata as this API writes it, else xarray's / rioxarray's _FillValue (an attribute, or the encoding)
+    nodata = next((v for v in (da.attrs.get("nodata"), da.attrs.get("_FillValue"), da.encoding.get("_FillValue"))
+                   if v is not None), None)
     return Grid(h, w, crs, transform, None if nodata is None else float(nodata))
 
 
@@ -233,7 +243,8 @@ def despeckle_stack(
     relative to the working directory. ``super_image.reference_dates`` (monitoring) is the workflow's only.
 
     Returns the despeckled intensity of the kept dates (float32, NaN where invalid) with dims
-    (time, y, x): ``time`` from the date keys (datetime64 when they read as dates), coordinates
+    (time, y, x): ``time`` from the date keys (datetime64 when they read as dates; a DataArray's own time
+    values), coordinates
     ``date_key`` and ``source`` along time, ``x`` / ``y`` the pixel centres of the rasters' transform, and
     attributes ``crs``, ``transform``, ``units``, ``weights`` (the weights used: ``auto`` resolved),
     ``weights_file``, ``weights_sha256``, ``software``, ``super_image_enl``, ``reference_date`` and
@@ -304,7 +315,11 @@ def despeckle_stack(
         for d in dates:
             workflow.despeckle(files[d], domain, band, filtered, net, out.despeckled(d), float(looks),
                                denoiser)
-        return _stack_array(work, dates, files, report)
+        result = _stack_array(work, dates, files, report)
+        if isinstance(stack, xr.DataArray) and "time" in stack.coords and "date_key" not in stack.coords:
+            given = dict(zip(_keys_of(stack), stack["time"].values))  # the caller's own time values and type
+            result = result.assign_coords(time=np.array([given[d] for d in dates]))
+        return result
 
 
 def _stack_array(

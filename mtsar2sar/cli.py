@@ -123,6 +123,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 
 def cmd_despeckle(args: argparse.Namespace) -> int:
+    from mtsar2sar.coregistration import check_date
     from mtsar2sar.workflow import despeckle
 
     date, super_image, output = (Path(p).expanduser() for p in (args.date, args.super_image, args.output))
@@ -156,6 +157,9 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
         raise InputError(f"--overlap {args.overlap} must be smaller than --tile {args.tile}")
     if args.level is None:
         del settings["level"]  # the network's default working level
+    report, _ = check_date(date.stem, date, args.domain, args.band)  # the workflow's checks of a date on its own
+    if report.status == "dropped":
+        raise InputError(f"{date}: {'; '.join(report.reasons)}")
     try:
         despeckle(date, args.domain, args.band, super_image, settings, output, args.looks)
     except InputError as exc:  # the settings by their option names

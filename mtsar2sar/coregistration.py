@@ -19,7 +19,7 @@ from skimage.registration import phase_cross_correlation
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, read_grid, read_intensity
 from mtsar2sar.logs import log
-from mtsar2sar.streaming import date_statistics
+from mtsar2sar.streaming import DateStatistics, date_statistics
 
 # Median intensities outside this range are not SAR data as we know it (sigma0 of 1e-12 is -120 dB;
 # 1e12 is a squared digital number of 1e6): a wrong domain, unit or scale factor.
@@ -253,6 +253,58 @@ def choose_reference(reports: Mapping[str, DateReport], dates: list[str]) -> str
     return min(good, key=lambda d: (abs(dates.index(d) - middle), dates.index(d)))
 
 
+def check_date(date: str, f: Path, domain: str, band: int | None) -> tuple[DateReport, DateStatistics]:
+    """One date's own checks (no other date involved): its report, ``status`` "dropped" with the reasons
+    when it has no valid pixel, implausible magnitudes, an undeclared fill value or is constant, and its
+    statistics. Raises :class:`InputError` for data in dB declared as linear."""
+    stats = date_statistics(f, domain, band)  # strip by strip: bounded memory
+    rep = DateReport(date=date, file=str(f))
+    rep.invalid_fraction = stats.invalid_fraction
+    negative_fill = stats.negative_fraction * stats.negative_mode_share  # share of the pixels at that value
+    if domain != "complex" and stats.negative_mode_share > 0.9 and negative_fill > MAX_EXTREME_FRACTION:
+        rep.status = "dropped"  # one negative value repeated: a fill, not dB data
+        rep.reasons.append(fill_reason(negative_fill, "pixels", stats.negative_mode))
+        return rep, stats
+    if domain != "complex" and stats.negative_fraction > MAX_NEGATIVE_FRACTION:
+        raise InputError(
+            f"{f}: {stats.negative_fraction:.0%} of its values are negative: the data look like dB"
+            f" (10 log10), but input_domain '{domain}' expects linear values; convert them (10**(x/10))"
+            " or give the linear product"
+        )
+    if not np.isfinite(stats.median):
+        rep.status = "dropped"
+        rep.reasons.append("no valid pixel (all NaN, inf, <= 0 or nodata)")
+        return rep, stats
+    median = stats.median
+    rep.median_db = float(10 * np.log10(median))
+    if not PLAUSIBLE_INTENSITY[0] <= median <= PLAUSIBLE_INTENSITY[1]:
+        rep.status = "dropped"
+        rep.reasons.append(
+            f"median intensity {median:.3g} is outside the plausible range {PLAUSIBLE_INTENSITY[0]:g} to "
+            f"{PLAUSIBLE_INTENSITY[1]:g} (wrong input_domain, units or scaling?)"
+        )
+        return rep, stats
+    if stats.extreme_fraction >= 1.0 or (stats.extreme_fraction > MAX_EXTREME_FRACTION
+                                          and stats.extreme_count >= MIN_FILL_PIXELS):
+        value = stats.extreme_value if domain == "intensity" else np.sqrt(stats.extreme_value)
+        rep.status = "dropped"
+        if stats.extreme_fraction >= 1.0:
+            rep.reasons.append(f"every valid pixel holds the value {value:.6g}: a constant image, not SAR data")
+            return rep, stats
+        rep.reasons.append(fill_reason(stats.extreme_fraction, "valid pixels", value))
+    if stats.saturated_fraction > MAX_EXTREME_FRACTION:
+        v, share = stats.saturated_value, stats.saturated_fraction
+        what = (f"{share:.1%} of its valid pixels hold {v:.0f}, the largest value of its integer type: saturated,"
+                " or an undeclared fill value?")
+        if share > MAX_SATURATED_FRACTION:  # a border or a block: a fill, most likely
+            rep.status = "dropped"
+            rep.reasons.append(f"{what} Declare a fill as the file's nodata (e.g. gdal_edit.py -a_nodata {v:.0f})")
+        else:  # bright targets clipped by the quantization: kept, their backscatter underestimated
+            log.warning("%s: %s Kept: their backscatter is underestimated (clipped); if it is a fill, declare it"
+                        " as the file's nodata", f, what)
+    return rep, stats
+
+
 def check_stack(
     files: Mapping[str, Path],
     domain: str,
@@ -289,52 +341,8 @@ def check_stack(
     reports: dict[str, DateReport] = {}
     coverage: dict[str, NDArray[np.int64] | None] = {}
     for date, f in files.items():
-        stats = date_statistics(f, domain, band)  # strip by strip: bounded memory
-        rep = reports[date] = DateReport(date=date, file=str(f))
-        rep.invalid_fraction = stats.invalid_fraction
+        reports[date], stats = check_date(date, f, domain, band)
         coverage[date] = stats.coverage
-        negative_fill = stats.negative_fraction * stats.negative_mode_share  # share of the pixels at that value
-        if domain != "complex" and stats.negative_mode_share > 0.9 and negative_fill > MAX_EXTREME_FRACTION:
-            rep.status = "dropped"  # one negative value repeated: a fill, not dB data
-            rep.reasons.append(fill_reason(negative_fill, "pixels", stats.negative_mode))
-            continue
-        if domain != "complex" and stats.negative_fraction > MAX_NEGATIVE_FRACTION:
-            raise InputError(
-                f"{f}: {stats.negative_fraction:.0%} of its values are negative: the data look like dB"
-                f" (10 log10), but input_domain '{domain}' expects linear values; convert them (10**(x/10))"
-                " or give the linear product"
-            )
-        if not np.isfinite(stats.median):
-            rep.status = "dropped"
-            rep.reasons.append("no valid pixel (all NaN, inf, <= 0 or nodata)")
-            continue
-        median = stats.median
-        rep.median_db = float(10 * np.log10(median))
-        if not PLAUSIBLE_INTENSITY[0] <= median <= PLAUSIBLE_INTENSITY[1]:
-            rep.status = "dropped"
-            rep.reasons.append(
-                f"median intensity {median:.3g} is outside the plausible range {PLAUSIBLE_INTENSITY[0]:g} to "
-                f"{PLAUSIBLE_INTENSITY[1]:g} (wrong input_domain, units or scaling?)"
-            )
-            continue
-        if stats.extreme_fraction >= 1.0 or (stats.extreme_fraction > MAX_EXTREME_FRACTION
-                                              and stats.extreme_count >= MIN_FILL_PIXELS):
-            value = stats.extreme_value if domain == "intensity" else np.sqrt(stats.extreme_value)
-            rep.status = "dropped"
-            if stats.extreme_fraction >= 1.0:
-                rep.reasons.append(f"every valid pixel holds the value {value:.6g}: a constant image, not SAR data")
-                continue
-            rep.reasons.append(fill_reason(stats.extreme_fraction, "valid pixels", value))
-        if stats.saturated_fraction > MAX_EXTREME_FRACTION:
-            v, share = stats.saturated_value, stats.saturated_fraction
-            what = (f"{share:.1%} of its valid pixels hold {v:.0f}, the largest value of its integer type: saturated,"
-                    " or an undeclared fill value?")
-            if share > MAX_SATURATED_FRACTION:  # a border or a block: a fill, most likely
-                rep.status = "dropped"
-                rep.reasons.append(f"{what} Declare a fill as the file's nodata (e.g. gdal_edit.py -a_nodata {v:.0f})")
-            else:  # bright targets clipped by the quantization: kept, their backscatter underestimated
-                log.warning("%s: %s Kept: their backscatter is underestimated (clipped); if it is a fill, declare it"
-                            " as the file's nodata", f, what)
     ref_date = reference_date or choose_reference(reports, dates)
     if ref_date is not None and reports[ref_date].status != "kept":
         raise InputError(f"{files[ref_date]}: the reference date {ref_date} is unusable: {'; '.join(reports[ref_date].reasons)}")

@@ -40,10 +40,23 @@ def aoi(wildcards):
     return AOIS[wildcards.aoi]
 
 
+def without_braces(files):
+    """The files, none with a brace in its path: Snakemake reads {name} in an input as a wildcard."""
+    for f in files.values():
+        if "{" in f or "}" in f:
+            raise InputError(
+                f"{f}: a brace in the path of an input; Snakemake reads {{...}} as a wildcard: rename the"
+                " file or its folder"
+            )
+    return files
+
+
 def date_files(wildcards):
     """Date key -> file of every date of the AOI; user errors (empty glob, ...) stop the run here."""
     try:
-        return {d: str(f) for d, f in aoi(wildcards).date_files(RESULTS).items()}
+        return without_braces(
+            {d: str(f) for d, f in aoi(wildcards).date_files(RESULTS).items()}
+        )
     except InputError as exc:
         raise WorkflowError(f"AOI {wildcards.aoi!r}: {exc}") from None
 
@@ -295,9 +308,12 @@ def evaluation_inputs(wildcards):
 
 def truth_files(wildcards):
     try:
-        return {
-            d: str(f) for d, f in aoi(wildcards).truth_files(RESULTS).items()
-        } or None
+        return (
+            without_braces(
+                {d: str(f) for d, f in aoi(wildcards).truth_files(RESULTS).items()}
+            )
+            or None
+        )
     except InputError as exc:
         raise WorkflowError(f"AOI {wildcards.aoi!r}: truth: {exc}") from None
 

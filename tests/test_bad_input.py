@@ -71,6 +71,9 @@ Hostile-input review of stop 20:
 65 date keys such as 20240106_VV (STAC) .. test_stac::test_a_date_key_with_a_suffix_dates_its_item
 66 key 20211301 (month 13) ............... test_date_keys_that_do_not_start_with_a_date_are_refused_up_front
 67 5 x 5 and 8 x 8 images ................ test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name
+68 CLI: an all-NaN date, dB data ........ test_the_cli_runs_the_workflows_checks_of_a_date
+69 API: int time, transform vs x / y, _FillValue  test_cli::test_dataarray_grid_nodata_and_time_as_the_caller_gave_them
+70 a brace in an input's path ............ test_workflow::test_regex_matching_nothing_and_bad_config_key
 """
 
 from __future__ import annotations
@@ -653,6 +656,30 @@ def test_cli_refuses_a_negative_level_and_an_output_that_is_no_geotiff_file(tmp_
                              capture_output=True, text=True, check=False)
         assert res.returncode == 1 and message in res.stderr, res.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["S1_20240101.tif", "S1_20240102.tif"]
+
+
+def test_the_cli_runs_the_workflows_checks_of_a_date(tmp_path):
+    """Hostile-input review of stop 20: `mtsar2sar despeckle` wrote an all-NaN product (exit 0) for an
+    all-NaN date, and a 99 % nodata one for dB data, which the workflow refuses."""
+    import subprocess
+    import sys
+
+    imgs = stack5()
+    good, sup = (str(p) for p in write_dates(tmp_path, dict(list(imgs.items())[:2]), utm_grid()).values())
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    nan_date = write_dates(bad, {"20240103": np.full((64, 64), np.nan, np.float32)}, utm_grid())["20240103"]
+    db_date = write_dates(bad, {"20240104": 10 * np.log10(imgs["20240104"] * 0.01)}, utm_grid())["20240104"]
+    for date, super_image, message in (
+        (nan_date, sup, f"{nan_date}: no valid pixel (all NaN, inf, <= 0 or nodata)"),
+        (db_date, sup, "of its values are negative: the data look like dB"),
+        (good, nan_date, f"{nan_date}: no valid pixel"),
+    ):
+        out = tmp_path / "out.tif"
+        res = subprocess.run([sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(date), "--super", str(super_image),
+                              "-o", str(out)], capture_output=True, text=True, check=False)
+        assert res.returncode == 1 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
+        assert not out.exists()
 
 
 def test_a_link_giving_one_file_two_dates_is_refused(tmp_path):

@@ -375,3 +375,24 @@ def test_dataarray_dates_keep_the_order_of_their_time_values(tmp_path):
     da = xr.DataArray(values, dims=("time", "y", "x"), attrs={"crs": "EPSG:32631"},
                       coords={"time": [3, 10, 2, 1], "y": 4e6 - 10 * np.arange(16), "x": 6e5 + 10 * np.arange(16)})
     assert list(api._write_dates(da, "intensity", tmp_path)) == ["1", "2", "3", "10"]
+
+
+def test_dataarray_grid_nodata_and_time_as_the_caller_gave_them(tmp_path):
+    """Hostile-input review of stop 20: integer time values came back as strings ('1'), a 'transform'
+    attribute that contradicts the x / y coordinates was used silently, and xarray's _FillValue was ignored."""
+    rng = np.random.default_rng(2)
+    values = (np.exp(rng.normal(0, 0.5, (32, 32))) * rng.gamma(4, 0.25, (4, 32, 32))).astype(np.float32)
+    coords = {"time": [3, 10, 2, 1], "y": 4e6 - 10 * np.arange(32), "x": 6e5 + 10 * np.arange(32)}
+    da = xr.DataArray(values, dims=("time", "y", "x"), attrs={"crs": "EPSG:32631"}, coords=coords)
+    out = api.despeckle_stack(da, looks=4, network=NETWORK)
+    assert out["time"].values.tolist() == [1, 2, 3, 10] and list(out["date_key"].values) == ["1", "2", "3", "10"]
+    np.testing.assert_array_equal(out.sel(time=3).values, out.values[2])
+    shifted = da.assign_attrs(transform=(10.0, 0.0, 603000.0, 0.0, -10.0, 4000005.0))  # x shifted by 3 km
+    with pytest.raises(InputError, match=r"'transform' attribute \(10.0, 0.0, 603000.0.* and its x / y coordinates"
+                                         r" \(pixel centres: \(10.0, 0.0, 599995.0.*disagree"):
+        api.grid_of(shifted)
+    assert api.grid_of(da.assign_attrs(transform=(10.0, 0.0, 599995.0, 0.0, -10.0, 4000005.0))).transform.c == 599995.0
+    assert api.grid_of(da.assign_attrs(_FillValue=-9999.0)).nodata == -9999.0
+    encoded = da.copy()
+    encoded.encoding["_FillValue"] = 0.0
+    assert api.grid_of(encoded).nodata == 0.0 and api.grid_of(da.assign_attrs(nodata=5.0, _FillValue=1.0)).nodata == 5.0

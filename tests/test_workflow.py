@@ -76,7 +76,7 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     assert mean_tags["dates"] == ",".join(files) and mean_tags["units"] == filtered_tags["units"]
     assert mean_tags["software"].startswith("mtsar2sar ") and filtered_tags["software"] == mean_tags["software"]
     assert float(filtered_tags["super_image_enl"]) == enl["enl"]
-    assert filtered_tags["filter"] == "mulog (L = super_image_enl, bm3d step 4 in 2 strips, 3 ADMM iterations from a dct start)"
+    assert filtered_tags["filter"] == "mulog (L = 0.7 x super_image_enl, bm3d step 4 in 2 strips, 3 ADMM iterations from a dct start)"
     ours, flat, noisy = [], [], []
     for d, f in files.items():
         p = out / "despeckled" / f"{d}.tif"
@@ -162,6 +162,12 @@ def test_regex_matching_nothing_and_bad_config_key(tmp_path, tiny_stack):
     res = run_workflow(work, cfg)
     assert res.returncode != 0
     assert "tile_size" in res.stderr
+    assert not (work / "results").exists()
+    braced = tmp_path / "stack" / "S1_20240301_{v1}.tif"  # Snakemake would read {v1} as a wildcard
+    braced.write_bytes(b"")
+    res = run_workflow(work, tiny_config(tmp_path / "stack", date_regex=r"_(\d{8})"))
+    assert res.returncode != 0
+    assert f"{braced}: a brace in the path of an input; Snakemake reads {{...}} as a wildcard" in res.stderr, res.stderr
     assert not (work / "results").exists()
 
 
