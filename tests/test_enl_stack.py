@@ -227,3 +227,26 @@ def test_a_spike_of_any_size_leaves_the_other_dates_mean_exact():
     mean, count = temporal_mean(dates, left)
     assert left == [1] and count[0, 0] == 3
     assert mean[0, 0] == pytest.approx(0.015, rel=1e-6)
+
+
+@pytest.mark.parametrize("pol", ["VV", "VH"])
+def test_a_short_real_stack_at_its_nominal_looks_does_not_warn(tmp_path, caplog, pol):
+    """Hostile-input review of stop 20: 5 dates of the OPERA RTC-S1 example at its documented looks: 5
+    gave an ENL estimate of 2.5 x T*L and the warning "Likely amplitude declared as intensity"."""
+    from conftest import REPO
+
+    from mtsar2sar.io import read_intensity
+
+    site = REPO.parent / "shared" / "data" / "opera_rtc_s1_10SGD" / "T137-292319-IW2" / pol
+    if not site.is_dir():
+        pytest.skip("the shared OPERA stacks are not beside the checkout")
+    files = sorted(site.glob("*.tif"), key=lambda p: p.name.split("_")[4])[:5]
+    imgs = {p.name.split("_")[4][:8]: read_intensity(p, "intensity")[0].astype(np.float32) for p in files}
+    with caplog.at_level("WARNING", logger="mtsar2sar"):
+        res, _ = super_image_run(tmp_path, imgs, looks=5.0)
+    assert [r.getMessage() for r in caplog.records if r.levelname == "WARNING"] == []
+    assert 1.0 < res["estimate_over_dates_times_looks"] < 3.0, res
+    as_amplitude = {k: np.sqrt(v) for k, v in imgs.items()}  # amplitude declared as intensity: still named
+    with caplog.at_level("WARNING", logger="mtsar2sar"):
+        res, _ = super_image_run(tmp_path / "amp", as_amplitude, looks=5.0)
+    assert res["estimate_over_dates_times_looks"] > 3.0 and "Likely amplitude declared as intensity" in caplog.text
