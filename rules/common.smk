@@ -51,14 +51,20 @@ def without_braces(files):
     return files
 
 
-def date_files(wildcards):
-    """Date key -> file of every date of the AOI; user errors (empty glob, ...) stop the run here."""
+@functools.cache
+def _date_files(aoi_name):
+    """Found once per run: the input functions of every date and batch ask for them."""
     try:
         return without_braces(
-            {d: str(f) for d, f in aoi(wildcards).date_files(RESULTS).items()}
+            {d: str(f) for d, f in AOIS[aoi_name].date_files(RESULTS).items()}
         )
     except InputError as exc:
-        raise WorkflowError(f"AOI {wildcards.aoi!r}: {exc}") from None
+        raise WorkflowError(f"AOI {aoi_name!r}: {exc}") from None
+
+
+def date_files(wildcards):
+    """Date key -> file of every date of the AOI; user errors (empty glob, ...) stop the run here."""
+    return dict(_date_files(wildcards.aoi))
 
 
 def stack_inputs(wildcards):
@@ -100,9 +106,12 @@ def kept_dates(aoi_name):
     import json
 
     report_path = f"{RESULTS}/{aoi_name}/coregistration.json"
+    # the AOI's inputs as the config finds them now (a glob, date keys that collide...): checked on every
+    # run, also when an earlier run's report and products would let Snakemake skip the check
+    files = date_files(SimpleNamespace(aoi=aoi_name))
     if workflow.dryrun and not os.path.exists(report_path):
         dry_run_note(aoi_name)
-        return list(date_files(SimpleNamespace(aoi=aoi_name)))
+        return list(files)
     path = checkpoints.check_coregistration.get(aoi=aoi_name).output[0]
     with open(path) as f:
         return json.load(f)["kept_dates"]

@@ -75,6 +75,7 @@ Hostile-input review of stop 20:
 69 API: int time, transform vs x / y, _FillValue  test_cli::test_dataarray_grid_nodata_and_time_as_the_caller_gave_them
 70 a brace in an input's path ............ test_workflow::test_regex_matching_nothing_and_bad_config_key
 71 ENL warning on 5 real dates .......... test_enl_stack::test_a_short_real_stack_at_its_nominal_looks_does_not_warn
+72 date_regex made wrong after a run .... test_workflow::test_end_to_end_tiny_aoi (its end)
 """
 
 from __future__ import annotations

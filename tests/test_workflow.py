@@ -134,6 +134,11 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     with Image.open(sheet) as im:
         assert im.format == "JPEG" and im.mode == "L" and im.size[1] > 1.5 * im.size[0]  # 4 dates, one per row
     assert len(html) < 5_000_000 and len(html) > (work / "report.html").stat().st_size * 0.99
+    # the inputs are checked on every run: a date_regex now wrong was "Nothing to be done" over the earlier
+    # run's report and products (hostile-input review of stop 20)
+    res = run_workflow(work, tiny_config(tmp_path / "stack", tmp_path / "truth", date_regex=r"_(\d{6})"), "-n")
+    said = res.stdout + res.stderr  # a dry run prints its errors on stdout
+    assert res.returncode != 0 and "captures the date key '202401', which does not start with a date" in said, said[-3000:]
 
 
 @pytest.mark.slow
