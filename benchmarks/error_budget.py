@@ -43,6 +43,7 @@ from mtsar2sar.layout import AoiFolder
 from mtsar2sar.metrics import psnr_log
 from mtsar2sar.network import load_network
 from mtsar2sar.realscore import leftout_nll
+from mtsar2sar.settings import defaults
 from mtsar2sar.superimage import filter_super_image
 from mtsar2sar.workflow import super_image_filter_settings
 
@@ -121,7 +122,8 @@ def real(den: NetworkDenoiser) -> None:
     print("| stack | chain | " + " | ".join(f"filter k={k}, h={h}" for k, h in FILTERS) + " |")
     print("|---|---|" + "---|" * len(FILTERS))
     for name, files in find_stacks(DEFAULT_DATA, None).items():
-        st = Stack(name, files, Path("results/real_stacks_cache"), "bm3d", "workflow")
+        st = Stack(name, files, Path("results/real_stacks_cache"), "bm3d", "workflow",
+                   defaults("super_image")["filter_looks_factor"])  # the workflow's super-image
         chain = np.array([despeckle_by_ratio(x, st.filtered, den).despeckled for x in st.dates], dtype=np.float64)
         vals = [leftout_nll(chain[-1], st.leftout, st.stable)]
         vals += [leftout_nll(temporal_filter(chain, k, h)[-1], st.leftout, st.stable) for k, h in FILTERS]

@@ -171,7 +171,8 @@ PERSISTENCE_WINDOW = 15  # px: a boxcar of 225 pixels of about 2.5-5.5 looks lea
 PERSISTENCE_EXPONENTS = (0.0, 0.25, 0.5, 0.75, 1.0)
 
 
-def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str, super_enl: str) -> int:
+def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str, super_enl: str,
+                enl_factor: float = 1.0) -> int:
     """Does the left-out date T share date T - 1's own departure from the temporal mean? No network and
     no speckle filter: ``g = B(y_{T-1}) / B(mean)``, B a 15 x 15 boxcar (the large-scale departure of date
     T - 1, nearly free of speckle), and the estimates ``filtered super-image x g^a`` are scored like the
@@ -184,7 +185,7 @@ def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str,
     print("| stack | stable | var log g (T-1) | corr(log g T-1, log g T) | " + " | ".join(
         f"NLL a={a:g}" for a in PERSISTENCE_EXPONENTS) + " | best a |\n|---|" + "---|" * (len(PERSISTENCE_EXPONENTS) + 4))
     for name, files in stacks.items():
-        st = Stack(name, files, cache, mulog_denoiser, super_enl)
+        st = Stack(name, files, cache, mulog_denoiser, super_enl, enl_factor)
         b_mean = m.boxcar(st.mean, PERSISTENCE_WINDOW)
         g_prev = m.boxcar(st.dates[-1], PERSISTENCE_WINDOW) / b_mean
         g_next = m.boxcar(st.leftout, PERSISTENCE_WINDOW) / b_mean
@@ -230,7 +231,7 @@ def main() -> int:
     if args.persistence:
         if args.method or args.pairs > 1:
             ap.error("--persistence scores no method and one pair: without --method and --pairs")
-        return persistence(stacks, args.cache, args.mulog_denoiser, args.super_enl)
+        return persistence(stacks, args.cache, args.mulog_denoiser, args.super_enl, args.super_enl_factor)
     import torch
 
     torch.set_num_threads(2)

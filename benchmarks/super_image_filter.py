@@ -81,7 +81,7 @@ def quality(aoi: Path, looks: float, variants: list[str]) -> None:
     print(f"{'variant':<34}{'super-image PSNR log':>22}{'end-to-end PSNR log':>21}{'(changed)':>14}{'filter s':>10}")
     for v in variants:
         name, iterations, *rest = v.split(":")
-        start = rest[0] if rest and rest[0] != "bm3d" else None
+        start = rest[0] if rest and rest[0] else None
         looks = filter_looks(enl, {"looks_factor": float(rest[1]) if len(rest) > 1 else 1.0})
         t0 = time.perf_counter()
         f = mulog(s, GammaLikelihood(looks), denoiser_of(name), admm_iterations=int(iterations), start_denoiser=start)

@@ -154,7 +154,8 @@ def grid_of(da: xarray.DataArray) -> Grid:
                              " 'transform' attribute")
     if "transform" in da.attrs:
         transform = Affine(*[float(v) for v in list(da.attrs["transform"])[:6]])
-        if from_coords is not None and not transform.almost_equals(from_coords, precision=1e-6 * max(abs(transform.a), 1e-12)):
+        pixel = max(abs(transform.a), abs(transform.e), 1e-12)
+        if from_coords is not None and max(abs(u - v) for u, v in zip(tuple(transform)[:6], tuple(from_coords)[:6])) > 1e-3 * pixel:
             raise InputError(
                 f"despeckle_stack: the DataArray's 'transform' attribute {tuple(transform)[:6]} and its x / y"
                 f" coordinates (pixel centres: {tuple(from_coords)[:6]}) disagree; drop or correct one of them"

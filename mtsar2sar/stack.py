@@ -72,7 +72,8 @@ def find_dates(pattern: str, date_regex: str, base: str | Path = ".") -> dict[st
             )
         separator = leading_date_separator(key)
         shaped = LEADING_DATE.match(key)
-        if separator is None and shaped and 1900 <= int(shaped.group(1)) < 2200:  # year first, month or day wrong
+        day_first = re.match(r"\d{2}-?\d{2}-?(19|2[01])\d{2}", key)  # 20012024: 20 January 2024, not year 2001
+        if separator is None and shaped and 1900 <= int(shaped.group(1)) < 2200 and not day_first:
             raise InputError(
                 f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which starts with {shaped.group(0)!r}:"
                 " no calendar date (year, month 01-12, day of that month); check the file name or date_regex"

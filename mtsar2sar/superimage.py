@@ -95,11 +95,20 @@ def check_filter_size(path: str | Path, height: int, width: int, method: str,
     from mtsar2sar.denoisers import BM3D_MIN_SIDE
     from mtsar2sar.settings import with_defaults
 
-    if method == "mulog" and with_defaults("mulog", mulog_settings)["denoiser"] == "bm3d" and min(height, width) < BM3D_MIN_SIDE:
+    if method != "mulog" or with_defaults("mulog", mulog_settings)["denoiser"] != "bm3d":
+        return
+    if min(height, width) < BM3D_MIN_SIDE:
         raise InputError(
             f"{path}: {height} x {width} pixels, too small for the super-image filter's BM3D (at least"
             f" {BM3D_MIN_SIDE} x {BM3D_MIN_SIDE}); for so small an AOI set mulog.denoiser: dct, or super_image.filter: none"
         )
+    for blk in mulog_layout(height, width, mulog_settings):  # an edge block of a small halo can be thinner
+        h, w = blk.read_rows[1] - blk.read_rows[0], blk.read_cols[1] - blk.read_cols[0]
+        if min(h, w) < BM3D_MIN_SIDE:
+            raise InputError(
+                f"{path}: MuLoG's block at rows {blk.rows}, columns {blk.cols} reads {h} x {w} pixels, too few for"
+                f" BM3D (at least {BM3D_MIN_SIDE} a side); raise mulog.halo or change mulog.block"
+            )
 
 
 def filter_rows(

@@ -639,6 +639,10 @@ def test_date_keys_that_do_not_start_with_a_date_are_refused_up_front(tmp_path):
         find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
     (tmp_path / "S1_01012024_x.tif").unlink()
     (tmp_path / "S1_01022024_x.tif").unlink()
+    (tmp_path / "S1_20012024_x.tif").write_bytes(b"")  # 20 January 2024, day first: not "year 2001, month 20"
+    with pytest.raises(InputError, match=r"'20012024', which does not start with a date as yyyymmdd"):
+        find_dates(str(tmp_path / "*.tif"), r"_(\d{8})_")
+    (tmp_path / "S1_20012024_x.tif").unlink()
     (tmp_path / "S1_20211301_x.tif").write_bytes(b"")  # year first, but month 13: not "capture it year first"
     with pytest.raises(InputError, match=r"S1_20211301_x\.tif: .* the date key '20211301', which starts with"
                                          r" '20211301': no calendar date \(year, month 01-12, day of that month\)"):
@@ -743,3 +747,9 @@ def test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name(tmp_path):
     filter_super_image_step(tmp_path / "s.tif", tmp_path / "enl.json", "mulog", tmp_path / "f.tif",
                             super_image_filter_settings({}, {"denoiser": "dct"}))
     assert np.isfinite(read_intensity(tmp_path / "f.tif", "intensity")[0]).all()
+    # an edge block of MuLoG's grid thinner than BM3D's size (a small mulog.halo) is named too
+    write_float32(tmp_path / "s130.tif", rng.gamma(20.0, 0.05, (130, 130)), utm_grid(130, 130))
+    with pytest.raises(InputError, match=r"s130\.tif: MuLoG's block at rows \(0, 64\), columns \(128, 130\) reads 68 x 6 pixels,"
+                                         r" too few for BM3D \(at least 16 a side\); raise mulog.halo"):
+        filter_super_image_step(tmp_path / "s130.tif", tmp_path / "enl.json", "mulog", tmp_path / "f130.tif",
+                                super_image_filter_settings({}, {"block": 64, "halo": 4}))

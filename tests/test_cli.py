@@ -392,6 +392,8 @@ def test_dataarray_grid_nodata_and_time_as_the_caller_gave_them(tmp_path):
                                          r" \(pixel centres: \(10.0, 0.0, 599995.0.*disagree"):
         api.grid_of(shifted)
     assert api.grid_of(da.assign_attrs(transform=(10.0, 0.0, 599995.0, 0.0, -10.0, 4000005.0))).transform.c == 599995.0
+    # a transform written with fewer digits (here 1e-4 px off) agrees with its coordinates
+    assert api.grid_of(da.assign_attrs(transform=(10.0, 0.0, 599995.001, 0.0, -10.0, 4000005.0))).transform.c == 599995.001
     assert api.grid_of(da.assign_attrs(_FillValue=-9999.0)).nodata == -9999.0
     encoded = da.copy()
     encoded.encoding["_FillValue"] = 0.0

@@ -176,3 +176,8 @@ def test_the_super_image_filter_takes_its_looks_factor(tmp_path):
             tag = ds.tags()["filter"]
         assert tag.startswith("mulog (L = super_image_enl," if factor == 1.0 else "mulog (L = 0.5 x super_image_enl,"), tag
     assert spread[0.5] < 0.9 * spread[1.0], spread  # measured 0.032 against 0.038
+    (tmp_path / "enl.json").write_text(json.dumps({"enl": 1.2}))  # 0.7 x 1.2 < 1: L is one look, and says so
+    filter_super_image_step(tmp_path / "s.tif", tmp_path / "enl.json", "mulog", tmp_path / "floor.tif",
+                            super_image_filter_settings({}, {"denoiser": "dct"}))
+    with rasterio.open(tmp_path / "floor.tif") as ds:
+        assert ds.tags()["filter"].startswith("mulog (L = 0.7 x super_image_enl raised to 1 look, dct"), ds.tags()
