@@ -83,8 +83,7 @@ def check_coregistration(
         shift = "(not measured)" if r["shift_px"] is None else "({:+.3f}, {:+.3f}) px".format(*r["shift_px"])
         log.info("%s shift=%s median=%.2f dB invalid=%.4f %s %s",
                  r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
-    for r in report["dates"]:  # on the console too: the run goes on with fewer dates than the user gave
-        if r["status"] == "dropped":
+        if r["status"] == "dropped":  # on the console too: the run goes on with fewer dates than the user gave
             log.warning("%s: date %s dropped: %s", r["file"], r["date"], "; ".join(r["reasons"]))
     write_json(output, report)
     if remove_stale:
