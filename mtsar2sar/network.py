@@ -50,11 +50,15 @@ def _conv(cin: int, cout: int) -> nn.Conv2d:
 
 
 class SAR2SARUNet(nn.Module):
-    """SAR2SAR's U-Net; parameter names match the published state dict. Input sides: multiples of 32."""
+    """SAR2SAR's U-Net; parameter names match the published state dict. Input sides: multiples of 32.
 
-    def __init__(self) -> None:
+    ``in_channels`` > 1 (an experiment: benchmarks/guided_network.py) gives the network extra input
+    channels beside the image; the output stays one channel, the first input's residual."""
+
+    def __init__(self, in_channels: int = 1) -> None:
         super().__init__()
-        self.enc0 = _conv(1, 48)
+        self.in_channels = in_channels
+        self.enc0 = _conv(in_channels, 48)
         self.enc1 = _conv(48, 48)
         self.enc2 = _conv(48, 48)
         self.enc3 = _conv(48, 48)
@@ -69,7 +73,7 @@ class SAR2SARUNet(nn.Module):
         self.dec3b = _conv(96, 96)
         self.dec2 = _conv(144, 96)
         self.dec2b = _conv(96, 96)
-        self.dec1a = _conv(97, 64)
+        self.dec1a = _conv(96 + in_channels, 64)
         self.dec1b = _conv(64, 32)
         self.dec1 = _conv(32, 1)
         self.pool = nn.MaxPool2d(2, 2)
@@ -99,11 +103,12 @@ class SAR2SARUNet(nn.Module):
                 n = self.dec1a(torch.cat((self.up(n), x), dim=1))
             else:  # the same convolution, split by input channels: the input's own channel in float32
                 weight, bias = self.dec1a.weight, self.dec1a.bias
-                n = F.conv2d(self.up(n), weight[:, :-1], bias, padding=1).float()
+                c = self.in_channels
+                n = F.conv2d(self.up(n), weight[:, :-c], bias, padding=1).float()
                 with torch.autocast(x.device.type, enabled=False):
-                    n = n + F.conv2d(x, weight[:, -1:], None, padding=1)
+                    n = n + F.conv2d(x, weight[:, -c:], None, padding=1)
             n = a(self.dec1b(a(n)))
-        return x - self.dec1(n.float())
+        return x[:, :1] - self.dec1(n.float())
 
 
 SELF_ENSEMBLE_SIZES = (1, 2, 4, 8)

@@ -62,6 +62,21 @@ def validation_nll(
     return total / count if count else None
 
 
+def training_step(
+    net: torch.nn.Module, opt: torch.optim.Optimizer, sched: torch.optim.lr_scheduler.LRScheduler,
+    batch: tuple[torch.Tensor, ...], looks: float,
+) -> float:
+    """One optimizer step on a batch ``(input, log gain, target, mask)``; returns the batch's loss."""
+    x, g, y, m = batch
+    loss = nll_loss(net(x), g, y, m, looks)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
+    opt.step()
+    sched.step()
+    return float(loss.detach())
+
+
 def initial_network(init: str, base: str | Path = ".") -> SAR2SARUNet:
     if init == "scratch":
         return SAR2SARUNet()
@@ -137,15 +152,9 @@ def train(
     t0 = time.perf_counter() - elapsed
     bar = tqdm(range(start, cfg.steps), initial=start, total=cfg.steps, desc="training", mininterval=5.0)
     for step in bar:
-        x, g, y, m = (t.to(device, non_blocking=True) for t in sampler.sample())
-        loss = nll_loss(net(x), g, y, m, cfg.looks)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 5.0)
-        opt.step()
-        sched.step()
+        batch = tuple(t.to(device, non_blocking=True) for t in sampler.sample())
         history["step"].append(step + 1)
-        history["loss"].append(float(loss.detach()))
+        history["loss"].append(training_step(net, opt, sched, batch, cfg.looks))
         done = step + 1
         if done % cfg.validate_every == 0 or done == cfg.steps:
             v = validation_nll(net, stacks, cfg, device)
