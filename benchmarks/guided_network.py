@@ -20,6 +20,7 @@ are split at random in halves, A gives the guide (with date i), B the target. ``
         --configfile examples/train_multilook.yaml C      # C: super_image: {filter_looks_factor: 0.7}; 2 min
     .venv/bin/python benchmarks/guided_network.py train guided 800 /tmp/guided.pt   # 2 min + 12 min
     .venv/bin/python benchmarks/guided_network.py train plain 800 /tmp/plain.pt
+    .venv/bin/python benchmarks/guided_network.py train guided 2400 /tmp/guided2400.pt   # 36 min
     .venv/bin/python benchmarks/guided_network.py eval results/demo_4look /tmp/guided.pt /tmp/plain.pt
     .venv/bin/python benchmarks/guided_network.py eval results/demo_4look /tmp/guided.pt --half-guide  # as trained
     .venv/bin/python benchmarks/guided_network.py real /tmp/guided.pt /tmp/plain.pt
