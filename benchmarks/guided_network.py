@@ -36,9 +36,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean, normalize_log_amplitude
+from mtsar2sar.despeckle import (
+    clip_to_level,
+    denormalize_to_intensity,
+    despeckle_by_ratio,
+    geometric_mean,
+    normalize_log_amplitude,
+)
 from mtsar2sar.io import read_intensity, read_product
-from mtsar2sar.network import SAR2SARUNet, load_network
+from mtsar2sar.network import SAR2SARUNet, load_network, with_input_channels
 from mtsar2sar.training import SPAN, compensated_mean_target, log_mean_intensity
 from mtsar2sar.training.loop import training_step
 from mtsar2sar.workflow import TrainingArrays, train_model_settings, training_stacks
@@ -48,18 +54,6 @@ AOIS = ["ml_203_gamm_l3", "ml_204_corr_l3", "ml_205_gamm_l4", "ml_206_corr_l4", 
         "rtc_292318_iw1_vv", "rtc_292318_iw1_vh", "rtc_292318_iw2_vv", "rtc_292318_iw2_vh", "rtc_292319_iw1_vv",
         "rtc_292319_iw1_vh", "rtc_292319_iw2_vv", "rtc_292319_iw2_vh"]
 LOOKS = {"l3": 3, "l4": 4, "l6": 6, "vv": 5, "vh": 3}
-
-
-def guided_from_plain(plain: SAR2SARUNet) -> SAR2SARUNet:
-    """A 2-channel U-Net equal to ``plain`` (the guide's weights zero)."""
-    g = SAR2SARUNet(in_channels=2)
-    sd = plain.state_dict()
-    for key, at in (("enc0.weight", 1), ("dec1a.weight", 97)):
-        w = torch.zeros_like(g.state_dict()[key])
-        w[:, :at] = sd[key]
-        sd[key] = w
-    g.load_state_dict(sd)
-    return g
 
 
 def load_file(path: str) -> SAR2SARUNet:
@@ -125,7 +119,7 @@ def train(mode: str, steps: int, out: str) -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     plain = load_network("sar2sar-ml", ".")
-    net = guided_from_plain(plain) if mode == "guided" else plain
+    net = with_input_channels(plain, 2) if mode == "guided" else plain
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(steps * 0.75)], 0.3)
@@ -139,20 +133,24 @@ def train(mode: str, steps: int, out: str) -> None:
 
 
 class Guided:
+    """The network on a ratio as NetworkDenoiser applies it (working level 1e4, clipped at +-40 dB), the
+    guide as a second channel; the whole image at once (padded to the pooling grid)."""
+
+    level = 1e4
+
     def __init__(self, net, guide):
         self.net, self.guide = net, guide
 
     def __call__(self, tau):
-        gain = 1e4 / geometric_mean(tau)
-        x = normalize_log_amplitude(np.clip(tau * gain, 1e4 * 1e-4, 1e4 * 1e4))
+        gain = self.level / geometric_mean(tau)
+        x = normalize_log_amplitude(clip_to_level(tau * gain, self.level, 40.0))
         chans = [x] if self.guide is None else [x, self.guide]
         h, w = x.shape
         ph, pw = -h % 32, -w % 32
         arr = np.pad(np.stack(chans), ((0, 0), (0, ph), (0, pw)), mode="reflect")
         with torch.inference_mode():
             y = self.net(torch.from_numpy(arr[None].astype(np.float32)))[0, 0].numpy()[:h, :w]
-        log_a = y.astype(np.float64) * SPAN + (-1.429329123112601)
-        return np.exp(2 * log_a) / gain
+        return denormalize_to_intensity(y) / gain
 
 
 def evaluate(aoi: str, *models: str, half: bool = False) -> None:

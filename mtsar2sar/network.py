@@ -111,6 +111,21 @@ class SAR2SARUNet(nn.Module):
         return x[:, :1] - self.dec1(n.float())
 
 
+def with_input_channels(net: SAR2SARUNet, in_channels: int) -> SAR2SARUNet:
+    """A copy of ``net`` with ``in_channels`` input channels, the added ones with zero weights: it computes
+    exactly what ``net`` computes, whatever the added channels hold, until training gives them weight."""
+    if in_channels < net.in_channels:
+        raise ValueError(f"cannot reduce a U-Net of {net.in_channels} input channels to {in_channels}")
+    wide = SAR2SARUNet(in_channels)
+    sd = net.state_dict()
+    for key, kept in (("enc0.weight", net.in_channels), ("dec1a.weight", 96 + net.in_channels)):
+        w = torch.zeros_like(wide.state_dict()[key])
+        w[:, :kept] = sd[key]
+        sd[key] = w
+    wide.load_state_dict(sd)
+    return wide
+
+
 SELF_ENSEMBLE_SIZES = (1, 2, 4, 8)
 
 

@@ -20,6 +20,7 @@ from mtsar2sar.network import (
     load_network,
     published_weights_path,
     select_precision,
+    with_input_channels,
     with_precision,
 )
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
@@ -190,15 +191,11 @@ def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypa
 
 @pytest.mark.parametrize("precision", ["float32", "bfloat16"])
 def test_extra_input_channels_with_zero_weights_change_nothing(published, precision):
-    """The U-Net with a second input channel (benchmarks/guided_network.py), its weights on that channel
-    zero, is the 1-channel network whatever the channel holds; its output is one channel."""
-    two = SAR2SARUNet(in_channels=2)
-    sd = published.state_dict()
-    for key, at in (("enc0.weight", 1), ("dec1a.weight", 97)):
-        w = torch.zeros_like(two.state_dict()[key])
-        w[:, :at] = sd[key]
-        sd[key] = w
-    two.load_state_dict(sd)
+    """The U-Net widened to a second input channel (benchmarks/guided_network.py), its weights on that
+    channel zero, is the 1-channel network whatever the channel holds; its output is one channel."""
+    two = with_input_channels(published, 2)
+    sd = two.state_dict()
+    assert not sd["enc0.weight"][:, 1].any() and not sd["dec1a.weight"][:, 97].any()
     one = with_precision(load_network("sar2sar-grd"), precision)
     two = with_precision(two, precision)
     x = torch.from_numpy(normalize_log_amplitude(1e4 * np.random.default_rng(1).gamma(4, 1 / 4, (1, 1, 64, 64))))
