@@ -1,5 +1,5 @@
 # The two commands of the README. Both set up .venv themselves (envs/setup.sh) from Python 3.11.
-# make lint: the static checks of CI (.ci/run), the same commands.
+# make lint: the static checks of CI (.ci/run), the same commands (import layers and the docs build included).
 VENV ?= .venv
 
 .PHONY: demo test lint setup
@@ -13,7 +13,9 @@ test: setup
 	$(VENV)/bin/python -m pytest -q
 
 lint: setup
-	$(VENV)/bin/ruff check mtsar2sar scripts tests benchmarks
+	$(VENV)/bin/ruff check mtsar2sar scripts tests benchmarks experiments
 	$(VENV)/bin/mypy mtsar2sar
+	$(VENV)/bin/lint-imports --no-cache
+	$(VENV)/bin/mkdocs build --strict --site-dir site
 	$(VENV)/bin/snakemake --lint
 	$(VENV)/bin/snakefmt --check Snakefile rules/

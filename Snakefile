@@ -5,6 +5,7 @@ from pathlib import Path
 
 from snakemake.utils import min_version, validate
 
+from mtsar2sar import plan
 from mtsar2sar.config import validate_config
 from mtsar2sar.errors import InputError
 
@@ -27,12 +28,15 @@ if not workflow.config_settings.configfiles:
 
 SCHEMA = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
 try:
-    validate_config(
-        config, SCHEMA
-    )  # one line per problem, naming the key; suggests a close key
+    # one line per problem, naming the key; suggests a close key
+    validate_config(config, SCHEMA)
+    # the schema's defaults filled in (Snakemake's validation): the rules read config[section][key]
+    validate(config, SCHEMA)
+    # what the config names on disk: a weights file to start the AOI's network from; the results folders
+    plan.check_aoi_model_init(config["network"], config.get("training"))
+    plan.check_results_folders(config["aois"])
 except InputError as exc:
     raise WorkflowError(str(exc)) from None
-validate(config, SCHEMA)
 
 
 include: "rules/common.smk"
@@ -50,4 +54,4 @@ include: "rules/figure.smk"
 rule all:
     default_target: True
     input:
-        all_outputs,
+        plan.all_outputs(AOIS, QUICKLOOKS),

@@ -30,7 +30,7 @@ from mtsar2sar.layout import AoiFolder
 from mtsar2sar.methods import boxcar
 from mtsar2sar.metrics import psnr_amplitude, psnr_log
 from mtsar2sar.network import load_network
-from mtsar2sar.workflow import method_dates
+from mtsar2sar.plan import method_dates
 
 
 def scores(est: np.ndarray, truth: np.ndarray, changed: np.ndarray) -> tuple[float, float, float]:

@@ -3,7 +3,8 @@
 #   bash benchmarks/gpu.sh [speed] [train] [processes]      (default: speed train)
 #   speed:     benchmarks/speed.py --device cuda (network, tiled inference, the despeckle step end to end);
 #   train:     training variants of examples/train_multilook.yaml's sar2sar-ml from packed arrays, side by
-#              side (benchmarks/device_training.py; the pack is made here first, see that script);
+#              side (an experiment, not a measure of the product: experiments/device_training.py; the pack
+#              is made here first, see that script);
 #   processes: whole processes on one 2048² date, `mtsar2sar despeckle` against deepdespeckling's inference.
 # Needs, carried: .whl (rasterio and its pure-Python dependencies, cp312 wheels) and .device-carry: packed/
 # (from `device_training.py pack`) and sar2sar-grd.pt (the published weights' state dict) for train; the
@@ -28,7 +29,7 @@ for part in $parts; do
   train)
     GRD=.device-carry/sar2sar-grd.pt
     RTC='[rtc_292318_iw1_vv,rtc_292318_iw1_vh,rtc_292318_iw2_vv,rtc_292318_iw2_vh,rtc_292319_iw1_vv,rtc_292319_iw1_vh,rtc_292319_iw2_vv,rtc_292319_iw2_vh]'
-    timeout "${TRAIN_S:-400}" python3 benchmarks/device_training.py train .device-carry/packed --workers 16 \
+    timeout "${TRAIN_S:-400}" python3 experiments/device_training.py train .device-carry/packed --workers 16 \
       --budget "${BUDGET_S:-270}" --out /tmp/train \
       --variant "ml-x10:device=cuda;init=$GRD;steps=8000;lr_milestones=[6000];validate_every=1000" \
       --variant "ml-b32:device=cuda;init=$GRD;batch=32;steps=4000;lr=2.0e-4;lr_milestones=[3000];validate_every=500" \

@@ -19,12 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from mtsar2sar.despeckle import despeckle_by_ratio
+from mtsar2sar.despeckle import build_denoiser, despeckle_by_ratio
 from mtsar2sar.enl import estimate_enl
 from mtsar2sar.metrics import psnr_log
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 from mtsar2sar.superimage import filter_super_image, temporal_mean
-from mtsar2sar.workflow import build_denoiser
 
 REPO = Path(__file__).resolve().parents[1]
 

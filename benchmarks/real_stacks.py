@@ -5,7 +5,7 @@ computed; every method estimates date T - 1 from the other 21 dates and is score
 date on the pixels stable between the two; the ratio mean and ENL are measured on the homogeneous
 windows of the super-image, over ``--ratio-dates`` evenly spaced dates of the 21.
 
-    .venv/bin/python benchmarks/real_stacks.py                       # the 10 OPERA stacks of ../shared/data
+    .venv/bin/python benchmarks/real_stacks.py                       # the 10 OPERA stacks of data/opera_rtc_s1_10SGD
     .venv/bin/python benchmarks/real_stacks.py --method ratio:sar2sar-grd --method rabasar --stacks 292319
 
 Methods (``--method``, repeatable; default: the comparison of the README):
@@ -31,6 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from mtsar2sar import methods as m
+from mtsar2sar.comparison import single_date_network
+from mtsar2sar.config import defaults
 from mtsar2sar.denoisers import get_denoiser
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.enl import TemporalLooks, estimate_enl
@@ -38,11 +40,9 @@ from mtsar2sar.io import read_intensity
 from mtsar2sar.metrics import stable_pixels
 from mtsar2sar.network import load_network
 from mtsar2sar.realscore import STABLE_DB, homogeneous_mask, leftout_nll, ratio_stats
-from mtsar2sar.settings import defaults
 from mtsar2sar.superimage import filter_looks, filter_super_image, temporal_mean
-from mtsar2sar.workflow import single_date_network
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "opera_rtc_s1_10SGD"
+DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "opera_rtc_s1_10SGD"  # in the repository
 DEFAULT_METHODS = ["ratio:sar2sar-grd", "sar2sar:sar2sar-grd", "rabasar", "rabasar_down2", "mean", "quegan",
                    "quegan:sar2sar-grd"]
 

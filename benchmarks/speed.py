@@ -43,8 +43,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from mtsar2sar.io import write_float32
 from mtsar2sar.network import SAR2SARUNet, with_precision
 from mtsar2sar.simulate import SimulationConfig
+from mtsar2sar.steps import despeckle
 from mtsar2sar.tiling import tiled_apply
-from mtsar2sar.workflow import despeckle
 
 DEFAULTS = yaml.safe_load((Path(__file__).resolve().parents[1] / "config.yaml").read_text())["network"]
 

@@ -65,7 +65,7 @@ def quality(aoi: Path, looks: float, variants: list[str]) -> None:
 
     from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
     from mtsar2sar.network import load_network
-    from mtsar2sar.workflow import method_dates
+    from mtsar2sar.plan import method_dates
 
     torch.set_num_threads(2)
     folder = AoiFolder(aoi)

@@ -1,6 +1,6 @@
 """Whole-workflow wall time on real stacks, settings side by side in one run (issue 16, items 2 and 3).
 
-Runs ``snakemake`` on the OPERA stacks of ``../shared/data`` (one AOI per stack, as
+Runs ``snakemake`` on the OPERA stacks of ``data/opera_rtc_s1_10SGD`` (one AOI per stack, as
 ``examples/opera_10SGD_vv.yaml``), once per ``--dates-per-job`` value, each in a fresh working folder,
 one after the other in the same invocation (A/B on the same machine load), and prints per setting: the
 whole-run wall time, the despeckling jobs and their summed seconds (Snakemake benchmark files), the
@@ -34,7 +34,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
-DATA = REPO.parent / "shared" / "data" / "opera_rtc_s1_10SGD"
+DATA = REPO / "data" / "opera_rtc_s1_10SGD"
 
 
 def stacks(data: Path, n: int | None) -> dict[str, list[Path]]:

@@ -6,7 +6,7 @@
     (('time', 'y', 'x'), 22)
     >>> da.sel(time="2024-06").mean("time")          # a despeckled month
 
-:func:`despeckle_stack` runs the workflow's steps (:mod:`mtsar2sar.workflow`) in order: the co-registration
+:func:`despeckle_stack` runs the workflow's steps (:mod:`mtsar2sar.steps`) in order: the co-registration
 check, the super-image (temporal mean of the kept dates) and its ENL, its MuLoG filter, and the ratio +
 network despeckling of every kept date; the products are the same bytes as the workflow's
 ``results/{aoi}/`` products for the same settings. The steps stream their images through files in a
@@ -258,10 +258,9 @@ def despeckle_stack(
         import xarray as xr
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise ImportError('despeckle_stack needs xarray: pip install "mtsar2sar[api]"') from exc
-    from mtsar2sar import workflow
-    from mtsar2sar.config import validate_config
+    from mtsar2sar import despeckle, plan, steps
+    from mtsar2sar.config import validate_config, with_defaults
     from mtsar2sar.network import resolve_weights
-    from mtsar2sar.settings import with_defaults
 
     aoi: dict[str, Any] = {"inputs": "(despeckle_stack)", "date_regex": date_regex, "input_domain": input_domain,
                            "looks": looks}
@@ -270,9 +269,7 @@ def despeckle_stack(
     config = {"aois": {"stack": aoi}, **{s: dict(v) for s, v in zip(SECTIONS, (coregistration, super_image, mulog,
                                                                               network)) if v is not None}}
     try:
-        from mtsar2sar.cli import workflow_dir
-
-        validate_config(config, workflow_dir() / "schemas" / "config.schema.yaml")
+        validate_config(config)
     except InputError as exc:
         raise InputError(f"despeckle_stack: {exc}".replace("config: aois.stack.", "")) from None
     st = {section: with_defaults(section, config.get(section)) for section in SECTIONS}
@@ -297,7 +294,7 @@ def despeckle_stack(
             files = _date_files(stack, date_regex)
         out = AoiFolder(work)
         try:
-            report = workflow.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)
+            report = steps.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)
         except InputError as exc:  # a DataArray's date is named as the user knows it, not by the file written for it
             if not written:
                 raise
@@ -305,16 +302,16 @@ def despeckle_stack(
             for key, path in written.items():
                 message = message.replace(str(path), f"DataArray date {key}")
             raise InputError(message) from exc
-        workflow.super_image(files, out.coregistration, domain, band, float(looks), st["super_image"],
+        steps.super_image(files, out.coregistration, domain, band, float(looks), st["super_image"],
                              out.super_image, out.super_image_enl)
         filtered = out.super_image_filtered
-        workflow.filter_super_image_step(out.super_image, out.super_image_enl,
+        steps.filter_super_image_step(out.super_image, out.super_image_enl,
                                          st["super_image"]["filter"], filtered,
-                                         workflow.super_image_filter_settings(st["super_image"], st["mulog"]))
-        denoiser = workflow.build_denoiser(net, float(looks), progress=False)
+                                         plan.super_image_filter_settings(st["super_image"], st["mulog"]))
+        denoiser = despeckle.build_denoiser(net, float(looks), progress=False)
         dates = list(report["kept_dates"])
         for d in dates:
-            workflow.despeckle(files[d], domain, band, filtered, net, out.despeckled(d), float(looks),
+            steps.despeckle(files[d], domain, band, filtered, net, out.despeckled(d), float(looks),
                                denoiser)
         result = _stack_array(work, dates, files, report)
         if isinstance(stack, xr.DataArray) and "time" in stack.coords and "date_key" not in stack.coords:

@@ -6,7 +6,7 @@
 
 ``run`` runs the Snakemake workflow shipped inside the package (``mtsar2sar/workflow_files/`` of an
 installed wheel, the repository's top level in a checkout) with Snakemake's own command line, in a
-subprocess. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.workflow.despeckle`)
+subprocess. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`)
 on one date: the same bytes and tags as the workflow's product for that date, written atomically.
 """
 
@@ -22,24 +22,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mtsar2sar.config import defaults
 from mtsar2sar.errors import InputError
-from mtsar2sar.settings import defaults
+from mtsar2sar.resources import workflow_dir
 
-PACKAGE_DIR = Path(__file__).resolve().parent
 WORKFLOW_EXTRA = 'pip install "mtsar2sar[workflow]"'
-
-
-def workflow_dir() -> Path:
-    """The folder holding the workflow (``Snakefile``, ``rules/``, ``scripts/``, ``schemas/``, ``config.yaml``,
-    ...): ``mtsar2sar/workflow_files/`` in an installed wheel, the repository's top level in a checkout
-    (editable install)."""
-    for candidate in (PACKAGE_DIR / "workflow_files", PACKAGE_DIR.parent):
-        if (candidate / "Snakefile").is_file() and (candidate / "rules").is_dir():
-            return candidate
-    raise InputError(
-        f"the workflow files (Snakefile, rules/, ...) are neither in {PACKAGE_DIR / 'workflow_files'} nor in"
-        f" {PACKAGE_DIR.parent}: reinstall mtsar2sar (pip install .) from a complete checkout"
-    )
 
 
 def missing_workflow_modules() -> list[str]:
@@ -124,7 +111,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
 
 def cmd_despeckle(args: argparse.Namespace) -> int:
     from mtsar2sar.coregistration import check_date
-    from mtsar2sar.workflow import despeckle
+    from mtsar2sar.steps import despeckle
 
     date, super_image, output = (Path(p).expanduser() for p in (args.date, args.super_image, args.output))
     weights = Path(args.weights).expanduser()
@@ -185,7 +172,7 @@ def positive_float(text: str) -> float:
 
 
 def parser() -> argparse.ArgumentParser:
-    from mtsar2sar.workflow import software_version
+    from mtsar2sar.provenance import software_version
 
     p = argparse.ArgumentParser(
         prog="mtsar2sar",

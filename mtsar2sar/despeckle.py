@@ -11,13 +11,15 @@ input exactly on valid pixels. Pixels invalid in ``w`` or ``s`` are NaN in the o
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 from numpy.typing import NDArray
 
+from mtsar2sar.config import NetworkSettings
 from mtsar2sar.hostmemory import keep_freed_blocks
 from mtsar2sar.logs import log
 from mtsar2sar.network import (
@@ -185,3 +187,16 @@ class NetworkDenoiser:
 def identity_denoiser(intensity: NDArray[np.float64]) -> NDArray[np.float64]:
     """A denoiser that returns its input (tests, and the ratio chain's identities)."""
     return np.array(intensity, dtype=np.float64, copy=True)
+
+
+def build_denoiser(settings: Mapping[str, Any], looks: float | None = None, progress: bool = True) -> NetworkDenoiser:
+    """The SAR2SAR denoiser described by the ``network`` settings (``weights: auto`` picks by ``looks``;
+    a key not given takes the schema's default)."""
+    from mtsar2sar.network import load_network, select_device
+
+    st = NetworkSettings.from_mapping(settings)
+    torch.set_num_threads(st.threads)
+    device = select_device(st.device)
+    net = load_network(st.weights, st.base, looks).to(device)
+    return NetworkDenoiser(net, level=st.level, tile=st.tile, overlap=st.overlap, batch=st.batch, device=device,
+                           progress=progress, self_ensemble=st.self_ensemble, precision=st.precision)

@@ -4,7 +4,8 @@ With a truth (simulated AOIs): PSNR on amplitude and on log-intensity, SSIM on l
 mean bias in dB, and the log-intensity PSNR on the pixels that change over time. Without one (and
 with one too): the ENL of the estimate on the most homogeneous windows of the filtered super-image,
 the ratio-image statistics (mean, ENL, edge correlation) and the held-out-date NLL (another date of
-the stack given the estimate, on pixels stable between the two dates). See :mod:`mtsar2sar.metrics`.
+the stack given the estimate, on pixels stable between the two dates: :func:`mtsar2sar.realscore.leftout_nll`).
+See :mod:`mtsar2sar.metrics` and :mod:`mtsar2sar.realscore`.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 
 from mtsar2sar import metrics as mt
 from mtsar2sar.io import atomic_path, read_intensity, read_product
+from mtsar2sar.realscore import leftout_nll
 
 # How to rank each metric: "max", "min", "abs" (closest to 0), "one" (closest to 1), "looks".
 DIRECTION = {
@@ -42,7 +44,7 @@ def evaluate_date(
             out["psnr_log_changed"] = mt.psnr_log(estimate, truth, changed)
     out["enl_homogeneous"] = mt.enl_on_windows(estimate, windows)
     out.update(mt.ratio_statistics(noisy, estimate))
-    out["heldout_nll"] = mt.heldout_nll(estimate, other, looks, mt.stable_pixels(noisy, other))
+    out["heldout_nll"] = leftout_nll(estimate, other, mt.stable_pixels(noisy, other), looks)
     return out
 
 

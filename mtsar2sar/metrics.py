@@ -116,15 +116,6 @@ def ratio_statistics(noisy: NDArray[np.floating], despeckled: NDArray[np.floatin
             "ratio_edge_correlation": corr}
 
 
-def heldout_nll(estimate: NDArray[np.floating], other_date: NDArray[np.floating], looks: float,
-                stable: NDArray[np.bool_] | None = None) -> float:
-    """Mean Fisher-Tippett negative log-likelihood (up to constants) of a *different* date ``w_j``
-    given the estimate ``w_hat_i``: ``L (log w_hat + w_j / w_hat)`` over the stable pixels. A better
-    reflectivity estimate gives a lower value; it ranks methods on real data without a truth."""
-    e, w, ok = _pair(estimate, other_date, stable)
-    return float(np.mean(looks * (np.log(e[ok]) + w[ok] / e[ok])))
-
-
 def stable_pixels(a: NDArray[np.floating], b: NDArray[np.floating], window: int = 7, threshold_db: float = 3.0) -> NDArray[np.bool_]:
     """Pixels where two dates do not differ by more than ``threshold_db`` after a ``window`` boxcar."""
     from mtsar2sar.methods import boxcar

@@ -50,15 +50,11 @@ def _conv(cin: int, cout: int) -> nn.Conv2d:
 
 
 class SAR2SARUNet(nn.Module):
-    """SAR2SAR's U-Net; parameter names match the published state dict. Input sides: multiples of 32.
+    """SAR2SAR's U-Net; parameter names match the published state dict. Input sides: multiples of 32."""
 
-    ``in_channels`` > 1 (an experiment: benchmarks/guided_network.py) gives the network extra input
-    channels beside the image; the output stays one channel, the first input's residual."""
-
-    def __init__(self, in_channels: int = 1) -> None:
+    def __init__(self) -> None:
         super().__init__()
-        self.in_channels = in_channels
-        self.enc0 = _conv(in_channels, 48)
+        self.enc0 = _conv(1, 48)
         self.enc1 = _conv(48, 48)
         self.enc2 = _conv(48, 48)
         self.enc3 = _conv(48, 48)
@@ -73,7 +69,7 @@ class SAR2SARUNet(nn.Module):
         self.dec3b = _conv(96, 96)
         self.dec2 = _conv(144, 96)
         self.dec2b = _conv(96, 96)
-        self.dec1a = _conv(96 + in_channels, 64)
+        self.dec1a = _conv(97, 64)
         self.dec1b = _conv(64, 32)
         self.dec1 = _conv(32, 1)
         self.pool = nn.MaxPool2d(2, 2)
@@ -103,27 +99,11 @@ class SAR2SARUNet(nn.Module):
                 n = self.dec1a(torch.cat((self.up(n), x), dim=1))
             else:  # the same convolution, split by input channels: the input's own channel in float32
                 weight, bias = self.dec1a.weight, self.dec1a.bias
-                c = self.in_channels
-                n = F.conv2d(self.up(n), weight[:, :-c], bias, padding=1).float()
+                n = F.conv2d(self.up(n), weight[:, :-1], bias, padding=1).float()
                 with torch.autocast(x.device.type, enabled=False):
-                    n = n + F.conv2d(x, weight[:, -c:], None, padding=1)
+                    n = n + F.conv2d(x, weight[:, -1:], None, padding=1)
             n = a(self.dec1b(a(n)))
-        return x[:, :1] - self.dec1(n.float())
-
-
-def with_input_channels(net: SAR2SARUNet, in_channels: int) -> SAR2SARUNet:
-    """A copy of ``net`` with ``in_channels`` input channels, the added ones with zero weights: it computes
-    exactly what ``net`` computes, whatever the added channels hold, until training gives them weight."""
-    if in_channels < net.in_channels:
-        raise ValueError(f"cannot reduce a U-Net of {net.in_channels} input channels to {in_channels}")
-    wide = SAR2SARUNet(in_channels)
-    sd = net.state_dict()
-    for key, kept in (("enc0.weight", net.in_channels), ("dec1a.weight", 96 + net.in_channels)):
-        w = torch.zeros_like(wide.state_dict()[key])
-        w[:, :kept] = sd[key]
-        sd[key] = w
-    wide.load_state_dict(sd)
-    return wide
+        return x - self.dec1(n.float())
 
 
 SELF_ENSEMBLE_SIZES = (1, 2, 4, 8)

@@ -136,7 +136,7 @@ def software_versions(tags: Mapping[str, str]) -> dict[str, str]:
     """``processing:software`` from a product's ``software`` tag (``mtsar2sar 0.1.0``), else this version."""
     text = tags.get("software")
     if not text:
-        from mtsar2sar.workflow import software_version
+        from mtsar2sar.provenance import software_version
 
         text = software_version()
     name, _, version = text.strip().rpartition(" ")

@@ -92,8 +92,8 @@ def filter_looks(enl: float, mulog_settings: Mapping[str, Any] | None = None) ->
 def check_filter_size(path: str | Path, height: int, width: int, method: str,
                       mulog_settings: Mapping[str, Any] | None) -> None:
     """An image too small for the super-image filter's BM3D is refused, with the settings that filter it."""
+    from mtsar2sar.config import with_defaults
     from mtsar2sar.denoisers import BM3D_MIN_SIDE
-    from mtsar2sar.settings import with_defaults
 
     if method != "mulog" or with_defaults("mulog", mulog_settings)["denoiser"] != "bm3d":
         return

@@ -1,34 +1,23 @@
-# Configuration helpers and input functions shared by the rules. Logic lives in the package.
+# The rules' input functions and params: thin wrappers from a job's wildcards (w) to mtsar2sar.plan,
+# where the decisions are (unit-tested: tests/test_plan.py). The config holds the schema's defaults.
+import contextlib
 import functools
-import math
 import os
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+from mtsar2sar import plan
 from mtsar2sar.config import AoiSpec
-from mtsar2sar.methods import METHODS
 from mtsar2sar.errors import InputError
+from mtsar2sar.methods import METHODS
+from mtsar2sar.plan import RESULTS
 
-RESULTS = "results"
-
+NETWORK, SUPER_IMAGE, MULOG = config["network"], config["super_image"], config["mulog"]
+METHODS_RUN, TRAINING = config["methods"], config.get("training")
+QUICKLOOKS = config["outputs"]["quicklooks"]  # per-date quicklooks and the AOI's sheet
+REFERENCE = SUPER_IMAGE.get("reference_dates")  # monitoring: the super-image's period
 AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in config["aois"].items()}
-_aoi_init = str(config.get("training", {}).get("aoi_model", {}).get("init", ""))
-if (
-    config.get("network", {}).get("weights") == "aoi"
-    and _aoi_init.endswith(".pt")
-    and not _aoi_init.startswith(f"{RESULTS}/models/")
-    and not os.path.exists(_aoi_init)
-):
-    # checked here: a missing file in the AOI model's inputs made Snakemake keep the earlier products silently
-    raise WorkflowError(
-        f"training.aoi_model.init: {_aoi_init}: no such file (nor a model this workflow trains,"
-        f" {RESULTS}/models/<name>.pt)"
-    )
-for _path in [RESULTS, *(f"{RESULTS}/{name}" for name in AOIS)]:
-    if os.path.exists(_path) and not os.path.isdir(_path):
-        raise WorkflowError(
-            f"{_path}: a file where the workflow keeps a folder of results; move it away"
-        )
 
 
 wildcard_constraints:
@@ -36,547 +25,175 @@ wildcard_constraints:
     date=r"[^/]+",
 
 
-def aoi(wildcards):
-    return AOIS[wildcards.aoi]
+@contextlib.contextmanager
+def named(prefix=""):
+    """The package's InputError as Snakemake's error: its message (after `prefix`)."""
+    try:
+        yield
+    except InputError as exc:
+        raise WorkflowError(f"{prefix}{exc}") from None
 
 
-def without_braces(files):
-    """The files, none with a brace in its path: Snakemake reads {name} in an input as a wildcard."""
-    for f in files.values():
-        if "{" in f or "}" in f:
-            raise InputError(
-                f"{f}: a brace in the path of an input; Snakemake reads {{...}} as a wildcard: rename the"
-                " file or its folder"
-            )
-    return files
+def in_report(path, category, caption=None, by_aoi=True):
+    """An output shown in the report under `category` (by_aoi: and its AOI), with the
+    caption report/<caption>.rst (by default the file's name)."""
+    caption = f"../report/{caption or Path(path).stem}.rst"
+    sub = "{aoi}" if by_aoi else None
+    return report(path, caption=caption, category=category, subcategory=sub)
+
+
+def aoi_params(*keys):
+    """Params of the job's AOI, by name: domain (of its files), band, looks."""
+    value = lambda spec, key: (
+        spec.read_domain() if key == "domain" else getattr(spec, key)
+    )
+    return {key: lambda w, key=key: value(AOIS[w.aoi], key) for key in keys}
 
 
 @functools.cache
-def _date_files(aoi_name):
-    """Found once per run: the input functions of every date and batch ask for them."""
-    try:
-        return without_braces(
-            {d: str(f) for d, f in AOIS[aoi_name].date_files(RESULTS).items()}
-        )
-    except InputError as exc:
-        raise WorkflowError(f"AOI {aoi_name!r}: {exc}") from None
-
-
-def date_files(wildcards):
-    """Date key -> file of every date of the AOI; user errors (empty glob, ...) stop the run here."""
-    return dict(_date_files(wildcards.aoi))
-
-
-def stack_inputs(wildcards):
-    """The files a step over the whole stack depends on (the simulated folder for demo AOIs)."""
-    spec = aoi(wildcards)
-    if spec.simulated:
-        return [str(spec.simulated_dir(RESULTS))]
-    return list(date_files(wildcards).values())
-
-
-def date_input(wildcards):
-    """The file of one date (the simulated folder for demo AOIs)."""
-    spec = aoi(wildcards)
-    if spec.simulated:
-        return str(spec.simulated_dir(RESULTS))
-    return date_files(wildcards)[wildcards.date]
-
-
-def date_file(wildcards):
-    return date_files(wildcards)[wildcards.date]
-
-
-@functools.cache
-def dry_run_note(aoi_name):
-    """Said once per AOI: what a dry run before the co-registration check plans for."""
-    import sys
-
-    print(
-        f"mtsar2sar: dry run: AOI {aoi_name!r} has no co-registration report yet; the plan below assumes"
-        " that the check keeps every date",
-        file=sys.stderr,
-    )
-
-
-def kept_dates(aoi_name):
-    """Dates kept by the co-registration check (a checkpoint: known once it has run). A dry run before
-    the check has run plans for every date of the AOI (the check may still drop some), so that it lists
-    the work instead of the check alone."""
-    import json
-
-    report_path = f"{RESULTS}/{aoi_name}/coregistration.json"
-    # the AOI's inputs as the config finds them now (a glob, date keys that collide...): checked on every
-    # run, also when an earlier run's report and products would let Snakemake skip the check
-    files = date_files(SimpleNamespace(aoi=aoi_name))
-    if workflow.dryrun and not os.path.exists(report_path):
-        dry_run_note(aoi_name)
-        return list(files)
-    path = checkpoints.check_coregistration.get(aoi=aoi_name).output[0]
-    with open(path) as f:
-        return json.load(f)["kept_dates"]
-
-
-def quicklooks_on():
-    """outputs.quicklooks: the per-date quicklooks and the sheet are made."""
-    return config.get("outputs", {}).get("quicklooks", True)
-
-
-def aoi_outputs(wildcards):
-    dates = kept_dates(wildcards.aoi)
-    out = expand(f"{RESULTS}/{wildcards.aoi}/despeckled/{{date}}.tif", date=dates)
-    if quicklooks_on():
-        out += expand(f"{RESULTS}/{wildcards.aoi}/quicklooks/{{date}}.jpg", date=dates)
-    return out
-
-
-def stale_quicklooks(wildcards):
-    """With outputs.quicklooks off, the quicklooks an earlier run may have made ({date}.jpg of the AOI's
-    dates, and the sheet); aoi_done removes those that exist when it runs (the products changed), so
-    that no quicklook is older than its product. Other files under quicklooks/ are never touched. The
-    list depends on the settings and dates only, not on what exists: a param that stays the same. The
-    names are relative to the AOI's folder (short: one shell argument holds them for ~6,000 dates).
-    """
-    if quicklooks_on():
-        return []
-    return [f"quicklooks/{d}.jpg" for d in kept_dates(wildcards.aoi)] + [
-        "quicklooks.jpg"
-    ]
-
-
-def all_outputs(wildcards):
-    targets = ["despeckled.done", "stac/collection.json"]
-    if quicklooks_on():
-        targets.append("quicklooks.jpg")
-    return [f"{RESULTS}/{name}/{target}" for name in AOIS for target in targets]
-
-
-def sheet_dates(wildcards):
-    """The dates of the AOI's quicklook sheet: a few, evenly spaced among the kept ones."""
-    from mtsar2sar.workflow import SHEET_DATES, method_dates
-
-    return method_dates(kept_dates(wildcards.aoi), SHEET_DATES)
-
-
-def sheet_date_files(wildcards):
-    files = date_files(wildcards)
-    return {d: files[d] for d in sheet_dates(wildcards)}
-
-
-def sheet_inputs(wildcards):
-    spec = aoi(wildcards)
-    dates = sheet_dates(wildcards)
-    inputs = (
-        [str(spec.simulated_dir(RESULTS))]
-        if spec.simulated
-        else [date_files(wildcards)[d] for d in dates]
-    )
-    return inputs + [f"{RESULTS}/{wildcards.aoi}/despeckled/{d}.tif" for d in dates]
-
-
-def method_outputs(wildcards):
-    from mtsar2sar.workflow import method_dates
-
-    settings = config.get("methods", {})
-    out = []
-    for name in AOIS:
-        dates = method_dates(kept_dates(name), settings.get("max_dates"))
-        for m in settings.get("run", list(METHODS)):
-            out += expand(f"{RESULTS}/{name}/methods/{m}/{{date}}.tif", date=dates)
-    return out
-
-
-def training_settings(wildcards):
-    models = config.get("training", {}).get("models", {})
-    if wildcards.model not in models:
-        raise WorkflowError(
-            f"training.models: no model named {wildcards.model!r} (have: {', '.join(models) or 'none'})"
-        )
-    return models[wildcards.model]
-
-
-def training_inputs(wildcards):
-    settings = training_settings(wildcards)
-    # weights trained by this workflow (results/models/*.pt) that this model starts from
-    out = [settings["init"]] if str(settings.get("init", "")).endswith(".pt") else []
-    for name in settings["aois"]:
-        if name not in AOIS:
-            raise WorkflowError(
-                f"training.models.{wildcards.model}.aois: {name!r} is not an AOI of the config"
-            )
-        w = SimpleNamespace(aoi=name)
-        out += stack_inputs(w)
-        out += [
-            f"{RESULTS}/{name}/coregistration.json",
-            f"{RESULTS}/{name}/super_image_filtered.tif",
-        ]
-    return out
-
-
-def training_entry(name):
-    """What training needs of one AOI: its files and the products of its first steps."""
-    w = SimpleNamespace(aoi=name)
-    return {
-        "files": date_files(w),
-        "domain": AOIS[name].read_domain(),
-        "band": AOIS[name].band,
-        "looks": AOIS[name].looks,
-        "coregistration": f"{RESULTS}/{name}/coregistration.json",
-        "super_image": f"{RESULTS}/{name}/super_image_filtered.tif",
-    }
-
-
-def training_aois(wildcards):
-    return {name: training_entry(name) for name in training_settings(wildcards)["aois"]}
-
-
-# --- the AOI's own network (network.weights: aoi): fine-tuned on its dates, no truth ---
-def aoi_model_path(name):
-    return f"{RESULTS}/{name}/model.pt"
-
-
-def aoi_model_settings(wildcards):
-    from mtsar2sar.training import aoi_model_settings as settings
-
-    return settings(
-        config.get("training", {}).get("aoi_model", {}), aoi(wildcards).looks
-    )
-
-
-def aoi_model_entry(wildcards):
-    """What the AOI's own network is trained on: the dates of the super-image (when monitoring, the
-    reference period only, so that a new date neither retrains it nor reruns the earlier dates).
-    """
-    return {
-        **training_entry(wildcards.aoi),
-        "files": super_image_date_files(wildcards),
-        "coregistration": super_image_report(wildcards),
-    }
-
-
-def aoi_model_inputs(wildcards):
-    init = aoi_model_settings(wildcards)["init"]
-    return (
-        ([init] if init.endswith(".pt") else [])
-        + super_image_stack_inputs(wildcards)
-        + [
-            super_image_report(wildcards),
-            f"{RESULTS}/{wildcards.aoi}/super_image_filtered.tif",
-        ]
-    )
-
-
-def uses_aoi_model():
-    return config.get("network", {}).get("weights", "auto") == "aoi"
-
-
-def network_model_input(wildcards):
-    """The AOI's own weights when `network.weights: aoi` (a job of rule train_aoi), else nothing."""
-    return [aoi_model_path(wildcards.aoi)] if uses_aoi_model() else []
-
-
-def network_settings(wildcards):
-    """The `network` settings of a date of this AOI: `weights: aoi` becomes the AOI's own model."""
-    settings = {
-        **config.get("network", {}),
-        "base": ".",
-    }  # a relative weights path: from the working directory
-    if uses_aoi_model():
-        settings["weights"] = str(Path(aoi_model_path(wildcards.aoi)).resolve())
-    return settings
-
-
-def single_date_network_settings(wildcards):
-    """The network settings of the single-date methods (sar2sar, quegan_sar2sar): the AOI's own model
-    is trained on ratios, so they keep the weights `auto` picks."""
-    settings = network_settings(wildcards)
-    if uses_aoi_model():
-        settings["weights"] = "auto"
-    return settings
-
-
-def evaluation_methods(wildcards):
-    from mtsar2sar.workflow import method_dates
-
-    settings = config.get("methods", {})
-    dates = method_dates(kept_dates(wildcards.aoi), settings.get("max_dates"))
-    return {
-        m: {d: f"{RESULTS}/{wildcards.aoi}/methods/{m}/{d}.tif" for d in dates}
-        for m in settings.get("run", list(METHODS))
-    }
-
-
-def evaluation_inputs(wildcards):
-    out = [f for m in evaluation_methods(wildcards).values() for f in m.values()]
-    return (
-        out
-        + stack_inputs(wildcards)
-        + [f"{RESULTS}/{wildcards.aoi}/super_image_filtered.tif"]
-    )
-
-
-def truth_files(wildcards):
-    try:
-        return (
-            without_braces(
-                {d: str(f) for d, f in aoi(wildcards).truth_files(RESULTS).items()}
-            )
-            or None
-        )
-    except InputError as exc:
-        raise WorkflowError(f"AOI {wildcards.aoi!r}: truth: {exc}") from None
-
-
-# --- resources, from figures measured on a 2-core CPU (benchmarks/memory_scaling.py, speed.py) ---
-# Seconds per megapixel of each step on CPU (2 threads), before a margin of 3 (x the attempt).
-SECONDS_PER_MPX = {
-    "check_coregistration": 0.2,  # per date
-    "super_image": 0.1,  # per date
-    "mulog_bm3d": 300,  # the super-image filter, 3 ADMM iterations, BM3D step 4 (step 3: 500; 6 iterations: 950)
-    "mulog_dct": 25,
-    "despeckle": 25,
-    "quicklook": 3,
-}
+def _date_files(name):
+    """Found once per run (the jobs of every date ask); user errors stop the run."""
+    with named(f"AOI {name!r}: "):
+        files = AOIS[name].date_files(RESULTS)
+        return plan.without_braces({d: str(f) for d, f in files.items()})
 
 
 @functools.cache
 def aoi_shape(name):
-    """(height, width) of an AOI's grid, read once per run (a header read for a real stack), although
-    the input functions of every resource and block job ask for it."""
-    return AOIS[name].shape(RESULTS)
+    """(height, width) of an AOI's grid, read once per run (the header of a date)."""
+    with named(f"AOI {name!r}: "):
+        return plan.grid_shape(AOIS[name], _date_files(name))
 
 
-def megapixels(wildcards):
-    h, w = aoi_shape(wildcards.aoi)
-    return h * w / 1e6
-
-
-def runtime_min(step, per_date=False):
-    """Runtime in minutes for SLURM: measured seconds per Mpx x size x 3 (x attempt), at least 5."""
-
-    def f(wildcards, attempt):
-        n = len(date_files(wildcards)) if per_date else 1
-        s = SECONDS_PER_MPX[step] * megapixels(wildcards) * n
-        return max(5, math.ceil(3 * s * attempt / 60))
-
-    return f
-
-
-def mulog_step():
-    denoiser = config.get("mulog", {}).get("denoiser", "bm3d")
-    return f"mulog_{denoiser}"
-
-
-def mulog_settings():
-    """The `mulog` settings of the computation (block_jobs, how blocks are scheduled, is not one)."""
-    from mtsar2sar.workflow import mulog_computation_settings
-
-    return mulog_computation_settings(config.get("mulog", {}))
-
-
-def super_image_mean_settings():
-    """The `super_image` settings of the mean and its ENL (not the filter's: changing those reruns the
-    filter only)."""
-    st = config.get("super_image", {})
-    return {k: st[k] for k in ("enl", "enl_window") if k in st}
-
-
-def super_image_filter_method():
-    """super_image.filter: mulog (the default) or none."""
-    return config.get("super_image", {}).get("filter", "mulog")
-
-
-def super_image_mulog_settings():
-    """The MuLoG settings of the super-image filter (super_image.filter_iterations, filter_bm3d_step,
-    filter_start); none with super_image.filter: none, so that they rerun nothing there.
-    """
-    from mtsar2sar.workflow import super_image_filter_settings
-
-    if super_image_filter_method() != "mulog":
-        return {}
-    return super_image_filter_settings(
-        config.get("super_image", {}), config.get("mulog", {})
+@functools.cache
+def dry_run_note(name):
+    print(
+        f"mtsar2sar: dry run: AOI {name!r} has no co-registration report yet; the plan below"
+        " assumes that the check keeps every date",
+        file=sys.stderr,
     )
 
 
-def mulog_block_files(wildcards):
-    """The MuLoG blocks of the AOI's super-image as jobs of their own (mulog.block_jobs: true, or auto
-    and more than one block), else none: filter_super_image then filters in one job."""
-    from mtsar2sar.superimage import mulog_layout
-
-    settings = config.get("mulog", {})
-    jobs = settings.get("block_jobs", "auto")
-    if super_image_filter_method() != "mulog" or jobs is False:
-        return []
-    n = len(mulog_layout(*aoi_shape(wildcards.aoi), mulog_settings()))
-    if jobs == "auto" and n == 1:
-        return []
-    return [f"{RESULTS}/{wildcards.aoi}/.super_image_blocks/{i}.npy" for i in range(n)]
+def kept_dates(name):
+    """Dates kept by the co-registration check (a checkpoint). A dry run before the check
+    plans for every date, so that it lists the work, not the check alone."""
+    # the inputs as the config finds them now: checked on every run, also when an earlier
+    # run's report and products would let Snakemake skip the check
+    files = _date_files(name)
+    if workflow.dryrun and not os.path.exists(f"{RESULTS}/{name}/coregistration.json"):
+        dry_run_note(name)
+        return list(files)
+    return plan.kept_dates(checkpoints.check_coregistration.get(aoi=name).output[0])
 
 
-def mulog_block_runtime_min(wildcards, attempt):
-    """Runtime of one MuLoG block job (its pixels with the halo, at the filter's seconds per Mpx)."""
-    from mtsar2sar.superimage import mulog_layout
-
-    blk = mulog_layout(*aoi_shape(wildcards.aoi), mulog_settings())[
-        int(wildcards.block)
-    ]
-    mpx = (
-        (blk.read_rows[1] - blk.read_rows[0])
-        * (blk.read_cols[1] - blk.read_cols[0])
-        / 1e6
-    )
-    return max(5, math.ceil(3 * SECONDS_PER_MPX[mulog_step()] * mpx * attempt / 60))
+def date_files(w, dates=None):
+    """Date key -> file of the AOI's dates (or of `dates`)."""
+    files = _date_files(w.aoi)
+    return {d: files[d] for d in (files if dates is None else dates)}
 
 
-def network_gpus():
-    """The `gpu` resource of the rules that run the network (SLURM's --gpus)."""
-    return 1 if config.get("network", {}).get("device", "auto") == "cuda" else 0
+def on_stack(files):
+    """The input function of the files `files(w)`; the simulated folder of a demo AOI."""
+
+    def inputs(w):
+        spec = AOIS[w.aoi]
+        if spec.simulated:
+            return [str(spec.simulated_dir(RESULTS))]
+        return list(files(w).values())
+
+    return inputs
 
 
-def training_gpus(wildcards):
-    """The `gpu` resource of a training job: 1 when the model's `device` is cuda (its default: cpu)."""
-    return 1 if training_settings(wildcards).get("device", "cpu") == "cuda" else 0
+def date_input(w):
+    """The file of the job's date (the simulated folder of a demo AOI)."""
+    spec = AOIS[w.aoi]
+    return str(spec.simulated_dir(RESULTS)) if spec.simulated else date_file(w)
 
 
-# --- despeckling by batches of dates (network.dates_per_job) and monitoring (super_image.reference_dates) ---
-# `dates_per_job: auto` puts up to this many megapixels of dates in one job (all the dates of a small scene;
-# one date per job from 16 Mpx per date, where the network's time dwarfs the start-up and a cluster spreads them).
-AUTO_BATCH_MPX = 16.0
+def truth_files(w):
+    with named(f"AOI {w.aoi!r}: truth: "):
+        files = {d: str(f) for d, f in AOIS[w.aoi].truth_files(RESULTS).items()}
+        return plan.without_braces(files) or None
 
 
-def reference_dates(name, dates):
-    """The dates of ``dates`` (chronological keys) in the reference period of `super_image.reference_dates`:
-    a number N (the first N dates) or [first, last] (date keys, inclusive); all of them when it is unset.
-    """
-    ref = config.get("super_image", {}).get("reference_dates")
-    if ref is None:
-        return list(dates)
-    if isinstance(ref, float):  # YAML's 3.0: an integer to the schema
-        ref = int(ref)
-    if isinstance(ref, int):
-        out = list(dates)[:ref]
-    else:
-        first, last = (str(x) for x in ref)
-        # inclusive to the day: 20240103T054500 is within [20240101, 20240103]
-        out = [d for d in dates if first <= d and d[: len(last)] <= last]
-    if len(out) < 2:
-        raise WorkflowError(
-            f"AOI {name!r}: super_image.reference_dates = {ref!r} selects {len(out)} of its dates"
-            f" ({', '.join(dates)}); the super-image needs at least 2"
-        )
-    return out
-
-
-def monitoring():
-    return config.get("super_image", {}).get("reference_dates") is not None
-
-
-def super_image_date_files(wildcards):
-    """Date key -> file of the dates the super-image is built from (the reference period when monitoring)."""
-    files = date_files(wildcards)
-    return {d: files[d] for d in reference_dates(wildcards.aoi, list(files))}
-
-
-def super_image_stack_inputs(wildcards):
-    spec = aoi(wildcards)
-    if spec.simulated:
-        return [str(spec.simulated_dir(RESULTS))]
-    return list(super_image_date_files(wildcards).values())
-
-
-def super_image_report(wildcards):
-    """The co-registration report the super-image takes its dates from: of the reference period when
-    monitoring (so that a new date changes none of the super-image's inputs), else of the whole stack.
-    """
-    name = "coregistration_reference.json" if monitoring() else "coregistration.json"
-    return f"{RESULTS}/{wildcards.aoi}/{name}"
+def reference_dates(name):
+    """The dates of the reference period (super_image.reference_dates; unset: all)."""
+    return plan.reference_dates(list(_date_files(name)), REFERENCE, name)
 
 
 def dates_per_job(name):
-    """Dates despeckled by one job (one loaded network) for AOI ``name``: `network.dates_per_job`, `auto`
-    picking by the scene size (AUTO_BATCH_MPX); 1 for an AOI whose size cannot be read yet.
-    """
-    setting = config.get("network", {}).get("dates_per_job", "auto")
-    if setting != "auto":
-        return int(setting)
-    # no file yet (or a bad glob, reported by the rules that need them): one date per job
-    try:
-        h, w = aoi_shape(name)
-    except Exception:
-        return 1
-    return max(1, int(AUTO_BATCH_MPX // max(h * w / 1e6, 1e-6)))
-
-
-BATCHED_AOIS = [name for name in AOIS if dates_per_job(name) > 1]
-
-
-def aoi_regex(names):
-    import re
-
-    return "|".join(re.escape(n) for n in names) or "(?!x)x"  # (?!x)x matches nothing
+    return plan.dates_per_job(NETWORK.get("dates_per_job"), lambda: aoi_shape(name))
 
 
 def despeckle_batches(name):
-    """First date -> dates of each despeckling batch of AOI ``name`` (kept dates, chronological): the
-    reference period in runs of `dates_per_job`, then (when monitoring) one batch per later date, so that a
-    new acquisition is one batch of one date and the batches of earlier dates keep their dates.
-    """
-    dates = kept_dates(name)
-    n = dates_per_job(name)
-    ref = (
-        set(reference_dates(name, list(date_files(SimpleNamespace(aoi=name)))))
-        if monitoring()
-        else set(dates)
-    )
-    head = [d for d in dates if d in ref]
-    groups = [head[i : i + n] for i in range(0, len(head), n)] + [
-        [d] for d in dates if d not in ref
-    ]
-    return {g[0]: g for g in groups}
+    """First date -> dates of each despeckling batch (network.dates_per_job, monitoring)."""
+    kept, n = kept_dates(name), dates_per_job(name)
+    return plan.despeckle_batches(kept, reference_dates(name) if REFERENCE else None, n)
 
 
-def despeckle_batch_of(wildcards):
-    """The staging folder of the batch that despeckles this date."""
-    for first, dates in despeckle_batches(wildcards.aoi).items():
-        if wildcards.date in dates:
-            return f"{RESULTS}/{wildcards.aoi}/.despeckle_batches/{first}"
-    raise WorkflowError(
-        f"AOI {wildcards.aoi!r}: date {wildcards.date} is not a kept date (coregistration.json)"
-    )
+def runtime_min(step, per_date=False):
+    """Resource runtime (minutes) of `step` on the AOI's grid (x its dates: per_date)."""
+
+    def runtime(w, attempt):
+        n = len(_date_files(w.aoi)) if per_date else 1
+        return plan.runtime_min(step, plan.megapixels(aoi_shape(w.aoi)), n, attempt)
+
+    return runtime
 
 
-def batch_dates(wildcards):
-    """Date key -> file of the dates of a despeckling batch."""
-    files = date_files(wildcards)
-    try:
-        return {d: files[d] for d in despeckle_batches(wildcards.aoi)[wildcards.batch]}
-    except KeyError:
-        raise WorkflowError(
-            f"AOI {wildcards.aoi!r}: no despeckling batch starts at {wildcards.batch}"
-        ) from None
+def block_runtime(w, attempt):
+    shape = aoi_shape(w.aoi)
+    return plan.mulog_block_runtime_min(shape, MULOG, int(w.block), attempt)
 
 
-def batch_inputs(wildcards):
-    spec = aoi(wildcards)
-    if spec.simulated:
-        return [str(spec.simulated_dir(RESULTS))]
-    return list(batch_dates(wildcards).values())
+def aoi_model_entry(w):
+    """What the AOI's own network is trained on: the super-image's dates (monitoring: the
+    reference period's, so that a new date neither retrains it nor reruns others)."""
+    files, coregistration = super_image_date_files(w), super_image_report(w)
+    return {w.aoi: plan.training_entry(AOIS[w.aoi], files, report=coregistration)}
 
 
-def batch_runtime_min(wildcards, attempt):
-    """SLURM runtime of a batch: the per-date figure x its dates, at least 5 minutes."""
-    s = (
-        SECONDS_PER_MPX["despeckle"]
-        * megapixels(wildcards)
-        * len(batch_dates(wildcards))
-        + 10
-    )
-    return max(5, math.ceil(3 * s * attempt / 60))
+# the AOIs despeckled by batches of dates (network.dates_per_job), by a job per date
+BATCHED_AOIS = [name for name in AOIS if dates_per_job(name) > 1]
+UNBATCHED_AOIS = [name for name in AOIS if name not in BATCHED_AOIS]
+MULOG_RUNTIME = runtime_min(plan.mulog_step(MULOG))  # MuLoG on a whole date
 
-
-def despeckle_network_settings(wildcards):
-    """`network_settings` less `dates_per_job`: how the dates are grouped into jobs changes no output."""
-    return {
-        k: v for k, v in network_settings(wildcards).items() if k != "dates_per_job"
-    }
+# one-line wrappers: input functions and params of the rules
+kept = lambda w: kept_dates(w.aoi)
+date_file = lambda w: _date_files(w.aoi)[w.date]
+stack_inputs = on_stack(date_files)
+kept_files = lambda w: list(date_files(w, kept(w)).values())
+super_image_date_files = lambda w: date_files(w, reference_dates(w.aoi))
+super_image_stack_inputs = on_stack(super_image_date_files)
+super_image_report = lambda w: plan.reference_report(w.aoi, SUPER_IMAGE)
+batch = lambda w: plan.batch_members(w.batch, despeckle_batches(w.aoi), w.aoi)
+batch_dates = lambda w: date_files(w, batch(w))
+batch_of = lambda w: plan.batch_of(w.date, despeckle_batches(w.aoi), w.aoi)
+despeckle_batch_of = lambda w: f"{RESULTS}/{w.aoi}/.despeckle_batches/{batch_of(w)}"
+mpx = lambda w: plan.megapixels(aoi_shape(w.aoi))
+batch_runtime = lambda w, attempt: plan.batch_runtime_min(
+    mpx(w), len(batch(w)), attempt
+)
+sheet_dates = lambda w: plan.sheet_dates(kept(w))
+sheet_date_files = lambda w: date_files(w, sheet_dates(w))
+sheet_products = lambda w: plan.despeckled(w.aoi, sheet_dates(w))
+aoi_outputs = lambda w: plan.aoi_outputs(w.aoi, kept(w), QUICKLOOKS)
+stale_quicklooks = lambda w: plan.stale_quicklooks(QUICKLOOKS, kept(w))
+method_outputs = lambda w: plan.method_outputs(AOIS, kept_dates, METHODS_RUN)
+evaluation_methods = lambda w: plan.evaluation_methods(w.aoi, kept(w), METHODS_RUN)
+evaluation_products = lambda w: plan.method_products(evaluation_methods(w))
+model_settings = lambda w: plan.training_model(TRAINING, w.model)
+stack_of = lambda name: stack_inputs(SimpleNamespace(aoi=name))
+training_inputs = lambda w: plan.training_inputs(
+    w.model, model_settings(w), AOIS, stack_of
+)
+training_entry = lambda name: plan.training_entry(AOIS[name], _date_files(name))
+training_aois = lambda w: {a: training_entry(a) for a in model_settings(w)["aois"]}
+aoi_model_settings = lambda w: plan.aoi_model_training(TRAINING, AOIS[w.aoi].looks)
+aoi_model_init = lambda w: plan.weights_file(aoi_model_settings(w)["init"])
+aoi_model = lambda w: f"{RESULTS}/{w.aoi}/model.pt"  # the AOI's own network (train_aoi)
+network_model_input = lambda w: [aoi_model(w)] if plan.uses_aoi_model(NETWORK) else []
+despeckle_network = lambda w: plan.despeckle_network_settings(NETWORK, aoi_model(w))
+method_network = lambda w: plan.single_date_network_settings(NETWORK, aoi_model(w))
+shape = lambda w: lambda: aoi_shape(w.aoi)  # read only when needed
+block_files = lambda w: plan.mulog_block_files(w.aoi, SUPER_IMAGE, MULOG, shape(w))

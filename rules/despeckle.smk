@@ -1,3 +1,5 @@
+# Despeckling: a job per date, or a job per batch of dates (network.dates_per_job: AOIs in BATCHED_AOIS)
+# whose outputs are then placed per date; the quicklooks; the AOI's target and its quicklook sheet.
 rule despeckle:
     """Ratio of the date to the normalized super-image, despeckled by SAR2SAR, times the super-image."""
     input:
@@ -11,30 +13,28 @@ rule despeckle:
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle/{{date}}.tsv"
     wildcard_constraints:
-        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
+        aoi=plan.aoi_regex(UNBATCHED_AOIS),
     conda:
         "../envs/environment.yaml"
-    threads: config.get("network", {}).get("threads", 2)
+    threads: NETWORK["threads"]
     resources:
         mem_mb=3000,  # a 2048² date in float32: 1.9 GB at peak (mtsar2sar.hostmemory)
         runtime=runtime_min("despeckle"),
-        gpu=network_gpus(),
+        gpu=plan.network_gpus(NETWORK),
     params:
+        **aoi_params("domain", "band", "looks"),
         file=date_file,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
-        looks=lambda w: aoi(w).looks,
-        network=despeckle_network_settings,
+        network=despeckle_network,
     script:
         "../scripts/despeckle.py"
 
 
 rule despeckle_batch:
-    """The dates of one batch (network.dates_per_job) despeckled by one process with one loaded network,
-    and their quicklooks, into a staging folder: the same bytes, tags and per-date logs as rules despeckle
-    and quicklook."""
+    """The dates of a batch despeckled by one process (one network loaded), and their
+    quicklooks, into a staging folder: the bytes, tags and logs of despeckle, quicklook.
+    """
     input:
-        dates=batch_inputs,
+        dates=on_stack(batch_dates),
         super_image=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
         model=network_model_input,
     output:
@@ -44,33 +44,26 @@ rule despeckle_batch:
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle_batch/{{batch}}.tsv"
     wildcard_constraints:
-        aoi=aoi_regex(BATCHED_AOIS),
+        aoi=plan.aoi_regex(BATCHED_AOIS),
     conda:
         "../envs/environment.yaml"
-    threads: config.get("network", {}).get("threads", 2)
+    threads: NETWORK["threads"]
     resources:
         mem_mb=3000,  # a 2048² date in float32: 1.9 GB at peak (mtsar2sar.hostmemory)
-        runtime=batch_runtime_min,
-        gpu=network_gpus(),
+        runtime=batch_runtime,
+        gpu=plan.network_gpus(NETWORK),
     params:
+        **aoi_params("domain", "band", "looks"),
         files=batch_dates,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
-        looks=lambda w: aoi(w).looks,
-        network=despeckle_network_settings,
-        quicklooks=quicklooks_on(),
+        network=despeckle_network,
+        quicklooks=QUICKLOOKS,
     script:
         "../scripts/despeckle_batch.py"
 
 
-localrules:
-    despeckle_from_batch,
-
-
 rule despeckle_from_batch:
     """A date of a batch placed (hard link, else copy) from the staging folder, and its log: rerunnable.
-    A shell command: a `run:` block would start a Snakemake process per date.
-    """
+    A shell command: a `run:` block would start a Snakemake process per date."""
     input:
         despeckle_batch_of,
     output:
@@ -80,7 +73,8 @@ rule despeckle_from_batch:
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/despeckle_from_batch/{{date}}.tsv"
     wildcard_constraints:
-        aoi=aoi_regex(BATCHED_AOIS),
+        aoi=plan.aoi_regex(BATCHED_AOIS),
+    localrule: True
     conda:
         "../envs/environment.yaml"
     shell:
@@ -101,23 +95,17 @@ rule quicklook:
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/quicklook/{{date}}.tsv"
     wildcard_constraints:
-        aoi=aoi_regex([a for a in AOIS if a not in BATCHED_AOIS]),
+        aoi=plan.aoi_regex(UNBATCHED_AOIS),
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=runtime_min("quicklook"),
     params:
+        **aoi_params("domain", "band"),
         file=date_file,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
     script:
         "../scripts/quicklook.py"
-
-
-localrules:
-    quicklook_from_batch,
 
 
 rule quicklook_from_batch:
@@ -131,17 +119,14 @@ rule quicklook_from_batch:
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/quicklook_from_batch/{{date}}.tsv"
     wildcard_constraints:
-        aoi=aoi_regex(BATCHED_AOIS),
+        aoi=plan.aoi_regex(BATCHED_AOIS),
+    localrule: True
     conda:
         "../envs/environment.yaml"
     shell:
         "cp -f {input:q}/{wildcards.date}.quicklook.log {log:q}"
         " && {{ ln -f {input:q}/{wildcards.date}.jpg {output:q} 2>/dev/null"
         " || cp -f {input:q}/{wildcards.date}.jpg {output:q}; }}"
-
-
-localrules:
-    aoi_done,
 
 
 rule aoi_done:
@@ -156,6 +141,7 @@ rule aoi_done:
         f"{RESULTS}/{{aoi}}/logs/aoi_done.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/aoi_done.tsv"
+    localrule: True
     conda:
         "../envs/environment.yaml"
     params:
@@ -170,29 +156,23 @@ rule aoi_done:
 rule quicklook_sheet:
     """The AOI at a glance (the report's view): a few evenly spaced dates, noisy and despeckled."""
     input:
-        sheet_inputs,
+        on_stack(sheet_date_files),
+        lambda w: list(sheet_products(w).values()),
     output:
-        report(
-            f"{RESULTS}/{{aoi}}/quicklooks.jpg",
-            caption="../report/quicklook.rst",
-            category="Quicklooks",
-        ),
+        # in the report (caption quicklook.rst), the sheets of all AOIs side by side
+        in_report(f"{RESULTS}/{{aoi}}/quicklooks.jpg", "Quicklooks", "quicklook", False),
     log:
         f"{RESULTS}/{{aoi}}/logs/quicklook_sheet.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/quicklook_sheet.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=runtime_min("quicklook", per_date=True),
     params:
+        **aoi_params("domain", "band"),
         files=sheet_date_files,
-        despeckled=lambda w: {
-            d: f"{RESULTS}/{w.aoi}/despeckled/{d}.tif" for d in sheet_dates(w)
-        },
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
+        despeckled=sheet_products,
     script:
         "../scripts/quicklook_sheet.py"

@@ -20,16 +20,14 @@ rule method:
     threads: 2
     resources:
         mem_mb=3000,
-        runtime=runtime_min(mulog_step()),
-        gpu=network_gpus(),
+        runtime=MULOG_RUNTIME,
+        gpu=plan.network_gpus(NETWORK),
     params:
+        **aoi_params("domain", "band", "looks"),
         file=date_file,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
-        looks=lambda w: aoi(w).looks,
-        mulog=mulog_settings(),
-        network=single_date_network_settings,
-        stack=lambda w: [date_files(w)[d] for d in kept_dates(w.aoi)],
+        mulog=plan.mulog_computation_settings(MULOG),
+        network=method_network,
+        stack=kept_files,
     script:
         "../scripts/method.py"
 
@@ -46,7 +44,6 @@ rule method_ratio_sar2sar:
         f"{RESULTS}/{{aoi}}/benchmarks/methods/ratio_sar2sar/{{date}}.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,

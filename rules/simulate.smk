@@ -8,11 +8,10 @@ rule simulate:
         f"{RESULTS}/{{aoi}}/benchmarks/simulate.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
     params:
-        simulation=lambda w: aoi(w).simulate,
+        simulation=lambda w: AOIS[w.aoi].simulate,
     script:
         "../scripts/simulate.py"

@@ -14,7 +14,6 @@ rule stac:
         f"{RESULTS}/{{aoi}}/benchmarks/stac.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=500,
         runtime=5,

@@ -1,3 +1,5 @@
+# The super-image: the temporal mean of the kept dates (of the reference period when monitoring), its
+# ENL, and its residual speckle removed by MuLoG (in one job, or a job per block: mulog.block_jobs).
 rule super_image:
     """Temporal mean of the valid intensities of the kept dates, and its ENL on homogeneous areas."""
     input:
@@ -5,36 +7,27 @@ rule super_image:
         coreg=super_image_report,
     output:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
-        enl=report(
-            f"{RESULTS}/{{aoi}}/super_image_enl.json",
-            caption="../report/super_image_enl.rst",
-            category="Checks",
-            subcategory="{aoi}",
-        ),
+        enl=in_report(f"{RESULTS}/{{aoi}}/super_image_enl.json", "Checks"),
     log:
         f"{RESULTS}/{{aoi}}/logs/super_image.log",
     benchmark:
         f"{RESULTS}/{{aoi}}/benchmarks/super_image.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=runtime_min("super_image", per_date=True),
     params:
+        **aoi_params("domain", "band", "looks"),
         files=super_image_date_files,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
-        looks=lambda w: aoi(w).looks,
-        settings=super_image_mean_settings(),
+        settings=plan.super_image_mean_settings(SUPER_IMAGE),
     script:
         "../scripts/super_image.py"
 
 
 rule check_reference_dates:
-    """Monitoring (super_image.reference_dates): the co-registration check of the reference period only,
-    from which the super-image takes its dates, so that a new date changes none of its inputs.
-    """
+    """Monitoring (super_image.reference_dates): the co-registration check of the reference
+    period, the super-image's dates, so that a new date changes none of its inputs."""
     input:
         super_image_stack_inputs,
     output:
@@ -45,22 +38,20 @@ rule check_reference_dates:
         f"{RESULTS}/{{aoi}}/benchmarks/check_reference_dates.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=1000,
         runtime=runtime_min("check_coregistration", per_date=True),
     params:
+        **aoi_params("domain", "band"),
         files=super_image_date_files,
-        domain=lambda w: aoi(w).read_domain(),
-        band=lambda w: aoi(w).band,
-        settings=config.get("coregistration", {}),
+        settings=config["coregistration"],
     script:
         "../scripts/check_reference_dates.py"
 
 
 rule filter_super_image_block:
-    """One MuLoG block of the super-image, a job of its own (mulog.block_jobs): a cluster spreads the
-    blocks, a laptop runs as many at once as it has cores; assembled by filter_super_image.
+    """One MuLoG block of the super-image, a job of its own (mulog.block_jobs): a cluster
+    spreads the blocks, a laptop runs several at once; assembled by filter_super_image.
     """
     input:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
@@ -75,12 +66,11 @@ rule filter_super_image_block:
         block=r"\d+",
     conda:
         "../envs/environment.yaml"
-    threads: 1
     resources:
         mem_mb=1500,
-        runtime=mulog_block_runtime_min,
+        runtime=block_runtime,
     params:
-        mulog=super_image_mulog_settings(),
+        mulog=plan.super_image_mulog_settings(SUPER_IMAGE, MULOG),
     script:
         "../scripts/filter_super_image_block.py"
 
@@ -91,7 +81,7 @@ rule filter_super_image:
     input:
         image=f"{RESULTS}/{{aoi}}/super_image.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
-        blocks=mulog_block_files,
+        blocks=block_files,
     output:
         f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
     log:
@@ -100,14 +90,12 @@ rule filter_super_image:
         f"{RESULTS}/{{aoi}}/benchmarks/filter_super_image.tsv"
     conda:
         "../envs/environment.yaml"
-    threads: lambda w: 1 if mulog_block_files(w) else 2
+    threads: lambda w: 1 if block_files(w) else 2  # the blocks: assembled only
     resources:
         mem_mb=1500,
-        runtime=lambda w, attempt: (
-            5 if mulog_block_files(w) else runtime_min(mulog_step())(w, attempt)
-        ),
+        runtime=lambda w, attempt: 5 if block_files(w) else MULOG_RUNTIME(w, attempt),
     params:
-        method=super_image_filter_method(),
-        mulog=super_image_mulog_settings(),
+        method=SUPER_IMAGE["filter"],
+        mulog=plan.super_image_mulog_settings(SUPER_IMAGE, MULOG),
     script:
         "../scripts/filter_super_image.py"

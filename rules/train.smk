@@ -1,18 +1,12 @@
 # Self-supervised training of the network on stacks (not part of the default target):
 #   snakemake results/models/{model}.pt --cores 2 --configfile examples/train_single_look.yaml
-
-
 rule train:
     """Noise2noise training between dates (ratio or image domain), checkpointed and resumable."""
     input:
         training_inputs,
     output:
         model=f"{RESULTS}/models/{{model}}.pt",
-        loss=report(
-            f"{RESULTS}/models/{{model}}/loss.png",
-            caption="../report/loss.rst",
-            category="Training",
-        ),
+        loss=in_report(f"{RESULTS}/models/{{model}}/loss.png", "Training", by_aoi=False),
         summary=f"{RESULTS}/models/{{model}}/training.json",
     log:
         f"{RESULTS}/models/{{model}}/train.log",
@@ -24,10 +18,10 @@ rule train:
     resources:
         mem_mb=4000,
         runtime=180,
-        gpu=training_gpus,
+        gpu=lambda w: plan.training_gpus(model_settings(w)),
     params:
         aois=training_aois,
-        settings=training_settings,
+        settings=model_settings,
         workdir=lambda w: f"{RESULTS}/models/{w.model}",
         base=".",  # relative paths of the config: from the working directory, as every path of the config
     script:
@@ -35,18 +29,16 @@ rule train:
 
 
 rule train_aoi:
-    """The AOI's own network: the ratio-domain network fine-tuned on the AOI's dates (noise2noise between
-    its dates, changes compensated as in `training`; no truth). `network.weights: aoi` despeckles with it.
-    """
+    """The AOI's own network (network.weights: aoi): the ratio-domain network fine-tuned on
+    its dates (noise2noise, changes compensated as in `training`; no truth)."""
     input:
-        aoi_model_inputs,
+        aoi_model_init,
+        super_image_stack_inputs,
+        super_image_report,
+        f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
     output:
         model=f"{RESULTS}/{{aoi}}/model.pt",
-        loss=report(
-            f"{RESULTS}/{{aoi}}/model/loss.png",
-            caption="../report/loss.rst",
-            category="Training",
-        ),
+        loss=in_report(f"{RESULTS}/{{aoi}}/model/loss.png", "Training", by_aoi=False),
         summary=f"{RESULTS}/{{aoi}}/model/training.json",
     log:
         f"{RESULTS}/{{aoi}}/logs/train_aoi.log",
@@ -58,9 +50,9 @@ rule train_aoi:
     resources:
         mem_mb=4000,
         runtime=120,
-        gpu=network_gpus(),
+        gpu=plan.network_gpus(NETWORK),
     params:
-        aois=lambda w: {w.aoi: aoi_model_entry(w)},
+        aois=aoi_model_entry,
         settings=aoi_model_settings,
         workdir=lambda w: f"{RESULTS}/{w.aoi}/model",
         base=".",  # relative paths of the config: from the working directory, as every path of the config

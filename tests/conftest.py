@@ -80,3 +80,9 @@ def assert_cog(meta: dict) -> None:
 
 def utm_grid(h: int = 64, w: int = 64, nodata: float | None = None) -> Grid:
     return Grid(h, w, rasterio.crs.CRS.from_epsg(32631), Affine(10, 0, 600000, 0, -10, 4800000), nodata)
+
+
+def flat_ratio(tau: np.ndarray) -> np.ndarray:
+    """A 'network' that returns a flat ratio (the ratio's geometric mean everywhere): the chain then gives the
+    scaled filtered temporal mean, the baseline a despeckling network must beat."""
+    return np.full_like(tau, float(np.exp(np.mean(np.log(tau)))))

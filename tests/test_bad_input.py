@@ -292,7 +292,7 @@ def test_bad_first_date_is_the_one_named(tmp_path, first):
 
 
 def test_dbl_max_nodata_is_masked_not_blamed_on_the_report(tmp_path):
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
 
     nodata = -np.finfo(np.float64).max
     imgs = stack5()
@@ -306,8 +306,8 @@ def test_dbl_max_nodata_is_masked_not_blamed_on_the_report(tmp_path):
                            crs=g.crs, transform=g.transform, nodata=nodata) as ds:
             ds.write(data, 1)
     out = tmp_path / "results"
-    workflow.check_coregistration(files, "intensity", None, {}, out / "coregistration.json")
-    res = workflow.super_image(files, out / "coregistration.json", "intensity", None, 4.0, {"enl": 20.0},
+    steps.check_coregistration(files, "intensity", None, {}, out / "coregistration.json")
+    res = steps.super_image(files, out / "coregistration.json", "intensity", None, 4.0, {"enl": 20.0},
                                out / "super_image.tif", out / "super_image_enl.json")
     s, grid = mio.read_product(out / "super_image.tif")
     assert res["enl"] == 20.0 and np.isnan(grid.nodata)  # -DBL_MAX does not fit float32: NaN is the products' nodata
@@ -361,7 +361,7 @@ def test_folder_given_as_inputs(tmp_path):
 
 
 def test_stale_outputs_of_a_removed_date_are_removed(tmp_path):
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
 
     imgs = stack5()
     files = write_dates(tmp_path, imgs, utm_grid())
@@ -372,19 +372,19 @@ def test_stale_outputs_of_a_removed_date_are_removed(tmp_path):
     for f in [p.format(d) for p in per_date for d in ("20231225", "20240102")] + others:
         (aoi / f).parent.mkdir(parents=True, exist_ok=True)  # 20231225: a date since removed from the inputs
         (aoi / f).write_text("x")
-    workflow.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
+    steps.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
     left = sorted(str(p.relative_to(aoi)) for p in aoi.rglob("*") if p.is_file() and p.name != "coregistration.json")
     assert left == sorted([p.format("20240102") for p in per_date] + others)
 
 
 def test_coregistration_report_is_strict_json(tmp_path):
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
 
     imgs = stack5()
     imgs["20240102"][:] = np.nan  # no valid pixel: no median
     files = write_dates(tmp_path, imgs, utm_grid())
     out = tmp_path / "coregistration.json"
-    workflow.check_coregistration(files, "intensity", None, {"on_misregistered": "drop"}, out)
+    steps.check_coregistration(files, "intensity", None, {"on_misregistered": "drop"}, out)
     text = out.read_text()
     assert not re.search(r"[:\[,]\s*-?(NaN|Infinity)", text)
 
@@ -396,7 +396,7 @@ def test_coregistration_report_is_strict_json(tmp_path):
 
 
 def test_output_tags_record_the_weights_used(tmp_path):
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
 
     imgs = stack5()
     files = write_dates(tmp_path, imgs, utm_grid())
@@ -405,7 +405,7 @@ def test_output_tags_record_the_weights_used(tmp_path):
     write_float32(tmp_path / "super.tif", np.mean(list(imgs.values()), axis=0), utm_grid())
     (tmp_path / "super_image_enl.json").write_text(json.dumps({"enl": 4.5}))
     settings = {"weights": "auto", "tile": 64, "overlap": 32, "device": "cpu", "threads": 1, "base": str(REPO)}
-    workflow.despeckle(files["20240101"], "intensity", None, tmp_path / "super.tif", settings, tmp_path / "out.tif", 1.0)
+    steps.despeckle(files["20240101"], "intensity", None, tmp_path / "super.tif", settings, tmp_path / "out.tif", 1.0)
     with rasterio.open(tmp_path / "out.tif") as ds:
         tags = ds.tags()
     assert tags["weights"] == "sar2sar-s1" and tags["weights_setting"] == "auto"
@@ -420,7 +420,7 @@ def test_output_tags_record_the_weights_used(tmp_path):
 def test_inputs_under_the_results_folder_are_refused_and_never_removed(tmp_path):
     """A stack kept under results/ (e.g. results/site/despeckled/S1_*.tif) was deleted by the removal of stale
     per-date files, every input lost (hostile-input review)."""
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
     from mtsar2sar.config import AoiSpec
 
     aoi = tmp_path / "results" / "site"
@@ -430,7 +430,7 @@ def test_inputs_under_the_results_folder_are_refused_and_never_removed(tmp_path)
     with pytest.raises(InputError, match=r"S1_20240101\.tif: an input of AOI 'site' is under the results folder .*keep the inputs elsewhere"):
         spec.date_files(tmp_path / "results")
     # and, whatever calls the check (the API, a script), an input is never one of the stale files removed
-    workflow.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
+    steps.check_coregistration(files, "intensity", None, {}, aoi / "coregistration.json")
     assert {p: p.read_bytes() for p in files.values()} == before
 
 
@@ -728,8 +728,10 @@ def test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name(tmp_path):
     taken for an undeclared fill, and an image under BM3D's size crashed the filter (8 x 8: a segfault)."""
     import json
 
+    from mtsar2sar.plan import super_image_filter_settings
+
     from mtsar2sar.denoisers import bm3d_denoiser
-    from mtsar2sar.workflow import filter_super_image_step, super_image_filter_settings
+    from mtsar2sar.steps import filter_super_image_step
 
     rng = np.random.default_rng(5)
     files = write_dates(tmp_path, {f"2024010{i}": rng.gamma(5.0, 0.2, (5, 5)) for i in range(1, 6)}, utm_grid(5, 5))

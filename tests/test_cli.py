@@ -23,7 +23,7 @@ import yaml
 from conftest import REPO, raster_meta, tiny_config, write_dates
 from test_workflow import tiny_config as workflow_config
 
-from mtsar2sar import api, cli, settings
+from mtsar2sar import api, cli, config
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import read_product
 from mtsar2sar.simulate import simulate_stack
@@ -107,16 +107,16 @@ def test_despeckle_stack_from_dataarray(api_run):
 
 
 def test_despeckle_stack_settings_are_the_workflows():
-    sch = settings.schema()
+    sch = config.schema()
     aoi = sch["properties"]["aois"]["additionalProperties"]["properties"]
     params = inspect.signature(api.despeckle_stack).parameters
     for key in ("looks", "input_domain", "date_regex"):
         assert params[key].default == aoi[key]["default"], key
-    assert settings.with_defaults("super_image", None)["filter"] == "mulog"
-    assert settings.with_defaults("mulog", {})["denoiser"] == "bm3d"
-    assert settings.with_defaults("network", {"tile": 256}) == {
+    assert config.with_defaults("super_image", None)["filter"] == "mulog"
+    assert config.with_defaults("mulog", {})["denoiser"] == "bm3d"
+    assert config.with_defaults("network", {"tile": 256}) == {
         **{k: v["default"] for k, v in sch["properties"]["network"]["properties"].items() if "default" in v}, "tile": 256}
-    assert settings.CoregistrationSettings.from_mapping(None).on_misregistered == "fail"
+    assert config.CoregistrationSettings.from_mapping(None).on_misregistered == "fail"
 
 
 def test_despeckle_stack_bad_settings_and_inputs(tmp_path):

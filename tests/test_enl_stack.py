@@ -62,7 +62,7 @@ def super_image_run(tmp_path, imgs, looks=1.0, settings=None, domain="intensity"
 
     from conftest import utm_grid, write_dates
 
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
 
     h, w = next(iter(imgs.values())).shape
     files = write_dates(tmp_path, imgs, grid or utm_grid(h, w))
@@ -70,7 +70,7 @@ def super_image_run(tmp_path, imgs, looks=1.0, settings=None, domain="intensity"
     out.mkdir(parents=True)
     rep = out / "coregistration.json"
     rep.write_text(json.dumps({"kept_dates": list(imgs)}))
-    res = workflow.super_image(files, rep, domain, None, looks, settings or {}, out / "super_image.tif",
+    res = steps.super_image(files, rep, domain, None, looks, settings or {}, out / "super_image.tif",
                                out / "super_image_enl.json")
     return res, out
 
@@ -132,7 +132,7 @@ def test_radiometric_outlier_not_averaged_into_the_super_image(tmp_path):
     it was averaged in and made the super-image, hence every despeckled date, far too bright)."""
     from conftest import utm_grid, write_dates
 
-    from mtsar2sar import workflow
+    from mtsar2sar import steps
     from mtsar2sar.io import read_product
 
     cfg = SimulationConfig(seed=5, height=64, width=64, dates=5, looks=4, speckle="gamma", changes=False)
@@ -141,9 +141,9 @@ def test_radiometric_outlier_not_averaged_into_the_super_image(tmp_path):
     imgs["20240102"] = imgs["20240102"] * np.float32(1e4)
     files = write_dates(tmp_path, imgs, utm_grid())
     out = tmp_path / "results"
-    rep = workflow.check_coregistration(files, "intensity", None, {}, out / "coregistration.json")
+    rep = steps.check_coregistration(files, "intensity", None, {}, out / "coregistration.json")
     assert rep["kept_dates"] == list(imgs) and rep["mean_dates"] == [d for d in imgs if d != "20240102"]
-    res = workflow.super_image(files, out / "coregistration.json", "intensity", None, 4.0, {"enl": 16.0},
+    res = steps.super_image(files, out / "coregistration.json", "intensity", None, 4.0, {"enl": 16.0},
                                out / "super_image.tif", out / "super_image_enl.json")
     s, _ = read_product(out / "super_image.tif")
     good = np.mean([imgs[d] for d in rep["mean_dates"]], axis=0)
@@ -237,9 +237,8 @@ def test_a_short_real_stack_at_its_nominal_looks_does_not_warn(tmp_path, caplog,
 
     from mtsar2sar.io import read_intensity
 
-    site = REPO.parent / "shared" / "data" / "opera_rtc_s1_10SGD" / "T137-292319-IW2" / pol
-    if not site.is_dir():
-        pytest.skip("the shared OPERA stacks are not beside the checkout")
+    site = REPO / "data" / "opera_rtc_s1_10SGD" / "T137-292319-IW2" / pol  # the validation site, in the repository
+    assert site.is_dir(), f"{site}: the example data of the repository (data/README.md) are missing"
     files = sorted(site.glob("*.tif"), key=lambda p: p.name.split("_")[4])[:5]
     imgs = {p.name.split("_")[4][:8]: read_intensity(p, "intensity")[0].astype(np.float32) for p in files}
     with caplog.at_level("WARNING", logger="mtsar2sar"):

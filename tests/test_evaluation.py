@@ -39,12 +39,15 @@ def test_ratio_statistics_of_a_perfect_and_a_bad_filter(scene):
 
 
 def test_heldout_nll_ranks_truth_first(scene):
+    from mtsar2sar.realscore import leftout_nll
+
     truths, noisy, _ = scene
     stable = mt.stable_pixels(noisy[0], noisy[1])
-    nll_truth = mt.heldout_nll(truths[0], noisy[1], 1.0, stable)
-    nll_box = mt.heldout_nll(boxcar(noisy[0], 7), noisy[1], 1.0, stable)
-    nll_noisy = mt.heldout_nll(noisy[0], noisy[1], 1.0, stable)
+    nll_truth = leftout_nll(truths[0], noisy[1], stable)
+    nll_box = leftout_nll(boxcar(noisy[0], 7), noisy[1], stable)
+    nll_noisy = leftout_nll(noisy[0], noisy[1], stable)
     assert nll_truth < nll_box < nll_noisy
+    assert leftout_nll(truths[0], noisy[1], stable, looks=4.0) == 4.0 * nll_truth  # the evaluation's: L times
 
 
 def test_summary_bolds_the_best(scene):
@@ -102,7 +105,7 @@ def test_method_products_say_what_made_them(tmp_path, tiny_stack):
 
     from conftest import raster_meta
 
-    from mtsar2sar import workflow
+    from mtsar2sar import comparison
     from mtsar2sar.io import read_product, write_float32
 
     files, _, grid = tiny_stack
@@ -115,7 +118,7 @@ def test_method_products_say_what_made_them(tmp_path, tiny_stack):
     out = {}
     for method in ("mulog", "sar2sar"):
         out[method] = tmp_path / f"{method}.tif"
-        workflow.run_method(method, files[dates[0]], "intensity", None, 1.0, mean, mean,
+        comparison.run_method(method, files[dates[0]], "intensity", None, 1.0, mean, mean,
                             {"denoiser": "dct", "admm_iterations": 2}, {"weights": "auto", "tile": 128, "overlap": 64},
                             out[method], [str(f) for f in files.values()])
     tags = {m: raster_meta(p)["tags"] for m, p in out.items()}

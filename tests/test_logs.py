@@ -20,7 +20,7 @@ def test_rule_warnings_go_to_the_log_and_the_console(tmp_path, capsys):
     with rule_logging(tmp_path / "rule.log", "super_image"):
         log.info("an info line")
         log.warning("dates left out of the super-image mean: %s", "20240102")
-        logging.getLogger("mtsar2sar.workflow").warning("from a module logger")
+        logging.getLogger("mtsar2sar.steps").warning("from a module logger")
         logging.getLogger("rasterio").warning("a library's warning")
     err = capsys.readouterr().err
     assert err.splitlines() == [

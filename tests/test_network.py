@@ -20,7 +20,6 @@ from mtsar2sar.network import (
     load_network,
     published_weights_path,
     select_precision,
-    with_input_channels,
     with_precision,
 )
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
@@ -187,24 +186,3 @@ def test_precision_auto_is_bfloat16_only_where_the_hardware_computes_it(monkeypa
     assert select_precision("auto", torch.device("cuda")) == "float32"  # GPUs: TF32 convolutions, bfloat16 given only
     with pytest.raises(InputError, match="network.precision: 'half' is not one of auto, float32, bfloat16"):
         select_precision("half", cpu)
-
-
-@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
-def test_extra_input_channels_with_zero_weights_change_nothing(published, precision):
-    """The U-Net widened to a second input channel (benchmarks/guided_network.py), its weights on that
-    channel zero, is the 1-channel network whatever the channel holds; its output is one channel."""
-    two = with_input_channels(published, 2)
-    sd = two.state_dict()
-    assert not sd["enc0.weight"][:, 1].any() and not sd["dec1a.weight"][:, 97].any()
-    one = with_precision(load_network("sar2sar-grd"), precision)
-    two = with_precision(two, precision)
-    x = torch.from_numpy(normalize_log_amplitude(1e4 * np.random.default_rng(1).gamma(4, 1 / 4, (1, 1, 64, 64))))
-    guide = torch.randn(1, 1, 64, 64, generator=torch.Generator().manual_seed(0))
-    with torch.inference_mode():
-        a, b = one(x), two(torch.cat((x, guide), dim=1))
-    assert b.shape == (1, 1, 64, 64)
-    assert torch.equal(a, b)
-    sd["enc0.weight"][:, 1] = 0.01  # the channel now counts
-    two.load_state_dict(sd)
-    with torch.inference_mode():
-        assert float((two(torch.cat((x, guide), dim=1)) - a).abs().max()) > 1e-3

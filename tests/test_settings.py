@@ -45,15 +45,15 @@ def test_config_yaml_states_the_schema_defaults():
 def test_the_packages_own_defaults_are_the_schemas():
     import inspect
 
-    from mtsar2sar import cli, settings
+    from mtsar2sar import cli, config
     from mtsar2sar.coregistration import check_stack
     from mtsar2sar.despeckle import NetworkDenoiser
 
-    net = settings.defaults("network")
+    net = config.defaults("network")
     for key in ("level", "tile", "overlap", "batch", "self_ensemble", "precision"):
         assert getattr(NetworkDenoiser, key) == net[key], key
     params = inspect.signature(check_stack).parameters
-    for key, value in settings.defaults("coregistration").items():
+    for key, value in config.defaults("coregistration").items():
         assert params[key].default == value, key
     # the CLI's options default to the workflow's settings
     args = cli.parser().parse_args(["despeckle", "d.tif", "--super", "s.tif", "-o", "o.tif"])
@@ -65,9 +65,9 @@ def test_typed_settings_fill_the_defaults_and_refuse_unknown_keys():
     import pytest
     import torch
 
+    from mtsar2sar.config import CoregistrationSettings, NetworkSettings
     from mtsar2sar.errors import InputError
     from mtsar2sar.network import select_precision
-    from mtsar2sar.settings import CoregistrationSettings, NetworkSettings
 
     st = NetworkSettings.from_mapping({"tile": 256, "dates_per_job": 3, "level": 100})
     assert (st.tile, st.overlap, st.level, st.weights, st.self_ensemble) == (256, 128, 100.0, "auto", 1)

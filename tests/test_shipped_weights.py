@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import flat_ratio
 
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio, identity_denoiser
 from mtsar2sar.enl import estimate_enl
@@ -14,12 +15,6 @@ from mtsar2sar.metrics import psnr_log
 from mtsar2sar.network import load_network
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 from mtsar2sar.superimage import filter_super_image, temporal_mean
-
-
-def flat_ratio(tau: np.ndarray) -> np.ndarray:
-    """A 'network' that returns the temporal mean: the ratio's geometric mean everywhere."""
-    return np.full_like(tau, float(np.exp(np.mean(np.log(tau)))))
-
 
 # weights, looks, speckle, then the least margin over the flat ratio (dB, all pixels / changed pixels)
 CASES = [

@@ -27,9 +27,9 @@ from test_workflow import tiny_config as workflow_config
 
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import write_float32
+from mtsar2sar.provenance import software_version
 from mtsar2sar.simulate import simulate_stack
 from mtsar2sar.stac import PROCESSING_SCHEMA_URI, Product, SarFields, aoi_products, product_item, stac_for_aoi
-from mtsar2sar.workflow import software_version
 
 # The core STAC schemas (item, collection, GeoJSON) ship inside pystac. The extensions' schemas do not
 # (no installed package has them): put `<extension>/<version>/schema.json` (e.g. sar/v1.0.0/schema.json,

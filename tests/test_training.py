@@ -146,7 +146,7 @@ def test_rabasar_pre_estimates_keep_a_change_and_agree_across_domains():
     its estimate (not pulled toward the temporal mean), and the image-domain estimates are the
     ratio-domain ones times the normalized super-image, so the compensation is the same in both."""
     from mtsar2sar.despeckle import geometric_mean
-    from mtsar2sar.workflow import rabasar_pre_estimator
+    from mtsar2sar.training.inputs import rabasar_pre_estimator
 
     rng = np.random.default_rng(3)
     t, n = 10, 64

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from conftest import REPO, assert_cog, raster_meta
+from conftest import REPO, assert_cog, flat_ratio, raster_meta
 from PIL import Image
 
 from mtsar2sar import layout
@@ -43,12 +43,6 @@ def tiny_config(stack_dir: Path, truth_dir: Path | None = None, **aoi) -> dict:
         "aois": {"tiny": spec},
         "network": {"tile": 128, "overlap": 64, "batch": 2, "device": "cpu", "threads": 1},
     }
-
-
-def flat_ratio(tau: np.ndarray) -> np.ndarray:
-    """A 'network' that returns a flat ratio (the ratio's geometric mean everywhere): the chain then gives the
-    scaled filtered temporal mean, the baseline a despeckling network must beat."""
-    return np.full_like(tau, float(np.exp(np.mean(np.log(tau)))))
 
 
 def sha256(p: Path) -> str:

@@ -27,7 +27,7 @@ The network sees every image at the working level of :class:`mtsar2sar.despeckle
 checkpoints every ``checkpoint_every`` steps and resumes from the last checkpoint.
 """
 
-from mtsar2sar.training.config import AOI_MODEL_DEFAULTS, TrainingConfig, aoi_model_settings
+from mtsar2sar.config import AOI_MODEL_DEFAULTS, TrainingConfig, aoi_model_settings
 from mtsar2sar.training.data import SPAN, Stack, prepare_stack
 from mtsar2sar.training.loop import fmt_nll, initial_network, nll_loss, save_loss_plot, train, validation_nll
 from mtsar2sar.training.sampler import PatchSampler, change_field

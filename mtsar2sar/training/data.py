@@ -15,7 +15,7 @@ from mtsar2sar.methods import boxcar
 from mtsar2sar.network import LOG_AMPLITUDE_MAX, LOG_AMPLITUDE_MIN
 
 if TYPE_CHECKING:
-    from mtsar2sar.training.config import TrainingConfig
+    from mtsar2sar.config import TrainingConfig
 
 SPAN = LOG_AMPLITUDE_MAX - LOG_AMPLITUDE_MIN  # of the network's normalized log-amplitude
 

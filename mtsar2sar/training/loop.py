@@ -13,10 +13,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from mtsar2sar.config import TrainingConfig
 from mtsar2sar.io import atomic_path
 from mtsar2sar.logs import log
 from mtsar2sar.network import LOG_AMPLITUDE_MIN, SAR2SARUNet, load_network, select_device
-from mtsar2sar.training.config import TrainingConfig
 from mtsar2sar.training.data import SPAN, Stack
 from mtsar2sar.training.sampler import PatchSampler
 from mtsar2sar.training.targets import change_mask

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from numpy.typing import NDArray
 
-from mtsar2sar.training.config import TrainingConfig
+from mtsar2sar.config import TrainingConfig
 from mtsar2sar.training.data import SPAN, Stack
 from mtsar2sar.training.targets import change_db, departures, make_target
 

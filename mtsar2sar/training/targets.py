@@ -1,6 +1,6 @@
 """Training targets: what the network is asked to predict from date i, and where (the loss mask).
 
-Each target type owns its options (``options``; :class:`mtsar2sar.training.config.TrainingConfig`
+Each target type owns its options (``options``; :class:`mtsar2sar.config.TrainingConfig`
 refuses them with another type) and is called as ``target(stack, i, j, sl) -> (log target, mask)``:
 
 * ``pair``: the other date j, changed pixels (7 x 7 boxcar ratio test) masked;
@@ -20,10 +20,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.ndimage import uniform_filter
 
+from mtsar2sar.config.training import TARGET_OPTIONS
 from mtsar2sar.training.data import Stack
 
 if TYPE_CHECKING:
-    from mtsar2sar.training.config import TrainingConfig
+    from mtsar2sar.config import TrainingConfig
 
 Patch = tuple[slice, slice]
 TargetFn = Callable[[Stack, int, int, Patch], tuple[NDArray[np.float32], NDArray[np.bool_]]]
@@ -132,7 +133,7 @@ def departures(stack: Stack, threshold_db: float) -> NDArray[np.int64]:
 
 @dataclass(frozen=True)
 class PairTarget:
-    options: ClassVar[frozenset[str]] = frozenset()
+    options: ClassVar[frozenset[str]] = TARGET_OPTIONS["pair"]
     threshold_db: float
 
     def __call__(self, stack: Stack, i: int, j: int, sl: Patch) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
@@ -141,7 +142,7 @@ class PairTarget:
 
 @dataclass(frozen=True)
 class StableMeanTarget:
-    options: ClassVar[frozenset[str]] = frozenset()
+    options: ClassVar[frozenset[str]] = TARGET_OPTIONS["stable_mean"]
     threshold_db: float
 
     def __call__(self, stack: Stack, i: int, j: int, sl: Patch) -> tuple[NDArray[np.float32], NDArray[np.bool_]]:
@@ -150,9 +151,7 @@ class StableMeanTarget:
 
 @dataclass(frozen=True)
 class CompensatedMeanTarget:
-    options: ClassVar[frozenset[str]] = frozenset({
-        "pre_estimator", "pre_denoiser", "compensation_gate_db", "pre_neighbour_share", "pre_neighbour_db",
-        "compensation_weight_db"})
+    options: ClassVar[frozenset[str]] = TARGET_OPTIONS["compensated_mean"]
     gate_db: tuple[float, float] | None
     neighbour_share: float
     neighbour_db: float | None
