@@ -1,4 +1,4 @@
-"""False-alarm rate of the co-registration check on co-registered single-look stacks (issue 15, class 6).
+"""False-alarm rate of the co-registration check on perfectly co-registered single-look stacks.
 
 Every stack is perfectly co-registered (no shift is applied): every date the check drops as
 misregistered is a false alarm. Two kinds of scene, both from ``mtsar2sar.simulate``: the demo scene

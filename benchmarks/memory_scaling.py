@@ -5,7 +5,7 @@ single-look dates (default 20) written strip by strip (a 512 x 512 tile of the p
 scene, with its temporal changes, repeated with a random rotation/flip per tile so that the scene is not
 periodic; fresh Gamma speckle everywhere), runs the workflow on it
 with Snakemake up to one despeckled date and its quicklook (``--whole``: every date, the AOI's whole run,
-timed end to end: issue 16's 2048^2 x 20 goal), and prints the peak RSS and wall time that
+timed end to end, e.g. 2048^2 x 20), and prints the peak RSS and wall time that
 Snakemake's ``benchmark:`` recorded for every rule (``results/{aoi}/benchmarks/*.tsv``). The data and
 the results of each size are deleted after it (``--keep`` keeps them).
 

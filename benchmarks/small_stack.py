@@ -1,4 +1,4 @@
-"""A small stack end to end against RABASAR, same machine, same run (issue 16's first goal).
+"""A small stack end to end against RABASAR, same machine, same run.
 
 Simulates a 256 x 256 x 20 single-look stack (the demo's generator, seed 5) in a fresh working folder,
 then runs the workflow with the defaults (``snakemake --cores 2``, the simulation not timed) ``--runs``

@@ -1,4 +1,4 @@
-"""Whole-workflow wall time on real stacks, settings side by side in one run (issue 16, items 2 and 3).
+"""Whole-workflow wall time on real stacks, settings side by side in one run.
 
 Runs ``snakemake`` on the OPERA stacks of ``data/opera_rtc_s1_10SGD`` (one AOI per stack, as
 ``examples/opera_10SGD_vv.yaml``), once per ``--dates-per-job`` value, each in a fresh working folder,

@@ -21,7 +21,7 @@ import rasterio.io
 from conftest import REPO, utm_grid, write_dates
 
 from mtsar2sar import io as mio
-from mtsar2sar import streaming, workflow
+from mtsar2sar import steps, streaming
 from mtsar2sar.despeckle import NetworkDenoiser
 from mtsar2sar.errors import OutputError
 from mtsar2sar.network import SAR2SARUNet
@@ -122,7 +122,7 @@ def test_enospc_in_super_image_step_leaves_nothing(tmp_path, small_stack, monkey
         monkeypatch.setattr(Path, "write_text", write_text)
     name = "super_image_enl.json" if fault == "json-enospc" else "super_image.tif"
     with pytest.raises(OutputError, match=rf"{name}: writing failed \(.*No space left on device.*\); nothing was kept"):
-        workflow.super_image(small_stack, rep, "intensity", None, 1.0, {"enl": 3.0}, out / "super_image.tif",
+        steps.super_image(small_stack, rep, "intensity", None, 1.0, {"enl": 3.0}, out / "super_image.tif",
                              out / "super_image_enl.json")
     assert list(out.iterdir()) == []  # neither product, nor a temporary file
 
