@@ -728,9 +728,8 @@ def test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name(tmp_path):
     taken for an undeclared fill, and an image under BM3D's size crashed the filter (8 x 8: a segfault)."""
     import json
 
-    from mtsar2sar.plan import super_image_filter_settings
-
     from mtsar2sar.denoisers import bm3d_denoiser
+    from mtsar2sar.plan import super_image_filter_settings
     from mtsar2sar.steps import filter_super_image_step
 
     rng = np.random.default_rng(5)

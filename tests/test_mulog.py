@@ -107,9 +107,8 @@ def test_bm3d_is_deterministic():
 
 
 def test_the_super_image_filter_takes_its_bm3d_step_and_the_methods_keep_bm3ds_own():
-    from mtsar2sar.plan import super_image_filter_settings
-
     from mtsar2sar.denoisers import bm3d_denoiser, denoiser_of_settings
+    from mtsar2sar.plan import super_image_filter_settings
 
     st = super_image_filter_settings({}, {"denoiser": "bm3d", "admm_iterations": 6})
     assert st == {"denoiser": "bm3d", "admm_iterations": 3, "bm3d_step": 4, "bm3d_strips": 2, "start_denoiser": "dct",
@@ -156,9 +155,9 @@ def test_the_super_image_filter_takes_its_looks_factor(tmp_path):
     import json
 
     import rasterio
-    from mtsar2sar.plan import super_image_filter_settings
 
     from mtsar2sar.io import read_product, write_float32
+    from mtsar2sar.plan import super_image_filter_settings
     from mtsar2sar.steps import filter_super_image_step
     from mtsar2sar.superimage import filter_looks
 
