@@ -1,6 +1,8 @@
 # mtsar2sar: multi-temporal SAR despeckling, from a folder of co-registered GeoTIFFs to
 # despeckled GeoTIFFs per date. Wiring only; the rules are in rules/, the numerics in mtsar2sar/.
+import copy
 import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import min_version, validate
@@ -26,7 +28,12 @@ if not workflow.config_settings.configfiles:
     configfile: Path(workflow.basedir) / "config.yaml"
 
 
+# An input error found before any job: one line naming the file or key (status 1), no traceback: nothing
+# has run, nothing to clean up.
+stop = lambda exc: sys.exit(f"mtsar2sar: error: {exc}")
 SCHEMA = Path(workflow.basedir) / "schemas" / "config.schema.yaml"
+# the AOIs as the user gave them, before the schema's defaults: a layout fills the keys not given
+GIVEN_AOIS = copy.deepcopy(config.get("aois"))
 try:
     # one line per problem, naming the key; suggests a close key
     validate_config(config, SCHEMA)
@@ -36,7 +43,7 @@ try:
     plan.check_aoi_model_init(config["network"], config.get("training"))
     plan.check_results_folders(config["aois"])
 except InputError as exc:
-    raise WorkflowError(str(exc)) from None
+    stop(exc)
 
 
 include: "rules/common.smk"

@@ -67,12 +67,16 @@ def _in_given_order(keys: Sequence[str], given: Sequence[Any]) -> list[str]:
         return sorted(keys)
 
 
-def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
-    """Date key -> file of a glob pattern, a sequence of files or a mapping (keys: as given)."""
-    from mtsar2sar.stack import find_dates
+def _date_files(stack: Any, date_regex: str | None, date_format: str | None = None) -> dict[str, Path]:
+    """Date key -> file of a glob pattern, a sequence of files (dates as the workflow finds them: the names,
+    else the tags, :func:`mtsar2sar.dates.discover`) or a mapping (keys: as given)."""
+    from mtsar2sar.config.aoi import DEFAULT_DATE_REGEX
+    from mtsar2sar.dates import discover
 
+    if date_format is not None and date_regex == DEFAULT_DATE_REGEX:
+        date_regex = None  # the regex of the format
     if isinstance(stack, str | Path):
-        return find_dates(str(stack), date_regex)
+        return discover(str(stack), date_regex, date_format).files
     if isinstance(stack, Mapping):
         from mtsar2sar.stack import SAFE_KEY
 
@@ -102,7 +106,7 @@ def _date_files(stack: Any, date_regex: str) -> dict[str, Path]:
                 raise InputError(f"{f}: is a folder; give the files of the dates (or a glob pattern)")
             if not Path(f).exists():
                 raise InputError(f"{f}: file not found")
-            ((key, path),) = find_dates(glob.escape(str(f)), date_regex).items()  # its date key, as the workflow
+            ((key, path),) = discover(glob.escape(str(f)), date_regex, date_format).files.items()  # as the workflow
             if key in out:
                 raise InputError(f"{path}: date key {key!r} is also the key of {out[key]}; each date needs one file")
             out[key] = path
@@ -226,6 +230,7 @@ def despeckle_stack(
     input_domain: str = "intensity",
     band: int | None = None,
     date_regex: str = r"(\d{8})",
+    date_format: str | None = None,
     coregistration: Mapping[str, Any] | None = None,
     super_image: Mapping[str, Any] | None = None,
     mulog: Mapping[str, Any] | None = None,
@@ -237,8 +242,8 @@ def despeckle_stack(
     ``stack``: a glob pattern (relative to the working directory), a list of files (date keys from
     ``date_regex`` on the file names), a mapping date key -> file, or an ``xarray.DataArray`` with dims
     (time, y, x) (georeferenced by its ``transform`` and ``crs`` attributes, else regular ``x`` / ``y``
-    coordinates; the date keys from ``time``). ``looks``, ``input_domain``, ``band``, ``date_regex``: as an
-    AOI of the config file. ``coregistration``, ``super_image``, ``mulog``, ``network``: the config file's
+    coordinates; the date keys from ``time``). ``looks``, ``input_domain``, ``band``, ``date_regex``,
+    ``date_format``: as an AOI of the config file (files without a date in their names: by their tags). ``coregistration``, ``super_image``, ``mulog``, ``network``: the config file's
     sections (same keys, same defaults: ``schemas/config.schema.yaml``; e.g. ``network={"device": "cpu",
     "weights": "sar2sar-ml"}``), validated as the workflow validates its config. A relative weights path is
     relative to the working directory. ``super_image.reference_dates`` (monitoring) is the workflow's only.
@@ -263,7 +268,7 @@ def despeckle_stack(
     from mtsar2sar.network import resolve_weights
 
     aoi: dict[str, Any] = {"inputs": "(despeckle_stack)", "date_regex": date_regex, "input_domain": input_domain,
-                           "looks": looks}
+                           "looks": looks, **({"date_format": date_format} if date_format is not None else {})}
     if band is not None:
         aoi["band"] = band
     config = {"aois": {"stack": aoi}, **{s: dict(v) for s, v in zip(SECTIONS, (coregistration, super_image, mulog,
@@ -291,7 +296,7 @@ def despeckle_stack(
             files = written = _write_dates(stack, input_domain, work / "inputs")
             domain, band = "intensity", None  # written as intensity
         else:
-            files = _date_files(stack, date_regex)
+            files = _date_files(stack, date_regex, date_format)
         out = AoiFolder(work)
         try:
             report = steps.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)

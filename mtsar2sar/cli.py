@@ -2,27 +2,38 @@
 
     mtsar2sar --version
     mtsar2sar run CONFIG [--directory DIR] [--cores N] [snakemake options...]
+    mtsar2sar run INPUTS [--looks L] [--aoi NAME] [--layout X] [--domain D] [--date-format F] [...]
+    mtsar2sar init FOLDER [-o CONFIG] [--aoi NAME] [--looks L] [--layout X]
     mtsar2sar despeckle DATE.tif --super SUPER.tif -o OUT.tif [--weights auto] [--looks L] [--device auto]
 
 ``run`` runs the Snakemake workflow shipped inside the package (``mtsar2sar/workflow_files/`` of an
 installed wheel, the repository's top level in a checkout) with Snakemake's own command line, in a
-subprocess. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`)
-on one date: the same bytes and tags as the workflow's product for that date, written atomically.
+subprocess, on a configuration file, or on the configuration of one AOI made from a glob pattern or a
+folder of files (INPUTS). The AOIs' files and dates are checked before Snakemake starts: an input error is
+one line naming the file. ``init`` inspects a folder and writes a commented configuration of what it
+found. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`) on one
+date: the same bytes and tags as the workflow's product for that date, written atomically.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import logging
 import math
 import os
+import re
 import subprocess
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from mtsar2sar.config import defaults
+from mtsar2sar.dates import Dates
 from mtsar2sar.errors import InputError
 from mtsar2sar.resources import workflow_dir
 
@@ -89,24 +100,291 @@ def check_yaml_mapping(path: Path) -> None:
         raise InputError(f"{path}: its top level is a {type(data).__name__}, not a mapping of settings (aois: ...)")
 
 
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+POLARIZATIONS = ("VV", "VH", "HH", "HV")
+# the options of `run` that make the configuration of one AOI from INPUTS
+INPUTS_OPTIONS = ("looks", "aoi", "layout", "domain", "date_format")
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    import yaml
+
+    check_yaml_mapping(path)
+    return dict(yaml.safe_load(path.read_text()))
+
+
+def check_inputs(config: Mapping[str, Any], directory: Path) -> None:
+    """What the workflow checks before any job, and the grids of the dates: the configuration against the
+    schema, and each AOI's files and dates (relative paths: against ``directory``). An error names the
+    AOI, the file and the problem."""
+    from mtsar2sar import plan
+    from mtsar2sar.config import AoiSpec, validate_config
+
+    validate_config(dict(config))
+    reference = (config.get("super_image") or {}).get("reference_dates")
+    for name, given in config["aois"].items():
+        plan.aoi_dates(AoiSpec.from_config(name, dict(given)), reference, base=directory, grids=True)
+
+
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
-    config = Path(args.config).expanduser().resolve()
-    if not config.is_file():
-        raise InputError(f"{args.config}: configuration file not found" if not config.exists()
-                         else f"{args.config}: not a file (give the configuration YAML file)")
-    check_yaml_mapping(Path(args.config))
     directory = Path(args.directory).expanduser().resolve() if args.directory else Path.cwd()
     if not directory.is_dir():
         raise InputError(f"--directory {args.directory}: no such folder")
+    from_inputs = Path(args.config).suffix.lower() not in CONFIG_SUFFIXES
+    if not from_inputs:
+        given = [f"--{o.replace('_', '-')}" for o in INPUTS_OPTIONS if getattr(args, o) is not None]
+        if given:
+            raise InputError(f"{' '.join(given)}: options of `mtsar2sar run INPUTS` (a glob pattern or a folder);"
+                             f" with a configuration file, set them in its AOIs ({args.config})")
+        config = Path(args.config).expanduser().resolve()
+        if not config.is_file():
+            raise InputError(f"{args.config}: configuration file not found" if not config.exists()
+                             else f"{args.config}: not a file (give the configuration YAML file)")
+        check_yaml_mapping(Path(args.config))
     missing = missing_workflow_modules()
     if missing:
         raise InputError(f"mtsar2sar run needs {', '.join(missing)} (the 'workflow' extra): {WORKFLOW_EXTRA}"
                          " (with -c envs/requirements.txt for the tested versions)")
-    cmd = snakemake_command(config, directory, args.cores, extra)
-    if args.print_command:
-        print(" ".join(cmd))
-        return 0
-    return subprocess.call(cmd)
+    if not from_inputs:
+        if not args.print_command:
+            check_inputs(load_config(config), directory)
+        cmd = snakemake_command(config, directory, args.cores, extra)
+        if args.print_command:
+            print(" ".join(cmd))
+            return 0
+        return subprocess.call(cmd)
+    expanded = [a for a in extra if not a.startswith("-") and (directory / a).is_file()]
+    if expanded and (directory / args.config).is_file():
+        raise InputError(f"{args.config} {expanded[0]} ...: the shell expanded the pattern into its files; quote it,"
+                         ' e.g. mtsar2sar run "data/*.tif"')
+    found = inspect_stack(args.config, directory, aoi=args.aoi, looks=args.looks, layout_name=args.layout,
+                          domain=args.domain, date_format=args.date_format, need_looks=True)
+    text = found.config_text(comments=False)
+    print(f"mtsar2sar: the configuration of this run (`mtsar2sar init` writes it, commented, to a file):\n{text}",
+          file=sys.stderr)
+    # in the working directory: the jobs of a cluster read it too; removed after the run
+    with tempfile.TemporaryDirectory(prefix=".mtsar2sar-run-", dir=directory) as tmp:
+        config = Path(tmp) / f"{found.aoi}.yaml"
+        config.write_text(text)
+        check_inputs(load_config(config), directory)
+        cmd = snakemake_command(config, directory, args.cores, extra)
+        if args.print_command:
+            print(" ".join(cmd))
+            return 0
+        return subprocess.call(cmd)
+
+
+@dataclass
+class Found:
+    """What :func:`inspect_stack` found of a stack: the AOI's configuration and what it was read from."""
+
+    aoi: str
+    spec: dict[str, Any]  # the AOI's keys
+    notes: dict[str, str] = field(default_factory=dict)  # key -> where its value comes from
+    summary: list[str] = field(default_factory=list)  # lines on the files, dates and grid
+    dates_found: bool = True
+
+    def config_text(self, comments: bool = True) -> str:
+        """The configuration (YAML), each key with its source as a comment."""
+        lines = [f"# {line}" for line in self.summary] if comments else []
+        lines += ["aois:", f"  {self.aoi}:"]
+        for key, value in self.spec.items():
+            if key == "dates" and isinstance(value, Mapping):
+                lines.append("    dates:" + (f"  # {self.notes[key]}" if comments and key in self.notes else ""))
+                lines += [f"      {json.dumps(str(p))}: {json.dumps(d)}" for p, d in value.items()]
+                continue
+            note = f"  # {self.notes[key]}" if comments and key in self.notes else ""
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            lines.append(f"    {key}: {json.dumps(value)}{note}")
+        return "\n".join(lines) + "\n"
+
+
+def aoi_name(text: str) -> str:
+    """A name of letters, digits, ``_`` and ``-`` (an AOI's) made of ``text``."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+    return name or "stack"
+
+
+def guess_domain(path: Path, band: int | None = None) -> tuple[str, str]:
+    """(input_domain, why) of a file from its values: complex data, integers (amplitude DN), more than a
+    tenth of the values negative (dB: refused, to be converted), else intensity."""
+    import numpy as np
+
+    from mtsar2sar.io import open_raster
+
+    with open_raster(path) as ds:
+        dtype = ds.dtypes[(band or 1) - 1]
+        h = min(ds.height, 512)
+        from rasterio.windows import Window
+
+        values = ds.read(band or 1, window=Window(0, (ds.height - h) // 2, ds.width, h))
+    if np.issubdtype(np.dtype(dtype), np.complexfloating) or dtype.startswith("complex"):
+        return "complex", f"guessed: {dtype} values (a single-look complex image)"
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        return "amplitude", f"guessed: {dtype} values (digital numbers of an amplitude, as Sentinel-1 GRD's)"
+    finite = values[np.isfinite(values)]
+    if finite.size and float(np.mean(finite < 0)) > 0.1:
+        raise InputError(f"{path}: {float(np.mean(finite < 0)):.0%} of its values are negative: the data look like"
+                         " dB; convert them to linear units first (10 ** (dB / 10))")
+    return "intensity", "guessed: positive real values (amplitude if they are |z|, not |z|^2)"
+
+
+def estimated_looks(path: Path, domain: str, band: int | None = None) -> float:
+    """The ENL of a date's most homogeneous windows (its central 1024 rows), at least 1."""
+    from mtsar2sar.enl import estimate_enl
+    from mtsar2sar.io import read_grid, read_intensity
+
+    h = read_grid(path).height
+    r0 = max(0, h // 2 - 512)
+    img, _ = read_intensity(path, domain, band, (r0, min(h, r0 + 1024)))
+    try:
+        return max(1.0, round(float(estimate_enl(img).enl), 1))
+    except (ValueError, InputError):
+        return 1.0
+
+
+def inspect_stack(
+    inputs: str, directory: Path, aoi: str | None = None, looks: float | None = None, layout_name: str | None = None,
+    domain: str | None = None, date_format: str | None = None, need_looks: bool = False,
+) -> Found:
+    """The configuration of one AOI of ``inputs`` (a glob pattern, or a folder: its layout's files, else its
+    GeoTIFFs), relative to ``directory``: the layout, the dates' source, the domain and the looks found
+    (``need_looks``: an error when neither ``looks``, the layout nor the files' tags give them; else
+    the ENL of the first date, estimated)."""
+    from mtsar2sar.config import AoiSpec
+    from mtsar2sar.dates import read_looks, source_kind, suggested_format
+    from mtsar2sar.io import read_grid
+    from mtsar2sar.layouts import LAYOUTS, detect, layout
+
+    root = Path(inputs) if Path(inputs).is_absolute() else directory / inputs
+    preset = layout(layout_name) if layout_name else None
+    spec: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    if root.is_dir():
+        if preset is None:
+            preset, _ = detect(root)
+        if preset is not None:
+            spec["inputs"] = inputs
+            notes["inputs"] = f"a folder of {preset.source}: its files {' or '.join(preset.globs)}"
+        else:
+            tifs = [g for g in ("*.tif", "*.tiff", "*.TIF") if list(root.glob(g))]
+            if not tifs:
+                raise InputError(f"{inputs}: no GeoTIFF (*.tif, *.tiff) and no file of a known layout"
+                                 f" ({', '.join(LAYOUTS)}) in this folder; give a glob pattern of the dates' files")
+            spec["inputs"] = str(Path(inputs) / tifs[0])
+    else:
+        spec["inputs"] = inputs
+    if preset is not None:
+        spec["layout"] = preset.name
+        notes["layout"] = preset.source
+    if date_format:
+        spec["date_format"] = date_format
+    folder = (root if root.is_dir() else Path(inputs).parent).resolve()
+    # a folder of one polarization (<site>/VV/) is named with its site
+    name = aoi or aoi_name(f"{folder.parent.name}_{folder.name}" if folder.name.upper() in POLARIZATIONS
+                           else folder.name)
+    found = dates_of(name, spec, directory)
+    if found is None:  # the message's suggestion, where the names hold dates in another order
+        from mtsar2sar.stack import glob_files
+
+        listed = glob_files(AoiSpec.from_config(name, spec).pattern(directory), directory)
+        fmt = suggested_format(listed)
+        if fmt is not None and "date_format" not in spec:
+            spec["date_format"] = fmt
+            notes["date_format"] = "the order of the dates in the file names (check it: day or month first?)"
+            found = dates_of(name, spec, directory)
+        if found is None:
+            spec["dates"] = {str(f) if Path(spec["inputs"]).is_absolute() else os.path.relpath(f, directory):
+                             "YYYY-MM-DD" for f in listed}
+            notes["dates"] = "NO DATE FOUND in the names or tags: write each file's date (YYYY-MM-DD)"
+    files: dict[str, Path] = found.files if found is not None else {}
+    resolved = AoiSpec.from_config(name, spec).resolved(dict(files)) if files else None
+    first = next(iter(files.values())) if files else None
+    if domain is not None:
+        spec["input_domain"] = domain
+    elif resolved is not None and preset is not None:
+        spec["input_domain"] = resolved.input_domain
+        notes["input_domain"] = f"from the layout {preset.name}"
+    elif first is not None:
+        spec["input_domain"], notes["input_domain"] = guess_domain(first)
+    if looks is not None:
+        spec["looks"] = looks
+    elif resolved is not None and resolved.looks_given:
+        spec["looks"] = resolved.looks
+        notes["looks"] = f"from the layout {preset.name}" if preset is not None and preset.looks_rules else \
+            "from the files' metadata"
+    elif first is not None and (tagged := read_looks(first)) is not None:
+        spec["looks"], notes["looks"] = tagged[0], f"from the metadata of {first.name}: {tagged[1]}"
+    elif need_looks:
+        where = f"{first}: " if first is not None else ""
+        raise InputError(f"{where}no number of looks in the files' metadata (tags LOOKS, NUMBER_OF_LOOKS, DIMAP"
+                         " azimuth_looks x range_looks) nor their layout: give --looks (1 for single-look data)")
+    elif first is not None:
+        spec["looks"] = estimated_looks(first, spec.get("input_domain", "intensity"))
+        notes["looks"] = "ESTIMATED (the ENL of the first date's most homogeneous windows): no looks in the" \
+            " metadata; set the product's nominal looks"
+    summary = [f"mtsar2sar configuration of {inputs} (mtsar2sar init); every key: docs/configuration.md"]
+    if found is not None and files:
+        sources = sorted({source_kind(s) for s in found.sources.values()})
+        keys = list(files)
+        summary.append(f"{len(keys)} dates, from: {'; '.join(sources)}:")
+        summary += ["  " + " ".join(keys[i:i + 8]) for i in range(0, len(keys), 8)]
+        grid = read_grid(next(iter(files.values())))
+        size = f", {abs(grid.transform.a):g} x {abs(grid.transform.e):g} (CRS units)" if grid.crs else ""
+        summary.append(f"grid of the first date: {grid.width} x {grid.height} px, {grid.crs or 'no CRS'}{size};"
+                       " the run checks that every date is on it")
+    return Found(name, spec, notes, summary, dates_found=found is not None)
+
+
+def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
+    """The AOI's dates (:class:`mtsar2sar.dates.Dates`), or None when no source gives every file one."""
+    from mtsar2sar.config import AoiSpec
+
+    try:
+        return AoiSpec.from_config(name, spec).find_dates(base=directory)
+    except InputError as exc:
+        if "no date found" in str(exc):
+            return None
+        raise
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from mtsar2sar.config import validate_config
+    from mtsar2sar.io import atomic_path
+
+    directory = Path.cwd()
+    if not (Path(args.folder) if Path(args.folder).is_absolute() else directory / args.folder).exists():
+        raise InputError(f"{args.folder}: no such folder or file")
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise InputError(f"{out}: exists; give another -o, or --force to replace it")
+    found = inspect_stack(args.folder, directory, aoi=args.aoi, looks=args.looks, layout_name=args.layout,
+                          date_format=args.date_format)
+    text = found.config_text()
+    import yaml
+
+    validate_config(yaml.safe_load(text))
+    with atomic_path(out) as tmp:
+        tmp.write_text(text)
+    print(text, end="")
+    if not found.dates_found:
+        print(f"mtsar2sar: warning: no date found in the file names or tags: write each file's date in {out}"
+              " (dates:)", file=sys.stderr)
+    print(f"mtsar2sar: wrote {out}; run it with: mtsar2sar run {out}", file=sys.stderr)
+    return 0
+
+
+def looks_of(date: Path) -> float:
+    """The nominal looks a date's tags give (:func:`mtsar2sar.dates.read_looks`); an error without them."""
+    from mtsar2sar.dates import LOOKS_TAGS, read_looks
+
+    found = read_looks(date)
+    if found is None:
+        raise InputError(f"{date}: no number of looks in its tags ({', '.join(LOOKS_TAGS)}, SNAP's DIMAP azimuth_looks"
+                         " x range_looks): give --looks (1 for single-look data; it picks the network)")
+    logging.getLogger("mtsar2sar").info("%s: %g looks (%s)", date, found[0], found[1])
+    return found[0]
 
 
 def cmd_despeckle(args: argparse.Namespace) -> int:
@@ -147,14 +425,37 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
     report, _ = check_date(date.stem, date, args.domain, args.band)  # the workflow's checks of a date on its own
     if report.status == "dropped":
         raise InputError(f"{date}: {'; '.join(report.reasons)}")
+    looks = args.looks if args.looks is not None else looks_of(date)
     try:
-        despeckle(date, args.domain, args.band, super_image, settings, output, args.looks)
+        despeckle(date, args.domain, args.band, super_image, settings, output, looks)
     except InputError as exc:  # the settings by their option names
         message = str(exc)
         for key in ("weights", "device"):
             message = message.replace(f"network.{key}: ", f"--{key}: ")
         raise InputError(message) from exc
     return 0
+
+
+def add_stack_options(p: argparse.ArgumentParser, domain: bool = True) -> None:
+    """The options of one AOI made from a stack's files (`run INPUTS`, `init`)."""
+    from mtsar2sar.layouts import LAYOUTS
+
+    p.add_argument("--looks", type=positive_float, help="nominal looks of the dates (run INPUTS: needed unless the"
+                   " layout or the files' tags give them)")
+    p.add_argument("--aoi", type=aoi_argument, help="name of the AOI (results/NAME/; default: the folder's name)")
+    p.add_argument("--layout", choices=list(LAYOUTS), help="the files' layout (default: detected in a folder)")
+    if domain:
+        p.add_argument("--domain", choices=["intensity", "amplitude", "complex"],
+                       help="what the pixels are (default: the layout's, else guessed from the values)")
+    else:
+        p.set_defaults(domain=None)
+    p.add_argument("--date-format", help='the order of the dates in the names, e.g. "%%d%%m%%Y" (date_format)')
+
+
+def aoi_argument(text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise argparse.ArgumentTypeError(f"{text}: an AOI's name is letters, digits, '_' and '-'")
+    return text
 
 
 def positive_int(text: str) -> int:
@@ -179,23 +480,43 @@ def parser() -> argparse.ArgumentParser:
         description="Multi-temporal SAR despeckling: ratio to a filtered super-image, despeckled by SAR2SAR.",
     )
     p.add_argument("--version", action="version", version=software_version())
-    sub = p.add_subparsers(dest="command", required=True, metavar="{run,despeckle}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{run,init,despeckle}")
 
     run = sub.add_parser(
         "run", allow_abbrev=False,
-        usage="mtsar2sar run CONFIG [--directory DIR] [--cores N] [--print-command] [snakemake options...]",
-        help="run the workflow shipped with the package on a configuration",
-        description="Run the mtsar2sar Snakemake workflow (installed with the package) on CONFIG. Relative paths"
-        " in CONFIG are relative to the working directory (--directory, default: the current folder), where"
-        " results/ is written. Any other option, after CONFIG, is passed to Snakemake (e.g. -n,"
-        " --rerun-incomplete, --profile slurm: the shipped profiles are 'local' and 'slurm').",
+        usage="mtsar2sar run CONFIG|INPUTS [--directory DIR] [--cores N] [--print-command] [--looks L] [--aoi NAME]"
+        " [--layout X] [--domain D] [--date-format F] [snakemake options...]",
+        help="run the workflow shipped with the package on a configuration, or on a stack's files",
+        description="Run the mtsar2sar Snakemake workflow (installed with the package) on CONFIG (a .yaml file),"
+        " or on one AOI of INPUTS: a glob pattern of the dates' files (quoted: \"data/*.tif\") or a folder (of"
+        " a layout's files, else its GeoTIFFs), with --looks unless the layout or the files' tags give them."
+        " Relative paths are relative to the working directory (--directory, default: the current folder),"
+        " where results/ is written. Any other option is passed to Snakemake (e.g. -n, --rerun-incomplete,"
+        " --profile slurm: the shipped profiles are 'local' and 'slurm').",
         epilog=f"Needs the 'workflow' extra: {WORKFLOW_EXTRA}.",
     )
-    run.add_argument("config", help="configuration YAML (see config.yaml of the repository; replaces its demo AOIs)")
+    run.add_argument("config", metavar="CONFIG|INPUTS",
+                     help="configuration YAML (see config.yaml of the repository; replaces its demo AOIs), or the"
+                     " dates' files: a glob pattern or a folder")
     run.add_argument("--directory", "-d", help="working directory of the run (default: the current folder)")
     run.add_argument("--cores", "-c", help="cores Snakemake may use (default: all, unless a profile, --jobs or an"
                      " executor is given)")
     run.add_argument("--print-command", action="store_true", help="print the Snakemake command line and exit")
+    add_stack_options(run)
+
+    init = sub.add_parser(
+        "init", allow_abbrev=False,
+        help="write a commented configuration for a folder of dates (or a glob pattern)",
+        description="Inspect FOLDER (a layout's files, else its GeoTIFFs; or a glob pattern) and write a"
+        " commented configuration of what it found: the files, their dates and where they come from, the grid,"
+        " the domain and the looks (from the layout or the metadata, else guessed from the values: check them)."
+        " Run it with `mtsar2sar run CONFIG`.",
+    )
+    init.add_argument("folder", metavar="FOLDER", help="the folder of the dates' files, or a glob pattern")
+    init.add_argument("-o", "--output", default="mtsar2sar.yaml", help="the configuration written (default:"
+                      " mtsar2sar.yaml)")
+    init.add_argument("--force", action="store_true", help="replace the output if it exists")
+    add_stack_options(init, domain=False)
 
     ds = sub.add_parser(
         "despeckle", allow_abbrev=False,
@@ -212,7 +533,9 @@ def parser() -> argparse.ArgumentParser:
     ds.add_argument("--weights", default=net["weights"],
                     help="auto (by --looks) | sar2sar-s1 | sar2sar-s1-ratio | sar2sar-ml | sar2sar-grd | a state-dict"
                     f" path (default: {net['weights']})")
-    ds.add_argument("--looks", type=positive_float, default=1.0, help="number of looks of the date (default: 1)")
+    ds.add_argument("--looks", type=positive_float, default=None,
+                    help="number of looks of the date (default: its tags' LOOKS, NUMBER_OF_LOOKS or SNAP's DIMAP"
+                    " azimuth_looks x range_looks; refused without them)")
     ds.add_argument("--device", choices=["auto", "cpu", "cuda"], default=net["device"],
                     help=f"default: {net['device']} (auto: CUDA if present)")
     ds.add_argument("--domain", choices=["intensity", "amplitude", "complex"], default="intensity",
@@ -243,6 +566,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args, extra)
         if extra:
             parser().error(f"unrecognized arguments: {' '.join(extra)}")
+        if args.command == "init":
+            return cmd_init(args)
         if args.tile % 32 or args.overlap % 32 or args.overlap < 0:
             raise InputError(f"--tile {args.tile} and --overlap {args.overlap} must be multiples of 32 (overlap >= 0)")
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")

@@ -93,6 +93,11 @@ def read_grid(path: str | Path) -> Grid:
         return Grid(ds.height, ds.width, ds.crs, ds.transform, ds.nodata)
 
 
+# GDAL drivers that read a GeoTIFF as a vendor's product (SNAP_TIFF: SNAP's GeoTIFF export, with its DIMAP
+# metadata in TIFF tag 65000) without the GeoTIFF's own transform and CRS: such a file is read as a GeoTIFF.
+GEOTIFF_FLAVOURS = ("SNAP_TIFF",)
+
+
 @contextlib.contextmanager
 def open_raster(path: str | Path) -> Iterator[rasterio.io.DatasetReader]:
     """Open a raster for reading, turning GDAL's errors into an :class:`InputError` naming the file."""
@@ -103,6 +108,9 @@ def open_raster(path: str | Path) -> Iterator[rasterio.io.DatasetReader]:
         with warnings.catch_warnings():  # a raster without georeferencing is reported by the grid check
             warnings.simplefilter("ignore", NotGeoreferencedWarning)
             ds = rasterio.open(path)
+            if ds.driver in GEOTIFF_FLAVOURS:  # e.g. SNAP's GeoTIFF export: its own driver drops the georeferencing
+                ds.close()
+                ds = rasterio.open(path, driver="GTiff")
     except RasterioIOError as exc:
         raise InputError(f"{path}: not a readable raster ({exc})") from exc
     with ds:

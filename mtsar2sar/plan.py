@@ -379,6 +379,35 @@ def without_braces(files: Mapping[str, str]) -> dict[str, str]:
     return dict(files)
 
 
+def aoi_dates(
+    spec: AoiSpec, reference: float | Sequence[str] | None = None, results: str = RESULTS, base: str | Path = ".",
+    grids: bool = False,
+) -> tuple[AoiSpec, dict[str, str], dict[str, str]]:
+    """An AOI's dates as the workflow finds them when it is read, before any job: the AOI with what its
+    layout says of its files (:meth:`AoiSpec.resolved`), date key -> file (no brace in a path) and date
+    key -> where each date came from (:mod:`mtsar2sar.dates`; none for a simulated AOI). Checks what needs
+    no job: the truth files, the reference period, the header of the first date, and with ``grids`` every
+    date's grid and polarization (the co-registration check's first step). An :class:`InputError`
+    names the AOI, the file and the problem."""
+    try:
+        found = spec.find_dates(results, base)
+        files = without_braces({d: str(f) for d, f in found.files.items()})
+        spec = spec.resolved(found.files)
+        without_braces({d: str(f) for d, f in spec.truth_files(results, base).items()})
+        reference_dates(list(files), reference)
+        if not spec.simulated:
+            root = Path(base)
+            located = {d: f if Path(f).is_absolute() else str(root / f) for d, f in files.items()}
+            grid_shape(spec, located)
+            if grids:
+                from mtsar2sar.coregistration import check_grids
+
+                check_grids({d: Path(f) for d, f in located.items()})
+    except InputError as exc:
+        raise InputError(f"AOI {spec.name!r}: {exc}") from None
+    return spec, files, dict(found.sources)
+
+
 # --- training ---
 
 

@@ -89,8 +89,8 @@ def _fonts() -> tuple[ImageFont.FreeTypeFont | ImageFont.ImageFont, ImageFont.Fr
 
 
 def _colour_bar(draw: ImageDraw.ImageDraw, canvas: Image.Image, x: int, y: int, height: int, vmin: float,
-                vmax: float, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> None:
-    """A vertical grey ramp from ``vmax`` (top) to ``vmin``, its ticks in dB (as many as fit) and its label."""
+                vmax: float, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, label: str = BAR_LABEL) -> None:
+    """A vertical grey ramp from ``vmax`` (top) to ``vmin``, its ticks (as many as fit) and its ``label``."""
     ramp = np.linspace(255, 0, height).astype(np.uint8)[:, None].repeat(12, axis=1)
     canvas.paste(Image.fromarray(ramp, "L"), (x, y))
     draw.rectangle([x, y, x + 11, y + height - 1], outline=BLACK)
@@ -98,11 +98,11 @@ def _colour_bar(draw: ImageDraw.ImageDraw, canvas: Image.Image, x: int, y: int, 
     for t in nice_ticks(vmin, vmax, most=height // (3 * FONT_PX)):
         ty = y + round((vmax - t) / (vmax - vmin) * (height - 1))
         draw.line([x + 12, ty, x + 15, ty], fill=BLACK)
-        label = f"{t:g}"
-        draw.text((x + 18, ty), label, fill=BLACK, font=font, anchor="lm")
-        widest = max(widest, _text_width(font, label))
-    box = Image.new("L", (_text_width(font, BAR_LABEL) + 2, FONT_PX + 4), WHITE)
-    ImageDraw.Draw(box).text((1, 0), BAR_LABEL, fill=BLACK, font=font)
+        tick = f"{t:g}"
+        draw.text((x + 18, ty), tick, fill=BLACK, font=font, anchor="lm")
+        widest = max(widest, _text_width(font, tick))
+    box = Image.new("L", (_text_width(font, label) + 2, FONT_PX + 4), WHITE)
+    ImageDraw.Draw(box).text((1, 0), label, fill=BLACK, font=font)
     box = box.rotate(90, expand=True)
     canvas.paste(box, (x + 22 + widest, y + (height - box.height) // 2))
 
@@ -146,3 +146,15 @@ def save_rows(path: str | Path, rows: dict[str, dict[str, NDArray[np.floating]]]
                     y + head + (row_height - bar_height) // 2, bar_height, vmin, vmax, font)
     with atomic_path(path) as tmp:
         canvas.save(tmp, format="JPEG", quality=JPEG_QUALITY, optimize=True)
+
+
+# The helpers above, for other sheets drawn with the same look (mtsar2sar.quality_sheet).
+fonts = _fonts
+text_width = _text_width
+colour_bar = _colour_bar
+
+
+def bar_width(font: ImageFont.FreeTypeFont | ImageFont.ImageFont, vmin: float, vmax: float, height: int) -> int:
+    """The width (px) :func:`colour_bar` draws: the ramp, its tick labels and its rotated label."""
+    widest = max((_text_width(font, f"{t:g}") for t in nice_ticks(vmin, vmax, most=height // (3 * FONT_PX))), default=0)
+    return 22 + widest + FONT_PX + 6

@@ -65,12 +65,16 @@ def check_coregistration(
 ) -> dict[str, Any]:
     """Check the stack and write the co-registration report; the outputs of dates no longer kept (a
     date removed from the inputs, or now dropped) are removed from the AOI's results folder (unless
-    ``remove_stale`` is false: the check of the reference period of a monitored AOI)."""
+    ``remove_stale`` is false: the check of the reference period of a monitored AOI). ``settings``: the
+    ``coregistration`` section, and as ``date_sources`` where each date came from (:mod:`mtsar2sar.dates`;
+    the workflow's params of an AOI of files), recorded as each date's ``date_source``."""
     from mtsar2sar.config import CoregistrationSettings
     from mtsar2sar.coregistration import check_stack
 
+    date_sources = settings.get("date_sources") or {}
+    checks = {k: v for k, v in settings.items() if k != "date_sources"}
     report = check_stack(
-        {d: Path(f) for d, f in files.items()}, domain, band, **CoregistrationSettings.from_mapping(settings).as_kwargs()
+        {d: Path(f) for d, f in files.items()}, domain, band, **CoregistrationSettings.from_mapping(checks).as_kwargs()
     )
     for r in report["dates"]:
         shift = "(not measured)" if r["shift_px"] is None else "({:+.3f}, {:+.3f}) px".format(*r["shift_px"])
@@ -78,6 +82,8 @@ def check_coregistration(
                  r["date"], shift, r["median_db"], r["invalid_fraction"], r["status"], "; ".join(r["reasons"]))
         if r["status"] == "dropped":  # on the console too: the run goes on with fewer dates than the user gave
             log.warning("%s: date %s dropped: %s", r["file"], r["date"], "; ".join(r["reasons"]))
+        if date_sources:
+            r["date_source"] = date_sources.get(r["date"])
     write_json(output, report)
     if remove_stale:
         remove_stale_outputs(Path(output).parent, report["kept_dates"], [Path(f) for f in files.values()])

@@ -1,6 +1,5 @@
 # The rules' input functions and params: thin wrappers from a job's wildcards (w) to mtsar2sar.plan,
 # where the decisions are (unit-tested: tests/test_plan.py). The config holds the schema's defaults.
-import contextlib
 import functools
 import os
 import sys
@@ -17,21 +16,13 @@ NETWORK, SUPER_IMAGE, MULOG = config["network"], config["super_image"], config["
 METHODS_RUN, TRAINING = config["methods"], config.get("training")
 QUICKLOOKS = config["outputs"]["quicklooks"]  # per-date quicklooks and the AOI's sheet
 REFERENCE = SUPER_IMAGE.get("reference_dates")  # monitoring: the super-image's period
-AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in config["aois"].items()}
+# the AOIs as given (before the schema's defaults: a layout's values fill the keys not given)
+AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in GIVEN_AOIS.items()}
 
 
 wildcard_constraints:
     aoi="|".join(AOIS),
     date=r"[^/]+",
-
-
-@contextlib.contextmanager
-def named(prefix=""):
-    """The package's InputError as Snakemake's error: its message (after `prefix`)."""
-    try:
-        yield
-    except InputError as exc:
-        raise WorkflowError(f"{prefix}{exc}") from None
 
 
 def in_report(path, category, caption=None, by_aoi=True):
@@ -50,19 +41,25 @@ def aoi_params(*keys):
     return {key: lambda w, key=key: value(AOIS[w.aoi], key) for key in keys}
 
 
-@functools.cache
 def _date_files(name):
-    """Found once per run (the jobs of every date ask); user errors stop the run."""
-    with named(f"AOI {name!r}: "):
-        files = AOIS[name].date_files(RESULTS)
-        return plan.without_braces({d: str(f) for d, f in files.items()})
+    """Date key -> file of the AOI (found once, when the workflow is read: DATES)."""
+    return DATES[name][0]
+
+
+def coregistration_settings(w):
+    """The coregistration section, with where each date came from (an AOI of files)."""
+    sources = DATES[w.aoi][1]
+    return (
+        {**config["coregistration"], "date_sources": sources}
+        if sources
+        else config["coregistration"]
+    )
 
 
 @functools.cache
 def aoi_shape(name):
     """(height, width) of an AOI's grid, read once per run (the header of a date)."""
-    with named(f"AOI {name!r}: "):
-        return plan.grid_shape(AOIS[name], _date_files(name))
+    return plan.grid_shape(AOIS[name], _date_files(name))
 
 
 @functools.cache
@@ -111,9 +108,9 @@ def date_input(w):
 
 
 def truth_files(w):
-    with named(f"AOI {w.aoi!r}: truth: "):
-        files = {d: str(f) for d, f in AOIS[w.aoi].truth_files(RESULTS).items()}
-        return plan.without_braces(files) or None
+    """Date key -> truth file (checked when the workflow is read: plan.aoi_dates)."""
+    files = {d: str(f) for d, f in AOIS[w.aoi].truth_files(RESULTS).items()}
+    return files or None
 
 
 def reference_dates(name):
@@ -152,6 +149,16 @@ def aoi_model_entry(w):
     files, coregistration = super_image_date_files(w), super_image_report(w)
     return {w.aoi: plan.training_entry(AOIS[w.aoi], files, report=coregistration)}
 
+
+# Every AOI's dates, found when the workflow is read (the jobs of every date ask): a user's error stops
+# the run here, as one line naming the file (stop: the Snakefile), not in the middle of the jobs' graph.
+DATES = {}  # AOI -> (date key -> file, date key -> where the date came from)
+for _name in list(AOIS):
+    try:
+        AOIS[_name], files, sources = plan.aoi_dates(AOIS[_name], REFERENCE, RESULTS)
+        DATES[_name] = files, sources
+    except InputError as exc:
+        stop(exc)
 
 # the AOIs despeckled by batches of dates (network.dates_per_job), by a job per date
 BATCHED_AOIS = [name for name in AOIS if dates_per_job(name) > 1]

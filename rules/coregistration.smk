@@ -16,6 +16,6 @@ checkpoint check_coregistration:
     params:
         **aoi_params("domain", "band"),
         files=date_files,
-        settings=config["coregistration"],
+        settings=coregistration_settings,
     script:
         "../scripts/check_coregistration.py"

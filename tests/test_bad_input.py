@@ -76,6 +76,15 @@ Hostile-input review of stop 20:
 70 a brace in an input's path ............ test_workflow::test_regex_matching_nothing_and_bad_config_key
 71 ENL warning on 5 real dates .......... test_enl_stack::test_a_short_real_stack_at_its_nominal_looks_does_not_warn
 72 date_regex made wrong after a run .... test_workflow::test_end_to_end_tiny_aoi (its end)
+Stacks as users have them (dates, layouts, a first run without a configuration file):
+73 undated names, no date tag ............ test_dates::test_no_date_names_where_it_looked_and_a_line_that_works
+74 day-first keys (the fix named) ........ test_dates::test_a_day_first_key_names_the_fix
+75 a table without a file / a bad date .. test_dates::test_a_table_as_mapping_and_as_csv
+76 a layout's folder without its files .. test_dates::test_each_layout_finds_its_files_dates_domain_and_looks
+77 SNAP products without looks ........... test_dates::test_snap_without_looks_in_its_metadata_is_named
+78 despeckle without --looks or tags ..... test_cli::test_despeckle_reads_the_looks_of_the_dates_tags_or_refuses
+79 the input errors above, through snakemake and mtsar2sar run: one line, no traceback
+   ....................................... test_input_errors_are_one_line_without_a_traceback
 """
 
 from __future__ import annotations
@@ -683,7 +692,7 @@ def test_the_cli_runs_the_workflows_checks_of_a_date(tmp_path):
     ):
         out = tmp_path / "out.tif"
         res = subprocess.run([sys.executable, "-m", "mtsar2sar.cli", "despeckle", str(date), "--super", str(super_image),
-                              "-o", str(out)], capture_output=True, text=True, check=False)
+                              "-o", str(out), "--looks", "1"], capture_output=True, text=True, check=False)
         assert res.returncode == 1 and message in res.stderr and "Traceback" not in res.stderr, res.stderr
         assert not out.exists()
 
@@ -754,3 +763,114 @@ def test_a_tiny_aoi_is_checked_and_filtered_or_refused_by_name(tmp_path):
                                          r" too few for BM3D \(at least 16 a side\); raise mulog.halo"):
         filter_super_image_step(tmp_path / "s130.tif", tmp_path / "enl.json", "mulog", tmp_path / "f130.tif",
                                 super_image_filter_settings({}, {"block": 64, "halo": 4}))
+
+
+def input_error_cases(root: Path) -> list[tuple[str, dict, str]]:
+    """(name, AOI or whole configuration, the message expected) of the input errors found before any job:
+    each in its own folder of ``root``."""
+    from stack_layouts import opera_stack, undated_tagged
+
+    imgs = stack5(32)
+    g = utm_grid(32, 32)
+
+    def folder(name: str, prefix: str = "S1_") -> Path:
+        (root / name).mkdir()
+        write_dates(root / name, imgs, g, prefix=prefix)
+        return root / name
+
+    cases: list[tuple[str, dict, str]] = []
+    ok = folder("ok")
+    cases.append(("bad regex", {"inputs": f"{ok}/*.tif", "date_regex": r"(\d{8}"},
+                  r"date_regex: '(\\d{8}' is not a valid regular expression"))
+    cases.append(("regex without a group", {"inputs": f"{ok}/*.tif", "date_regex": "_2024"}, "has no group"))
+    cases.append(("glob matching nothing", {"inputs": f"{root}/nothing/*.tif"}, "matches no file"))
+    broken = folder("broken")
+    (broken / "S1_20240120.tif").symlink_to(root / "nowhere.tif")
+    cases.append(("broken link", {"inputs": f"{broken}/*.tif"},
+                  "S1_20240120.tif: cannot be read (No such file or directory): a broken link"))
+    cases.append(("a folder as inputs", {"inputs": str(ok)}, "is a folder; give a pattern of its files"))
+    opera_stack(root / "opera", {k: imgs[k] for k in list(imgs)[:3]}, g)
+    cases.append(("VV and VH under one glob", {"inputs": f"{root}/opera/*_V?.tif"},
+                  "each date needs one file (narrow the inputs pattern to one file per date, e.g. one polarization)"))
+    undated_tagged(root / "undated", imgs, g, tag="NOTHING")
+    cases.append(("undated names", {"inputs": f"{root}/undated/*.tif"}, "img_01.tif: no date found"))
+    dayfirst = root / "dayfirst"
+    dayfirst.mkdir()
+    for k, v in imgs.items():
+        write_float32(dayfirst / f"S1_{k[6:]}{k[4:6]}{k[:4]}.tif", v, g)
+    cases.append(("day-first keys", {"inputs": f"{dayfirst}/*.tif"}, "declare the order of its date with date_format"))
+    linked = folder("linked")
+    (linked / "S1_20240120.tif").symlink_to(linked / "S1_20240101.tif")
+    cases.append(("a link, two dates", {"inputs": f"{linked}/*.tif"}, "S1_20240120.tif: the same file as"))
+    cases.append(("truth without the dates", {"inputs": f"{ok}/*.tif", "truth": f"{linked}/S1_2024010[12].tif"},
+                  "truth: '" + f"{linked}/S1_2024010[12].tif' has no file for the date(s) 20240103, 20240104, 20240105"))
+    cases.append(("reference period of one date", {"aois": {"x": {"inputs": f"{ok}/*.tif"}},
+                                                   "super_image": {"reference_dates": ["20240101", "20240101"]}},
+                  ("selects 1 of its dates (20240101, 20240102, 20240103, 20240104, 20240105); the super-image needs"
+                   " at least 2")))
+    corrupt = folder("corrupt")
+    (corrupt / "S1_20240101.tif").write_text("not a raster")
+    cases.append(("a first date that is no raster", {"inputs": f"{corrupt}/*.tif"},
+                  "S1_20240101.tif: not a readable raster"))
+    cases.append(("a key of the configuration", {"inputs": f"{ok}/*.tif", "lokks": 4},
+                  "config: aois.x.lokks: unknown key; did you mean 'looks'?"))
+    cases.append(("a table without a file", {"inputs": f"{ok}/*.tif", "dates": {f"{ok}/S1_20240101.tif": "2024-01-01"}},
+                  "S1_20240102.tif: not in the table dates (config)"))
+    cases.append(("a layout's folder without its files", {"inputs": str(ok), "layout": "hyp3_rtc"},
+                  "holds no file of layout hyp3_rtc"))
+    braced = folder("braced")
+    (braced / "S1_20240120_{v}.tif").write_bytes((braced / "S1_20240101.tif").read_bytes())
+    cases.append(("a brace in a path", {"inputs": f"{braced}/*.tif"}, "a brace in the path of an input"))
+    return cases
+
+
+@pytest.mark.slow
+def test_input_errors_are_one_line_without_a_traceback(tmp_path):
+    """Each input error found before any job, through `snakemake` and through `mtsar2sar run`: one line
+    naming the AOI, the file and the problem, status 1, and no Python traceback (neither Snakemake's
+    InputFunctionException nor its frames); `mtsar2sar run` names it before Snakemake starts. The grids and
+    polarizations of the dates too, which `mtsar2sar run` checks before Snakemake (the workflow in its first
+    job, as a rule's one-line error)."""
+    import os
+    import subprocess
+    import sys
+
+    from stack_layouts import write_raster
+
+    root = tmp_path / "stacks"
+    root.mkdir()
+    cases = input_error_cases(root)
+    grids = root / "grids"
+    grids.mkdir()
+    write_dates(grids, dict(list(stack5(32).items())[:2]), utm_grid(32, 32))
+    write_float32(grids / "S1_20240103.tif", stack5(16)["20240101"], utm_grid(16, 16))
+    pols = root / "pols"
+    for i, (k, v) in enumerate(stack5(32).items()):
+        write_raster(pols / f"S1_{k}.tif", v, utm_grid(32, 32), {"POLARIZATION": "VH" if i == 3 else "VV"})
+    run_only = [("dates on two grids", {"inputs": f"{grids}/*.tif"}, "S1_20240103.tif: not on the grid of the reference"),
+                ("VV and VH by their tags", {"inputs": f"{pols}/*.tif"}, "S1_20240104.tif: polarization VH, but ")]
+    work = tmp_path / "work"
+    work.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    failures = []
+    for name, given, message in cases + run_only:
+        config = given if "aois" in given else {"aois": {"x": {"looks": 1, **given}}}
+        cfg = work / "c.yaml"
+        cfg.write_text(yaml.safe_dump(config))
+        runs = [("mtsar2sar run", [sys.executable, "-m", "mtsar2sar.cli", "run", str(cfg), "-n", "--cores", "1"])]
+        if (name, given, message) in cases:
+            runs.append(("snakemake", [sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--configfile",
+                                       str(cfg), "--directory", str(work), "-n", "--cores", "1"]))
+        for tool, cmd in runs:
+            res = subprocess.run(cmd, cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False)
+            out = res.stdout + res.stderr
+            errors = [line for line in res.stderr.splitlines() if line.startswith("mtsar2sar: error: ")]
+            if not (res.returncode == 1 and len(errors) == 1 and message in out and "Traceback" not in out
+                    and 'File "' not in out and "InputFunctionException" not in out and "Exception" not in out):
+                failures.append(f"{name} ({tool}): status {res.returncode}\n{out[-1500:]}")
+            elif tool == "mtsar2sar run" and "Building DAG" in out:
+                failures.append(f"{name} ({tool}): Snakemake started\n{out[-1500:]}")
+            elif "config: " not in message and not errors[0].startswith("mtsar2sar: error: AOI 'x': "):
+                failures.append(f"{name} ({tool}): the AOI is not named: {errors[0]}")
+    assert not failures, "\n\n".join(failures)
+    assert not (work / "results").exists()

@@ -4,6 +4,7 @@ wheel (`pip install .`) running the workflow shipped inside it, from a folder wi
 from __future__ import annotations
 
 import inspect
+import json
 import os
 import re
 import shutil
@@ -186,7 +187,7 @@ def test_cli_despeckle_equals_the_workflow_step(api_run, tmp_path):
     # other weights by name: another product, tagged with them
     out2 = tmp_path / "out" / "ml.tif"
     res = run_cli("despeckle", str(files[date]), "--super", str(work / "super_image_filtered.tif"), "-o", str(out2),
-                  "--weights", "sar2sar-ml", "--device", "cpu", "--tile", "128", "--overlap", "64")
+                  "--weights", "sar2sar-ml", "--looks", "1", "--device", "cpu", "--tile", "128", "--overlap", "64")
     assert res.returncode == 0, res.stderr[-3000:]
     assert raster_meta(out2)["tags"]["weights"] == "sar2sar-ml"
     assert not np.array_equal(read_product(out2)[0], read_product(out)[0])
@@ -216,7 +217,7 @@ def test_cli_despeckle_errors_name_the_file(api_run, tmp_path):
     ]
     for args, message in cases:
         out = tmp_path / "out.tif"
-        res = run_cli("despeckle", *args, "-o", str(out), "--device", "cpu")
+        res = run_cli("despeckle", *args, "-o", str(out), "--device", "cpu", "--looks", "1")
         assert res.returncode == 1, (args, res.stderr[-2000:])
         assert f"mtsar2sar: error: {message}" in res.stderr, (message, res.stderr[-2000:])
         assert "Traceback" not in res.stderr
@@ -243,7 +244,8 @@ def test_cli_despeckle_errors_name_the_file(api_run, tmp_path):
     assert weights.read_bytes() == (REPO / "mtsar2sar" / "weights" / "sar2sar-ml.pt").read_bytes()
     res = run_cli("despeckle", date_file, "--super", str(tmp_path / "o.tif"), "--looks", "inf", "-o", str(tmp_path / "x.tif"))
     assert res.returncode == 2 and "must be a positive finite number" in res.stderr
-    res = run_cli("despeckle", date_file, "--super", str(nan_super), "-o", str(tmp_path / "x.tif"), "--device", "cpu")
+    res = run_cli("despeckle", date_file, "--super", str(nan_super), "-o", str(tmp_path / "x.tif"), "--device", "cpu",
+                  "--looks", "1")
     assert res.returncode == 1 and "Traceback" not in res.stderr, res.stderr[-2000:]
     assert f"mtsar2sar: error: {nan_super}: no valid pixel (all NaN, nodata, zero or negative)" in res.stderr
     assert not (tmp_path / "x.tif").exists()
@@ -398,3 +400,145 @@ def test_dataarray_grid_nodata_and_time_as_the_caller_gave_them(tmp_path):
     encoded = da.copy()
     encoded.encoding["_FillValue"] = 0.0
     assert api.grid_of(encoded).nodata == 0.0 and api.grid_of(da.assign_attrs(nodata=5.0, _FillValue=1.0)).nodata == 5.0
+
+
+# --- a first run without a configuration file: `run INPUTS`, `init`; despeckle's looks ---
+
+
+def test_init_writes_a_commented_configuration_that_the_schema_accepts(tmp_path, monkeypatch, capsys):
+    """`mtsar2sar init FOLDER` on each layout, undated names with dates in their tags, and undated names
+    without: a configuration the schema accepts, saying where each value came from."""
+    from conftest import utm_grid
+    from stack_layouts import hyp3_stack, opera_stack, snap_products, undated_tagged
+
+    rng = np.random.default_rng(3)
+    imgs = {k: rng.gamma(4, 0.25, (64, 64)).astype(np.float32) for k in ("20240106", "20240118", "20240130")}
+    g = utm_grid()
+    opera_stack(tmp_path / "site" / "VV", imgs, g)
+    hyp3_stack(tmp_path / "hyp3", imgs, g, resolution=30)
+    snap_products(tmp_path / "snap", imgs, g)
+    undated_tagged(tmp_path / "tagged", imgs, g)
+    undated_tagged(tmp_path / "undated", imgs, g, tag="NOTHING")
+    monkeypatch.chdir(tmp_path)
+    schema = config.schema()
+    expected = {
+        "site/VV": ("site_VV", {"inputs": "site/VV", "layout": "opera_rtc", "input_domain": "intensity", "looks": 5},
+                    ["# 3 dates, from: file name:", "#   20240106 20240118 20240130", "looks: 5  # from the layout opera_rtc"]),
+        "hyp3": ("hyp3", {"inputs": "hyp3", "layout": "hyp3_rtc", "input_domain": "intensity", "looks": 45},
+                 ["looks: 45  # from the layout hyp3_rtc"]),
+        "snap": ("snap", {"inputs": "snap", "layout": "snap", "input_domain": "intensity", "looks": 5},
+                 ["# 3 dates, from: path:", "looks: 5  # from the files' metadata"]),
+        "tagged": ("tagged", {"inputs": "tagged/*.tif", "input_domain": "intensity"},
+                   ["# 3 dates, from: tag ACQUISITION_START_TIME:", "# grid of the first date: 64 x 64 px, EPSG:32631, 10 x 10",
+                    "input_domain: \"intensity\"  # guessed: positive real values", "  # ESTIMATED (the ENL of the first"]),
+    }
+    for folder, (name, spec, lines) in expected.items():
+        out = tmp_path / f"{name}.yaml"
+        assert cli.main(["init", folder, "-o", str(out)]) == 0
+        text = out.read_text()
+        written = yaml.safe_load(text)
+        assert config.config_errors(written, schema) == [], text
+        aoi = written["aois"][name]
+        assert {k: v for k, v in aoi.items() if k in spec} == spec, text
+        for line in lines:
+            assert line in text, (line, text)
+        assert f"mtsar2sar: wrote {out}; run it with: mtsar2sar run {out}" in capsys.readouterr().err
+        assert cli.check_inputs(written, tmp_path) is None  # the workflow finds the same files and dates
+    # the estimate of the looks of undated, tagged 4-look-like data: a number near the data's
+    assert 2 < yaml.safe_load((tmp_path / "tagged.yaml").read_text())["aois"]["tagged"]["looks"] < 8
+    # no date anywhere: the table to fill in, and a warning
+    assert cli.main(["init", "undated", "-o", "u.yaml"]) == 0
+    text = (tmp_path / "u.yaml").read_text()
+    assert config.config_errors(yaml.safe_load(text), schema) == []
+    assert '    dates:  # NO DATE FOUND in the names or tags: write each file\'s date (YYYY-MM-DD)\n' \
+           '      "undated/img_01.tif": "YYYY-MM-DD"\n' in text
+    assert "mtsar2sar: warning: no date found in the file names or tags: write each file's date in u.yaml" in \
+        capsys.readouterr().err
+    with pytest.raises(InputError, match=r"undated/img_01\.tif: 'YYYY-MM-DD' is not a date"):
+        cli.check_inputs(yaml.safe_load(text), tmp_path)
+    # nothing a user gave is replaced
+    assert cli.main(["init", "hyp3", "-o", "u.yaml"]) == 1
+    assert "mtsar2sar: error: u.yaml: exists; give another -o, or --force to replace it" in capsys.readouterr().err
+
+
+def test_run_inputs_makes_the_configuration_of_one_aoi(tmp_path, monkeypatch, capsys):
+    from conftest import utm_grid
+    from stack_layouts import snap_products, undated_tagged
+
+    rng = np.random.default_rng(4)
+    imgs = {k: rng.gamma(4, 0.25, (64, 64)).astype(np.float32) for k in ("20240106", "20240118", "20240130")}
+    (tmp_path / "stack").mkdir()
+    write_dates(tmp_path / "stack", imgs, utm_grid())
+    undated_tagged(tmp_path / "tagged", imgs, utm_grid())
+    snap_products(tmp_path / "snap", imgs, utm_grid())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "stack/*.tif", "--looks", "4", "--aoi", "mine", "--print-command", "-n"]) == 0
+    out, err = capsys.readouterr()
+    assert 'aois:\n  mine:\n    inputs: "stack/*.tif"\n    input_domain: "intensity"\n    looks: 4\n' in err
+    cmd = out.split()
+    assert cmd[cmd.index("--configfile") + 1].startswith(str(tmp_path / ".mtsar2sar-run-")) and cmd[-1] == "-n"
+    assert not list(tmp_path.glob(".mtsar2sar-run-*"))  # the configuration of the run is removed after it
+    # the looks: refused unless given, or in the layout or the tags
+    assert cli.main(["run", "tagged/*.tif", "--print-command"]) == 1
+    assert ("tagged/img_01.tif: no number of looks in the files' metadata (tags LOOKS, NUMBER_OF_LOOKS, DIMAP"
+            " azimuth_looks x range_looks) nor their layout: give --looks (1 for single-look data)") in capsys.readouterr().err
+    assert cli.main(["run", "snap", "--print-command"]) == 0  # SNAP's layout detected: looks from the .dim
+    assert 'inputs: "snap"\n    layout: "snap"\n    input_domain: "intensity"\n    looks: 5\n' in capsys.readouterr().err
+    # the options of INPUTS with a configuration file: named
+    (tmp_path / "c.yaml").write_text("aois: {a: {inputs: 'stack/*.tif'}}\n")
+    assert cli.main(["run", "c.yaml", "--looks", "4"]) == 1
+    assert "mtsar2sar: error: --looks: options of `mtsar2sar run INPUTS`" in capsys.readouterr().err
+    # a pattern the shell expanded (not quoted): named, not run on its first file with the others as targets
+    assert cli.main(["run", "stack/S1_20240106.tif", "stack/S1_20240118.tif", "--looks", "1"]) == 1
+    assert "stack/S1_20240106.tif stack/S1_20240118.tif ...: the shell expanded the pattern into its files; quote it" \
+        in capsys.readouterr().err
+    # an input error: one line, before Snakemake starts
+    assert cli.main(["run", "nothing/*.tif", "--looks", "1"]) == 1
+    err = capsys.readouterr().err
+    assert "mtsar2sar: error: inputs: the pattern 'nothing/*.tif' matches no file" in err and "Snakemake" not in err
+
+
+def test_despeckle_reads_the_looks_of_the_dates_tags_or_refuses(api_run, tmp_path):
+    work, files = api_run["work"], api_run["files"]
+    date = list(files)[1]
+    tagged = tmp_path / "tagged.tif"
+    shutil.copyfile(files[date], tagged)
+    with rasterio.open(tagged, "r+", IGNORE_COG_LAYOUT_BREAK="YES") as ds:
+        ds.update_tags(LOOKS="1")
+    common = ("--super", str(work / "super_image_filtered.tif"), "--device", "cpu", "--threads", "1", "--tile",
+              str(NETWORK["tile"]), "--overlap", str(NETWORK["overlap"]), "--batch", str(NETWORK["batch"]))
+    res = run_cli("despeckle", str(files[date]), *common, "-o", str(tmp_path / "none.tif"))
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert (f"mtsar2sar: error: {files[date]}: no number of looks in its tags (LOOKS, NUMBER_OF_LOOKS, NOMINAL_LOOKS,"
+            " NLOOKS, SNAP's DIMAP azimuth_looks x range_looks): give --looks (1 for single-look data") in res.stderr
+    assert not (tmp_path / "none.tif").exists()
+    res = run_cli("despeckle", str(tagged), *common, "-o", str(tmp_path / "out.tif"))
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert f"{tagged}: 1 looks (tag LOOKS = 1)" in res.stderr
+    np.testing.assert_array_equal(read_product(tmp_path / "out.tif")[0], read_product(work / "despeckled" / f"{date}.tif")[0])
+    assert raster_meta(tmp_path / "out.tif")["tags"]["looks"] == raster_meta(work / "despeckled" / f"{date}.tif")["tags"]["looks"]
+
+
+@pytest.mark.slow
+def test_run_inputs_gives_the_bytes_of_a_configuration_file(tmp_path, tiny_stack):
+    """`mtsar2sar run "stack/*.tif" --looks 1 --aoi tiny` and `mtsar2sar run config.yaml` with the same AOI: the
+    same products, byte for byte."""
+    import hashlib
+
+    files = tiny_stack[0]
+    for name in ("glob", "yaml"):
+        (tmp_path / name).mkdir()
+    (tmp_path / "yaml" / "c.yaml").write_text(yaml.safe_dump(
+        {"aois": {"tiny": {"inputs": str(tmp_path / "stack" / "*.tif"), "looks": 1}}}))
+    res = run_cli("run", str(tmp_path / "stack" / "*.tif"), "--looks", "1", "--aoi", "tiny", "--cores", "2",
+                  cwd=tmp_path / "glob")
+    assert res.returncode == 0, res.stderr[-3000:]
+    res = run_cli("run", "c.yaml", "--cores", "2", cwd=tmp_path / "yaml")
+    assert res.returncode == 0, res.stderr[-3000:]
+    digest = lambda p: hashlib.sha256(p.read_bytes()).hexdigest()
+    for d in files:
+        a, b = (tmp_path / w / "results" / "tiny" / "despeckled" / f"{d}.tif" for w in ("glob", "yaml"))
+        assert digest(a) == digest(b), d
+    a, b = (json.loads((tmp_path / w / "results" / "tiny" / "coregistration.json").read_text()) for w in ("glob", "yaml"))
+    assert a == b and a["dates"][0]["date_source"] == r"file name (date_regex '(\\d{8})')"
+    assert not list((tmp_path / "glob").glob(".mtsar2sar-run-*"))

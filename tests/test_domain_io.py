@@ -149,3 +149,31 @@ def test_stale_temporaries_of_a_killed_write_are_removed(tmp_path):
     other.write_text("another product's: kept")
     write_float32(target, np.ones((4, 4)), utm_grid(4, 4))
     assert not stale.exists() and other.exists() and target.exists()
+
+
+def test_a_geotiff_that_gdal_reads_as_a_vendor_product_is_read_as_a_geotiff(tmp_path, monkeypatch):
+    """GDAL's SNAP_TIFF driver opens SNAP's GeoTIFF exports without their transform and CRS: open_raster
+    reopens such a file with the GTiff driver."""
+    import rasterio as rio
+
+    from mtsar2sar import io
+
+    g = utm_grid(8, 8)
+    path = tmp_path / "snap_export.tif"
+    io.write_float32(path, np.ones((8, 8), np.float32), g, "a date")
+    real_open = rio.open
+    drivers = []
+
+    class AsSnap:
+        driver = "SNAP_TIFF"
+
+        def close(self) -> None:
+            drivers.append("closed")
+
+    def fake_open(p, *args, **kwargs):
+        drivers.append(kwargs.get("driver"))
+        return real_open(p, *args, **kwargs) if kwargs.get("driver") else AsSnap()
+
+    monkeypatch.setattr(io.rasterio, "open", fake_open)
+    assert io.read_grid(path).transform == g.transform
+    assert drivers == [None, "closed", "GTiff"]

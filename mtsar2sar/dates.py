@@ -1,0 +1,398 @@
+"""The date of each file of a stack, from where users keep it, and where each came from.
+
+Sources, for each AOI (``aois.<aoi>`` keys of the configuration):
+
+- **the path** (``date_source: path``): ``date_regex`` searched in the file name, then in its path below
+  the pattern's first wildcard folder (:mod:`mtsar2sar.stack`). With ``date_format`` (``"%d%m%Y"``,
+  ``"%d%b%Y"``, ``"%Y-%m-%dT%H%M%S"``...) the captured text is read as a date in that order, so that a
+  day-first date or a month name becomes a key; without ``date_regex``, the regex is made from the format.
+- **the file's metadata** (``date_source: metadata``): the tags of :data:`DATE_TAGS`, in that order, the
+  GDAL ``IMAGERY`` domain's ``ACQUISITIONDATETIME``, then the BEAM-DIMAP metadata that SNAP writes (the
+  ``.dim`` beside a ``.data`` folder, or TIFF tag 65000 of a SNAP GeoTIFF), then ``TIFFTAG_DATETIME``.
+- **a table** (``dates``): a mapping path -> date, or a CSV file of ``path,date`` rows.
+
+``date_source: auto`` (the default) dates each file by its path, else by its metadata. Keys are ``YYYYMMDD`` (``YYYYMMDDTHHMMSS`` for a format or table with a time of day,
+and for metadata dates of which two fall on one day); without ``date_format``, a key from the path is the
+captured text, year first, as ever (:func:`mtsar2sar.stack.find_dates`).
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from mtsar2sar import stack
+from mtsar2sar.errors import InputError
+
+DATE_SOURCES = ("auto", "path", "metadata")
+
+# Dataset tags read for an acquisition date, by name in any case, the first set wins:
+# ACQUISITION_START_TIME (generic), ACQUISITION_DATETIME / ACQUISITION_DATE (this project's STAC fields, the
+# OPERA stacks of data/), ZERO_DOPPLER_START_TIME (OPERA RTC-S1 GeoTIFFs), SNAP's names when copied to tags.
+DATE_TAGS = ("ACQUISITION_START_TIME", "ACQUISITION_DATETIME", "ACQUISITION_DATE", "ZERO_DOPPLER_START_TIME",
+             "PRODUCT_SCENE_RASTER_START_TIME", "FIRST_LINE_TIME")
+# GDAL's IMAGERY metadata domain (filled by GDAL's SAR drivers), after DATE_TAGS
+IMAGERY_TAG = "ACQUISITIONDATETIME"
+# BEAM-DIMAP (SNAP): the product's start time, then the abstracted metadata's first line time
+DIMAP_DATE_FIELDS = ("PRODUCT_SCENE_RASTER_START_TIME", "first_line_time")
+# the time the file was written: the acquisition only for files written then; the last resort
+LAST_TAG = "TIFFTAG_DATETIME"
+# TIFF tag of the DIMAP XML in SNAP's GeoTIFFs
+DIMAP_TIFF_TAG = 65000
+# Tags read for the nominal number of looks (the DIMAP metadata's azimuth_looks x range_looks after them)
+LOOKS_TAGS = ("LOOKS", "NUMBER_OF_LOOKS", "NOMINAL_LOOKS", "NLOOKS")
+
+# The texts of dates and times in tags: ISO 8601 (OPERA: 2024-01-13T02:08:16.123456Z), SNAP
+# (06-JAN-2024 05:50:00.123456), TIFF (2024:01:06 05:50:00), and the keys' own forms.
+_TAG_FORMATS = ("%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S",
+                "%Y-%m-%d", "%Y%m%dT%H%M%S", "%Y%m%d", "%d-%b-%Y %H:%M:%S.%f", "%d-%b-%Y %H:%M:%S", "%d-%b-%Y",
+                "%Y:%m:%d %H:%M:%S")
+# Directives of date_format and the text they read (for the regex made from a format)
+_DIRECTIVES = {"Y": r"\d{4}", "y": r"\d{2}", "m": r"\d{2}", "d": r"\d{2}", "j": r"\d{3}", "H": r"\d{2}",
+               "M": r"\d{2}", "S": r"\d{2}", "f": r"\d{1,6}", "b": r"[A-Za-z]{3}", "B": r"[A-Za-z]{3,9}", "%": "%"}
+_TIME_DIRECTIVES = ("%H", "%M", "%S", "%I", "%f")
+
+
+@dataclass(frozen=True)
+class Dates:
+    """Date key -> file (sorted by key) and date key -> where the date came from."""
+
+    files: dict[str, Path]
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def parse_datetime(text: str) -> datetime | None:
+    """A date (and time) written as in tags and tables (ISO 8601 with or without dashes, SNAP's
+    ``06-JAN-2024 05:50:00.123456``, TIFF's ``2024:01:06 05:50:00``); None when it is none of these."""
+    t = text.strip().rstrip("Zz").strip()
+    t = re.sub(r"(\.\d{6})\d+$", r"\1", t)  # nanoseconds: microseconds
+    t = re.sub(r"[+-]\d{2}:?\d{2}$", "", t) if "T" in t or " " in t else t  # a UTC offset: the time as written
+    for fmt in _TAG_FORMATS:
+        try:
+            return datetime.strptime(t.title() if "%b" in fmt else t, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def has_time(text: str) -> bool:
+    """Whether a date text carries a time of day."""
+    return bool(re.search(r"\d[T ]\d{1,2}:?\d{2}", text.strip()))
+
+
+def source_kind(source: str) -> str:
+    """What kind of source a date's record names: ``file name``, ``path``, ``tag ZERO_DOPPLER_START_TIME``,
+    ``DIMAP first_line_time``, or the table's name."""
+    m = re.match(r"(file name|path|(?:tag|DIMAP|IMAGERY) \S+)", source)
+    return m.group(1) if m else source.split(":")[0]
+
+
+def key_of(when: datetime, with_time: bool) -> str:
+    return when.strftime("%Y%m%dT%H%M%S" if with_time else "%Y%m%d")
+
+
+def regex_of_format(date_format: str) -> str:
+    """The regular expression of the dates written in ``date_format`` (one group, no digit either side):
+    ``%d%m%Y`` -> ``(?<!\\d)(\\d{2}\\d{2}\\d{4})(?!\\d)``."""
+    out, i = [], 0
+    while i < len(date_format):
+        c = date_format[i]
+        if c == "%":
+            d = date_format[i + 1: i + 2]
+            if d not in _DIRECTIVES:
+                raise InputError(f"date_format: {date_format!r}: the directive %{d} cannot be searched for in a path;"
+                                 " give date_regex too (its first group: the text date_format reads)")
+            out.append(_DIRECTIVES[d])
+            i += 2
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return rf"(?<!\d)({''.join(out)})(?!\d)"
+
+
+def read_with_format(f: Path, text: str, date_format: str, where: str) -> str:
+    """The key of a date ``text`` written in ``date_format``."""
+    try:
+        when = datetime.strptime(text, date_format)
+    except ValueError as exc:
+        raise InputError(f"{f}: the {where} gives {text!r}, which is not a date as date_format {date_format!r} ({exc})")\
+            from None
+    return key_of(when, any(d in date_format for d in _TIME_DIRECTIVES))
+
+
+def dimap_text(path: Path) -> tuple[str, str] | None:
+    """(the BEAM-DIMAP XML SNAP wrote for ``path``, where): the ``.dim`` beside the ``.data`` folder of a
+    band (``X.data/Sigma0_VV.img``: ``X.dim``), a ``.dim`` itself, or TIFF tag 65000 of a SNAP GeoTIFF."""
+    dim = path if path.suffix.lower() == ".dim" else None
+    if dim is None and path.parent.suffix.lower() == ".data":
+        dim = path.parent.with_suffix(".dim")
+    if dim is not None and dim.is_file():
+        try:
+            return dim.read_text(errors="replace"), str(dim)
+        except OSError:
+            return None
+    if path.suffix.lower() in (".tif", ".tiff"):
+        try:
+            import tifffile
+        except ImportError:  # pragma: no cover - tifffile comes with scikit-image
+            return None
+        try:
+            with tifffile.TiffFile(path) as tif:
+                tag = tif.pages[0].tags.get(DIMAP_TIFF_TAG)  # type: ignore[union-attr]
+                value = tag.value if tag is not None else None
+        except Exception:  # noqa: BLE001 - not a TIFF tifffile reads: no DIMAP metadata (GDAL names the file)
+            return None
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str) and "<Dimap_Document" in value:
+            return value, f"TIFF tag {DIMAP_TIFF_TAG}"
+    return None
+
+
+def dimap_fields(xml: str) -> dict[str, str]:
+    """The DIMAP fields read here: the elements of ``Production`` (``PRODUCT_SCENE_RASTER_START_TIME``) and
+    the ``MDATTR`` of the abstracted metadata (``first_line_time``, ``azimuth_looks``, ``range_looks``)."""
+    try:
+        root = ET.fromstring(xml.rstrip("\x00"))
+    except ET.ParseError:
+        return {}
+    out: dict[str, str] = {}
+    for el in root.iter():
+        if el.tag == "MDATTR" and el.get("name") and (el.text or "").strip():
+            out.setdefault(str(el.get("name")), (el.text or "").strip())
+        elif el.tag.isupper() and (el.text or "").strip() and len(el) == 0:
+            out.setdefault(el.tag, (el.text or "").strip())
+    return out
+
+
+def raster_tags(path: Path) -> dict[str, str]:
+    """The dataset tags of a raster (names upper-cased), with the IMAGERY domain's as ``IMAGERY:<name>``."""
+    from mtsar2sar.io import open_raster
+
+    with open_raster(path) as ds:
+        tags = {str(k).upper(): str(v) for k, v in ds.tags().items()}
+        try:
+            imagery = ds.tags(ns="IMAGERY")
+        except Exception:  # noqa: BLE001 - a driver without that domain
+            imagery = {}
+    tags.update({f"IMAGERY:{str(k).upper()}": str(v) for k, v in imagery.items()})
+    return tags
+
+
+def metadata_date(path: Path) -> tuple[datetime, str, bool] | None:
+    """(acquisition time, where it was read, whether it has a time of day) of a file, from its tags
+    (:data:`DATE_TAGS`, ``IMAGERY``), its DIMAP metadata, then ``TIFFTAG_DATETIME``; None when none gives one."""
+    try:
+        tags = raster_tags(path)
+    except InputError:  # not a raster GDAL reads (the check of the stack names it): no tags, maybe DIMAP
+        tags = {}
+    candidates = [(name, tags.get(name)) for name in DATE_TAGS] + [("IMAGERY " + IMAGERY_TAG,
+                                                                    tags.get("IMAGERY:" + IMAGERY_TAG))]
+    for name, value in candidates:
+        if value and (when := parse_datetime(value)) is not None:
+            return when, f"tag {name} = {value.strip()}", has_time(value)
+    dimap = dimap_text(path)
+    if dimap is not None:
+        fields = dimap_fields(dimap[0])
+        for name in DIMAP_DATE_FIELDS:
+            value = fields.get(name)
+            if value and (when := parse_datetime(value)) is not None:
+                return when, f"DIMAP {name} = {value} ({dimap[1]})", has_time(value)
+    value = tags.get(LAST_TAG)
+    if value and (when := parse_datetime(value)) is not None:
+        return when, f"tag {LAST_TAG} = {value.strip()} (the time the file was written)", has_time(value)
+    return None
+
+
+def read_looks(path: Path) -> tuple[float, str] | None:
+    """(nominal number of looks, where) from a file's tags (:data:`LOOKS_TAGS`) or DIMAP metadata
+    (``azimuth_looks`` x ``range_looks``); None when they give none."""
+    tags = raster_tags(path)
+    for name in LOOKS_TAGS:
+        try:
+            value = float(tags.get(name, ""))
+        except ValueError:
+            continue
+        if math.isfinite(value) and value > 0:
+            return value, f"tag {name} = {tags[name]}"
+    dimap = dimap_text(path)
+    if dimap is not None:
+        fields = dimap_fields(dimap[0])
+        try:
+            az, rg = float(fields["azimuth_looks"]), float(fields["range_looks"])
+        except (KeyError, ValueError):
+            return None
+        if az > 0 and rg > 0:
+            return az * rg, f"DIMAP azimuth_looks x range_looks = {az:g} x {rg:g} ({dimap[1]})"
+    return None
+
+
+def table_dates(table: str | Path | Mapping[Any, Any], base: str | Path = ".",
+                date_format: str | None = None) -> tuple[dict[Path, tuple[str, str]], str]:
+    """File (resolved) -> (key, the date as given) of a table: a mapping path -> date (paths relative to
+    ``base``) or a CSV file of ``path,date`` rows (a header row is allowed; paths relative to the CSV's
+    folder); and the table's name for the record."""
+    if isinstance(table, Mapping):
+        rows = [(str(k), v) for k, v in table.items()]
+        root, name = Path(base), "dates (config)"
+    else:
+        csv_path = Path(table) if Path(table).is_absolute() else Path(base) / table
+        if not csv_path.is_file():
+            raise InputError(f"dates: {table}: no such file (a CSV of path,date rows, or a mapping path: date)")
+        try:
+            with csv_path.open(newline="") as fh:
+                rows = [(r[0].strip(), r[1].strip()) for r in csv.reader(fh) if r and not r[0].startswith("#")
+                        and len(r) >= 2]
+        except (OSError, UnicodeDecodeError, csv.Error) as exc:
+            raise InputError(f"{csv_path}: not a readable CSV of path,date rows ({exc})") from None
+        if rows and rows[0][0].lower() in ("path", "file", "filename") and parse_datetime(str(rows[0][1])) is None:
+            rows = rows[1:]
+        root, name = csv_path.parent, str(table)
+    out: dict[Path, tuple[str, str]] = {}
+    for p, value in rows:
+        f = Path(p) if Path(p).is_absolute() else root / p
+        where = f"table {name}"
+        if isinstance(value, datetime):
+            key, text = key_of(value, value.time() != datetime.min.time()), value.isoformat()
+        elif isinstance(value, date):
+            key, text = key_of(datetime(value.year, value.month, value.day), False), value.isoformat()
+        else:
+            text = str(value).strip()
+            if date_format:
+                key = read_with_format(f, text, date_format, where)
+            else:
+                when = parse_datetime(text)
+                if when is None:
+                    raise InputError(f"{name}: {p}: {text!r} is not a date (write it as 2024-01-06 or"
+                                     " 2024-01-06T05:50:00, or declare its order with date_format)")
+                key = key_of(when, has_time(text))
+        out[f.resolve()] = (key, text)
+    return out, name
+
+
+# Candidate orders of dates in names (for the message when none is found)
+_CANDIDATES = ("%d%m%Y", "%d-%m-%Y", "%d.%m.%Y", "%d_%m_%Y", "%d%b%Y", "%d-%b-%Y", "%m%d%Y", "%Y%j")
+
+
+def suggested_format(files: list[Path]) -> str | None:
+    """A date_format that reads a date in every file name, or None (for the message when none is found)."""
+    for fmt in _CANDIDATES:
+        regex = re.compile(regex_of_format(fmt))
+        keys = set()
+        for f in files:
+            m = regex.search(f.name)
+            if m is None:
+                break
+            try:
+                when = datetime.strptime(m.group(1), fmt)
+            except ValueError:
+                break
+            if not 1950 <= when.year < 2100:
+                break
+            keys.add(when)
+        else:
+            if len(keys) == len(files):
+                return fmt
+    return None
+
+
+def not_found(f: Path, files: list[Path], date_regex: str, full: str, source: str, shown: Path | None = None) -> InputError:
+    """The error when no date is found for ``f``: where it was looked for, and a configuration line that
+    gives the dates."""
+    looked = []
+    if source in ("auto", "path"):
+        looked.append(stack.nothing_matched(f, date_regex, full))
+    if source in ("auto", "metadata"):
+        looked.append(f"no date in its metadata (tags {', '.join(DATE_TAGS)}, IMAGERY {IMAGERY_TAG}, SNAP's DIMAP"
+                      f" {', '.join(DIMAP_DATE_FIELDS)}, {LAST_TAG})")
+    fmt = suggested_format(files)
+    if fmt is not None:
+        fix = f'date_format: "{fmt}"   (the file names hold dates in that order)'
+        if fmt == "%d%m%Y":
+            fix += ' (or "%m%d%Y" if the month comes first)'
+    else:
+        examples = ", ".join(f'"{os.path.relpath(p, shown) if shown is not None else p}": 2024-01-{6 + 12 * i:02d}'
+                             for i, p in enumerate(files[:2]))
+        fix = f"dates: {{{examples}, ...}}   (or dates: dates.csv, rows path,date)"
+    return InputError(f"{f}: no date found: {'; '.join(looked)}. Give the dates in the AOI's configuration, e.g.\n"
+                      f"    {fix}")
+
+
+def date_rules(date_regex: str | None, date_format: str | None) -> list[tuple[str, str | None]]:
+    """The (date_regex, date_format) rule of an AOI's keys: ``date_regex`` None: the regex of
+    ``date_format``, else ``(\\d{8})``."""
+    regex = date_regex if date_regex is not None else (regex_of_format(date_format) if date_format else r"(\d{8})")
+    return [(regex, date_format)]
+
+
+def path_date(f: Path, rules: list[tuple[re.Pattern[str], str | None]], full: str) -> tuple[str, str] | None:
+    """(key, where) of the first rule whose regex matches the file's name or path; None when none does."""
+    for regex, date_format in rules:
+        found = stack.regex_match(f, regex, full)
+        if found is None:
+            continue
+        text, where = found
+        if date_format:
+            key = read_with_format(f, text, date_format, f"{where} (date_regex {regex.pattern!r})")
+            return key, f"{where}: {text!r} as {date_format!r}"
+        stack.check_key(f, text, regex.pattern)
+        return text, f"{where} (date_regex {regex.pattern!r})"
+    return None
+
+
+def discover(
+    pattern: str,
+    date_regex: str | None = None,
+    date_format: str | None = None,
+    date_source: str = "auto",
+    table: str | Path | Mapping[Any, Any] | None = None,
+    base: str | Path = ".",
+    rules: Sequence[tuple[str, str | None]] | None = None,
+) -> Dates:
+    """The dates of the files of ``pattern`` (relative to ``base``), from the path, the metadata or a
+    table (module docstring); errors name the file, where the date was looked for and a configuration
+    line that gives it. ``rules``: (date_regex, date_format) pairs tried in order (a layout's), instead of
+    :func:`date_rules` of ``date_regex`` and ``date_format``."""
+    if date_source not in DATE_SOURCES:
+        raise InputError(f"date_source: {date_source!r} is not one of {', '.join(DATE_SOURCES)}")
+    files = stack.glob_files(pattern, base)
+    full = stack.full_pattern(pattern, base)
+    if table is not None:
+        entries, name = table_dates(table, base, date_format)
+        pairs, sources = [], {}
+        for f in files:
+            entry = entries.get(f.resolve())
+            if entry is None:
+                raise InputError(f"{f}: not in the table {name} (its paths: {', '.join(str(p) for p in list(entries)[:3])}"
+                                 f"{' ...' if len(entries) > 3 else ''}); give every file of inputs a date there")
+            pairs.append((entry[0], f))
+            sources[entry[0]] = f"{name}: {entry[1]}"
+        return Dates(stack.check_dates(pairs), sources)
+    given = list(rules) if rules is not None else date_rules(date_regex, date_format)
+    compiled = [(stack.compile_date_regex(regex), fmt) for regex, fmt in given]
+    regex_text = " or ".join(r for r, _ in given)
+    from_path: dict[Path, tuple[str, str]] = {}
+    tagged: dict[Path, tuple[datetime, str, bool]] = {}
+    for f in files:
+        found = path_date(f, compiled, full) if date_source in ("auto", "path") else None
+        if found is not None:
+            from_path[f] = found
+            continue
+        got = metadata_date(f) if date_source in ("auto", "metadata") else None
+        if got is None:
+            raise not_found(f, files, regex_text, full, date_source, None if Path(pattern).is_absolute() else Path(base))
+        tagged[f] = got
+    # metadata dates keyed by day; with their times where two fall on one day (two passes of a day)
+    days = [when.date() for when, _, _ in tagged.values()]
+    with_time = len(set(days)) < len(days) and all(t for _, _, t in tagged.values())
+    keyed = {f: (key_of(when, with_time), source) for f, (when, source, _) in tagged.items()} | from_path
+    pairs = [(keyed[f][0], f) for f in files]
+    return Dates(stack.check_dates(pairs), {keyed[f][0]: keyed[f][1] for f in files})
