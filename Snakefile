@@ -52,6 +52,7 @@ include: "rules/coregistration.smk"
 include: "rules/super_image.smk"
 include: "rules/despeckle.smk"
 include: "rules/stac.smk"
+include: "rules/quality.smk"
 include: "rules/methods.smk"
 include: "rules/train.smk"
 include: "rules/evaluate.smk"
@@ -61,4 +62,4 @@ include: "rules/figure.smk"
 rule all:
     default_target: True
     input:
-        plan.all_outputs(AOIS, QUICKLOOKS),
+        plan.all_outputs(AOIS, QUICKLOOKS, quality=QUALITY),

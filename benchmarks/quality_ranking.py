@@ -35,11 +35,13 @@ from pathlib import Path
 
 import numpy as np
 import rasterio
+from scipy.stats import kendalltau
 
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
 from mtsar2sar.enl import TemporalLooks, estimate_enl
 from mtsar2sar.io import read_intensity, read_product
 from mtsar2sar.methods import boxcar
+from mtsar2sar.metrics import psnr_log
 from mtsar2sar.network import auto_weights, load_network
 from mtsar2sar.plan import super_image_filter_settings
 from mtsar2sar.quality import (
@@ -66,8 +68,10 @@ class Stack:
     """One stack's dates, super-images, looks and chain."""
 
     def __init__(self, name: str, dates: list[str], noisy: list[Array], mean: Array, filtered: Array, looks: float,
-                 temporal: float | None, weights: str, chain: list[Array] | None = None) -> None:
+                 temporal: float | None, weights: str, chain: list[Array] | None = None,
+                 truth: list[Array] | None = None) -> None:
         self.name, self.dates, self.noisy, self.mean, self.filtered = name, dates, noisy, mean, filtered
+        self.truth = truth  # simulated stacks: the PSNR of each run, to compare the rankings
         self.looks, self.temporal, self.weights = looks, temporal, weights
         self.reference = reference_looks(looks, temporal)
         self._chain = chain
@@ -95,9 +99,10 @@ def demo_stack(aoi: Path) -> Stack:
     enl_report = json.loads((aoi / "super_image_enl.json").read_text())
     with rasterio.open(aoi / "despeckled" / f"{dates[0]}.tif") as ds:
         weights = ds.tags()["weights"]
+    truth = [read_product(aoi / "simulated" / "truth" / f"{d}.tif")[0].astype(np.float64) for d in dates]
     return Stack(aoi.name, dates, noisy, read_product(aoi / "super_image.tif")[0].astype(np.float64),
                  read_product(aoi / "super_image_filtered.tif")[0].astype(np.float64), float(enl_report["looks"]),
-                 temporal_looks_of(enl_report), weights, chain)
+                 temporal_looks_of(enl_report), weights, chain, truth)
 
 
 def real_stack(pol_dir: Path) -> Stack:
@@ -137,8 +142,10 @@ def degraded(st: Stack) -> list[str]:
     return out + (["GRD weights"] if st.looks < GRD_DEGRADED_BELOW else [])
 
 
-def score_run(st: Stack, estimate: Callable[[int], Array], keep: bool) -> tuple[AoiQuality, dict[str, tuple[Array, Array]]]:
-    """The quality report of one run; with ``keep``, every date's images too (for its sheet)."""
+def score_run(st: Stack, estimate: Callable[[int], Array], keep: bool,
+              psnr: list[float] | None = None) -> tuple[AoiQuality, dict[str, tuple[Array, Array]]]:
+    """The quality report of one run; with ``keep``, every date's images too (for its sheet); ``psnr``: gets
+    the PSNR on log-intensity of every date against the truth (a simulated stack)."""
     cache: dict[str, tuple[Array, Array]] = {}
 
     def load(d: str) -> tuple[Array, Array]:
@@ -146,9 +153,17 @@ def score_run(st: Stack, estimate: Callable[[int], Array], keep: bool) -> tuple[
         pair = (st.noisy[k], estimate(k))
         if keep:
             cache[d] = pair
+        if psnr is not None and st.truth is not None:
+            psnr.append(psnr_log(pair[1], st.truth[k]))
         return pair
 
     return assess_aoi(st.name, st.dates, load, st.reference, st.mean), cache
+
+
+def ranks(keys: list[tuple[float, ...]]) -> list[int]:
+    """The position of each key in ascending order (ties: the same position)."""
+    order = sorted(set(keys))
+    return [order.index(k) for k in keys]
 
 
 def cell(q: AoiQuality) -> str:
@@ -188,13 +203,16 @@ def main() -> int:
     reports: dict[str, dict[str, object]] = {}
     first = 0
     seconds, scored = 0.0, 0
+    agreement: list[str] = []
+    agreement_head = ""
     for make in stacks:
         st = make()
         mask = homogeneous_areas(st.mean)
         results: dict[str, AoiQuality] = {}
+        psnrs: dict[str, list[float]] = {}
         for name, estimate in runs(st, nets).items():
             t0 = time.perf_counter()
-            q, cache = score_run(st, estimate, keep=args.sheets is not None)
+            q, cache = score_run(st, estimate, keep=args.sheets is not None, psnr=psnrs.setdefault(name, []))
             seconds += time.perf_counter() - t0  # includes the runs' own estimates (the network): an upper bound
             scored += len(st.dates)
             results[name] = q
@@ -211,6 +229,14 @@ def main() -> int:
         table.append(f"| {st.name} | {st.reference:.2f} | " + " | ".join(cell(results[r]) + ("" if r in bad or r == "chain"
                      else " ·") for r in RUNS) + f" | {verdict} |")
         print(f"{st.name}: " + "; ".join(f"{r} {results[r].line}" for r in RUNS), file=sys.stderr, flush=True)
+        if st.truth is not None:  # the report's ranking of the runs against the truth's (PSNR on log-intensity)
+            names = list(results)
+            by_report = ranks([tuple(results[r].rank_key()) for r in names])
+            by_truth = ranks([(-float(np.mean(psnrs[r])),) for r in names])
+            tau = kendalltau(by_report, by_truth).statistic
+            agreement.append(f"| {st.name} | " + " | ".join(f"{np.mean(psnrs[r]):.2f}" for r in names)
+                             + f" | {tau:.2f} |")
+            agreement_head = "| stack | " + " | ".join(names) + " | Kendall tau |"
         reports[st.name] = {r: q.to_dict() for r, q in results.items()}
     print("\n## Quality reports of good and degraded runs: mean quality index (dates ok / warning / fail)\n")
     print("| stack | reference looks | " + " | ".join(RUNS) + " | chain above every degraded run |")
@@ -219,6 +245,12 @@ def main() -> int:
     print(f"\n· not a degraded run on that stack (GRD weights on multi-look data). The chain ranks above every degraded"
           f" run on {first} of {len(stacks)} stacks. Scoring: {seconds / max(scored, 1):.3f} s a date and run"
           " (with the runs' own estimates).")
+    if agreement:
+        print("\n## Against the truth (simulated stacks): PSNR on log-intensity (dB) of each run, and Kendall's tau"
+              " between the report's ranking of the runs and the PSNR's\n")
+        print(agreement_head)
+        print("|---|" + "---|" * (agreement_head.count("|") - 2))
+        print("\n".join(agreement))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(reports, indent=1) + "\n")

@@ -364,3 +364,14 @@ def _stack_array(
     if grid.crs is not None:
         attrs["crs"] = grid.crs.to_string()
     return xr.DataArray(np.stack(images), dims=("time", "y", "x"), coords=coords, attrs=attrs, name="despeckled")
+
+
+def assess_quality(results: str | Path, domain: str = "intensity", band: int | None = None,
+                   looks: float | None = None, workdir: str | Path | None = None) -> dict[str, Any]:
+    """The quality of a finished AOI without a truth (the workflow's ``quality`` rule, ``mtsar2sar quality``):
+    every kept date of ``results`` (``results/<aoi>``, or a ``workdir=`` of :func:`despeckle_stack`) scored by
+    its ratio image and its changes since the date before, with a verdict; writes ``quality.json`` and
+    ``quality.png`` there and returns the report (``report["dates"][i]["verdict"]["line"]``, ``report["aggregate"]``)."""
+    from mtsar2sar.steps import quality_of_results
+
+    return quality_of_results(results, domain, band, looks, workdir)

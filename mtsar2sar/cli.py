@@ -518,6 +518,23 @@ def parser() -> argparse.ArgumentParser:
     init.add_argument("--force", action="store_true", help="replace the output if it exists")
     add_stack_options(init, domain=False)
 
+    qa = sub.add_parser(
+        "quality", allow_abbrev=False,
+        help="judge a finished AOI's products without a truth: quality.json and the sheet quality.png",
+        description="Score every kept date of a finished AOI (its results folder, results/<aoi>) by its ratio"
+        " image noisy / despeckled (mean 1, the input's looks, no structure) and its changes since the date"
+        " before; write quality.json and the one-page sheet quality.png into the folder (the workflow's"
+        " `quality` rule) and print one verdict line per date. Exit status 1 when a date fails.",
+    )
+    qa.add_argument("results", metavar="RESULTS_DIR", help="an AOI's results folder (results/<aoi>)")
+    qa.add_argument("--domain", choices=["intensity", "amplitude", "complex"], default="intensity",
+                    help="what the input dates' pixels are (default: intensity)")
+    qa.add_argument("--band", type=positive_int, help="band of multi-band inputs")
+    qa.add_argument("--looks", type=positive_float, default=None,
+                    help="looks of the input dates (default: the products' looks tag)")
+    qa.add_argument("--workdir", help="the folder the products' source paths are relative to (default: the"
+                    " folder above results/)")
+
     ds = sub.add_parser(
         "despeckle", allow_abbrev=False,
         help="despeckle one date by its ratio to a (filtered) super-image",
@@ -559,6 +576,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    """``mtsar2sar quality RESULTS_DIR``: the workflow's quality step on a finished AOI; 1 if a date fails."""
+    from mtsar2sar.steps import quality_of_results
+
+    report = quality_of_results(args.results, args.domain, args.band, args.looks, args.workdir)
+    for d in report["dates"]:
+        print(f"{d['date']}: {d['verdict']['line']}")
+    print(f"{report['aoi']}: {report['aggregate']['line']}")
+    print(f"written: {Path(args.results) / 'quality.json'}, {Path(args.results) / 'quality.png'}")
+    return 1 if report["aggregate"]["status"] == "fail" else 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args, extra = parser().parse_known_args(argv)
     try:
@@ -568,6 +597,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser().error(f"unrecognized arguments: {' '.join(extra)}")
         if args.command == "init":
             return cmd_init(args)
+        if args.command == "quality":
+            return cmd_quality(args)
         if args.tile % 32 or args.overlap % 32 or args.overlap < 0:
             raise InputError(f"--tile {args.tile} and --overlap {args.overlap} must be multiples of 32 (overlap >= 0)")
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")

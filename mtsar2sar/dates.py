@@ -11,6 +11,11 @@ Sources, for each AOI (``aois.<aoi>`` keys of the configuration):
   ``.dim`` beside a ``.data`` folder, or TIFF tag 65000 of a SNAP GeoTIFF), then ``TIFFTAG_DATETIME``.
 - **a table** (``dates``): a mapping path -> date, or a CSV file of ``path,date`` rows.
 
+One multi-band file (GeoTIFF, VRT, ENVI...) as the AOI's inputs is a stack of one band per date
+(:func:`band_dates`): each band's date from its description (``Sigma0_VV_06Jan2024`` as SNAP names a stack's
+bands, an ISO or ``yyyymmdd`` date), else its band-level tags (:data:`DATE_TAGS`), else the band's name in SNAP's
+DIMAP metadata; or from ``dates`` given as a list, in band order.
+
 ``date_source: auto`` (the default) dates each file by its path, else by its metadata. Keys are ``YYYYMMDD`` (``YYYYMMDDTHHMMSS`` for a format or table with a time of day,
 and for metadata dates of which two fall on one day); without ``date_format``, a key from the path is the
 captured text, year first, as ever (:func:`mtsar2sar.stack.find_dates`).
@@ -25,7 +30,7 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +72,8 @@ class Dates:
 
     files: dict[str, Path]
     sources: dict[str, str] = field(default_factory=dict)
+    # one multi-band file, one band per date: date key -> its band (``files`` then maps every key to that file)
+    bands: dict[str, int] = field(default_factory=dict)
 
 
 def parse_datetime(text: str) -> datetime | None:
@@ -353,18 +360,31 @@ def discover(
     date_regex: str | None = None,
     date_format: str | None = None,
     date_source: str = "auto",
-    table: str | Path | Mapping[Any, Any] | None = None,
+    table: str | Path | Mapping[Any, Any] | Sequence[Any] | None = None,
     base: str | Path = ".",
     rules: Sequence[tuple[str, str | None]] | None = None,
+    split_bands: bool = False,
 ) -> Dates:
     """The dates of the files of ``pattern`` (relative to ``base``), from the path, the metadata or a
     table (module docstring); errors name the file, where the date was looked for and a configuration
     line that gives it. ``rules``: (date_regex, date_format) pairs tried in order (a layout's), instead of
-    :func:`date_rules` of ``date_regex`` and ``date_format``."""
+    :func:`date_rules` of ``date_regex`` and ``date_format``. ``split_bands``: one multi-band file is a band
+    per date (:func:`band_dates`; ``table`` then a list of dates in band order)."""
     if date_source not in DATE_SOURCES:
         raise InputError(f"date_source: {date_source!r} is not one of {', '.join(DATE_SOURCES)}")
     files = stack.glob_files(pattern, base)
     full = stack.full_pattern(pattern, base)
+    count = band_count(files[0]) if split_bands and len(files) == 1 else 0
+    if count > 1:  # one multi-band file: a band per date
+        if isinstance(table, str | Path | Mapping):
+            raise InputError(f"{files[0]}: one file of {count} bands, a band per date: give dates as a list in band"
+                             f" order, e.g. dates: {example_dates(count)}")
+        return band_dates(files[0], count, date_source, table, date_format,
+                          list(rules) if rules is not None else date_rules(date_regex, date_format))
+    if isinstance(table, Sequence) and not isinstance(table, str):
+        raise InputError(f"dates: a list of dates is for one multi-band file (a band per date); inputs has"
+                         f" {len(files)} file(s){'' if len(files) > 1 else ' of one band'}: give a mapping path: date"
+                         " or a CSV file of path,date rows")
     if table is not None:
         entries, name = table_dates(table, base, date_format)
         pairs, sources = [], {}
@@ -396,3 +416,170 @@ def discover(
     keyed = {f: (key_of(when, with_time), source) for f, (when, source, _) in tagged.items()} | from_path
     pairs = [(keyed[f][0], f) for f in files]
     return Dates(stack.check_dates(pairs), {keyed[f][0]: keyed[f][1] for f in files})
+
+
+# --- one multi-band file: a band per date ---
+
+# Dates in band descriptions, after the AOI's own rules: SNAP's stack bands (Sigma0_VV_slv1_18Jan2024), an ISO date
+# (with or without a time), yyyymmdd (with or without a time)
+BAND_RULES: tuple[tuple[str, str | None], ...] = (
+    (r"(?<![A-Za-z0-9])(\d{2}[A-Z][a-z]{2}\d{4})(?!\d)", "%d%b%Y"),
+    (r"(?<!\d)(\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:?\d{2}:?\d{2})?)(?!\d)", None),
+    (r"(?<!\d)(\d{8}(?:T\d{6})?)(?!\d)", None),
+)
+# Polarizations in band descriptions (for the message on two bands of one date)
+_POLARIZATION = re.compile(r"(?<![A-Za-z])(VV|VH|HH|HV)(?![A-Za-z])")
+
+
+def band_count(path: Path) -> int:
+    """The number of bands of a raster GDAL reads; 0 when it reads none there (the checks name the file)."""
+    from mtsar2sar.io import open_raster
+
+    try:
+        with open_raster(path) as ds:
+            return int(ds.count)
+    except InputError:
+        return 0
+
+
+def dimap_band_names(path: Path) -> tuple[dict[int, str], str]:
+    """Band (1-based) -> its name in SNAP's DIMAP metadata of ``path`` (``Spectral_Band_Info``), and where."""
+    dimap = dimap_text(path)
+    if dimap is None:
+        return {}, ""
+    try:
+        root = ET.fromstring(dimap[0].rstrip("\x00"))
+    except ET.ParseError:
+        return {}, ""
+    out = {}
+    for info in root.iter("Spectral_Band_Info"):
+        index, name = info.findtext("BAND_INDEX"), info.findtext("BAND_NAME")
+        if index is not None and index.strip().isdigit() and name:
+            out[int(index) + 1] = name.strip()
+    return out, dimap[1]
+
+
+def text_date(text: str, rules: Sequence[tuple[re.Pattern[str], str | None]]) -> tuple[datetime, bool] | None:
+    """(date, whether it has a time) of the first rule whose regex finds a date in ``text`` (a band's name)."""
+    for regex, date_format in rules:
+        match = regex.search(text)
+        if match is None:
+            continue
+        found = next((g for g in match.groups() if g), None)
+        if found is None:
+            continue
+        if date_format:
+            try:
+                return datetime.strptime(found, date_format), any(d in date_format for d in _TIME_DIRECTIVES)
+            except ValueError:
+                continue
+        when = parse_datetime(found)
+        if when is not None:
+            return when, has_time(found) or "T" in found
+    return None
+
+
+def example_dates(n: int) -> str:
+    """``[2024-01-06, 2024-01-18, ...]``: a list of ``n`` dates in band order (for messages)."""
+    shown = [(date(2024, 1, 6) + timedelta(days=12 * i)).isoformat() for i in range(min(n, 3))]
+    return f"[{', '.join(shown)}{', ...' if n > 3 else ''}]"
+
+
+def listed_dates(f: Path, table: Sequence[Any], count: int, date_format: str | None) -> list[tuple[str, str]]:
+    """(key, the date as given) of each band, from ``dates`` given as a list in band order."""
+    if len(table) != count:
+        raise InputError(f"{f}: dates: the list has {len(table)} dates but the file has {count} bands (one date per"
+                         f" band, in band order, e.g. dates: {example_dates(count)})")
+    out = []
+    for value in table:
+        if isinstance(value, datetime):
+            out.append((key_of(value, value.time() != datetime.min.time()), value.isoformat()))
+        elif isinstance(value, date):
+            out.append((key_of(datetime(value.year, value.month, value.day), False), value.isoformat()))
+        else:
+            text = str(value).strip()
+            if date_format:
+                out.append((read_with_format(f, text, date_format, "dates list"), text))
+                continue
+            when = parse_datetime(text)
+            if when is None:
+                raise InputError(f"dates: {text!r} is not a date (write it as 2024-01-06 or 2024-01-06T05:50:00, or"
+                                 " declare its order with date_format)")
+            out.append((key_of(when, has_time(text)), text))
+    return out
+
+
+def band_dates(f: Path, count: int, date_source: str = "auto", table: Sequence[Any] | None = None,
+               date_format: str | None = None, rules: Sequence[tuple[str, str | None]] = ()) -> Dates:
+    """The dates of the ``count`` bands of one file, a band per date: from ``table`` (a list of dates in band
+    order), else each band's description (``rules``, then :data:`BAND_RULES`), its band-level tags
+    (:data:`DATE_TAGS`), or its name in SNAP's DIMAP metadata (``date_source``: ``path`` the names only,
+    ``metadata`` the tags only). An error names the band without a date and gives the ``dates`` line."""
+    from mtsar2sar.io import open_raster
+
+    keyed: dict[int, tuple[str, str]] = {}
+    if table is not None:
+        for b, (key, text) in enumerate(listed_dates(f, table, count, date_format), start=1):
+            keyed[b] = key, f"band {b}: dates (config) {text}"
+    else:
+        compiled = [(stack.compile_date_regex(r), fmt) for r, fmt in (*rules, *BAND_RULES)]
+        with open_raster(f) as ds:
+            descriptions = [d or "" for d in ds.descriptions]
+            band_tags = [{str(k).upper(): str(v) for k, v in ds.tags(b).items()} for b in range(1, count + 1)]
+        dimap, dimap_where = dimap_band_names(f) if date_source in ("auto", "path") else ({}, "")
+        tagged: dict[int, tuple[datetime, str, bool]] = {}
+        from_tags: set[int] = set()
+        for b in range(1, count + 1):
+            got: tuple[datetime, str, bool] | None = None
+            names = [(descriptions[b - 1], "description", "")] + ([(dimap[b], "DIMAP BAND_NAME", f" ({dimap_where})")]
+                                                                   if b in dimap else [])
+            if date_source in ("auto", "path"):
+                for text, where, whose in names:
+                    found = text_date(text, compiled) if text else None
+                    if found is not None:
+                        got = found[0], f"band {b} {where} {text!r}{whose}", found[1]
+                        break
+            if got is None and date_source in ("auto", "metadata"):
+                value = next(((n, band_tags[b - 1][n]) for n in DATE_TAGS if band_tags[b - 1].get(n)
+                              and parse_datetime(band_tags[b - 1][n]) is not None), None)
+                if value is not None:
+                    when = parse_datetime(value[1])
+                    assert when is not None
+                    got = when, f"band {b} tag {value[0]} = {value[1].strip()}", has_time(value[1])
+                    from_tags.add(b)
+            if got is None:
+                looked = []
+                if date_source in ("auto", "path"):
+                    looked.append(f"its description {descriptions[b - 1]!r} holds no date" if descriptions[b - 1]
+                                  else "it has no description")
+                if date_source in ("auto", "metadata"):
+                    looked.append(f"its tags hold no date ({', '.join(DATE_TAGS)})")
+                raise InputError(
+                    f"{f}: one file of {count} bands, read as a band per date, but band {b} has no date:"
+                    f" {'; '.join(looked)}. Give the bands' dates in band order in the AOI's configuration, e.g.\n"
+                    f"    dates: {example_dates(count)}   ({count} dates)\n"
+                    "  (or, for one band of each of several files, band: N)")
+            tagged[b] = got
+        # a name's date keyed as written (with its time when it has one); the tags' by day, with their times where
+        # two fall on one day and every date has its time (two passes)
+        days = [tagged[b][0].date() for b in from_tags]
+        with_time = len(set(days)) < len(days) and all(tagged[b][2] for b in from_tags)
+        keyed = {b: (key_of(when, with_time if b in from_tags else t), where) for b, (when, where, t) in tagged.items()}
+    seen: dict[str, int] = {}
+    for b, (key, where) in keyed.items():
+        if key in seen:
+            a = seen[key]
+            fix = ""
+            pols = [_POLARIZATION.search(keyed[x][1]) for x in (a, b)]
+            if all(pols) and pols[0] and pols[1] and pols[0].group(1) != pols[1].group(1):
+                pol = pols[0].group(1)
+                same = [x for x in keyed if (m := _POLARIZATION.search(keyed[x][1])) and m.group(1) == pol]
+                fix = (f"; a stack is one polarization: make a file of the {pol} bands, e.g. gdal_translate -of VRT"
+                       f" {' '.join(f'-b {x}' for x in same)} {f.name} {f.stem}_{pol}.vrt")
+            raise InputError(f"{f}: bands {a} and {b} both have the date {key} ({keyed[a][1]}; {where}): one band"
+                             f" per date{fix}")
+        seen[key] = b
+    stack.check_dates([(key, f) for key, _ in keyed.values()], same_file=True)
+    order = sorted(keyed, key=lambda b: keyed[b][0])
+    return Dates({keyed[b][0]: f for b in order}, {keyed[b][0]: keyed[b][1] for b in order},
+                 {keyed[b][0]: b for b in order})

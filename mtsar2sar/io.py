@@ -479,3 +479,81 @@ def read_intensity_decimated(
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
             parts.append(np.nanmean(blocks, axis=(1, 3)).astype(np.float32))
     return np.concatenate(parts, axis=0)
+
+
+# --- one band of a multi-band stack as a file of its own (a GDAL VRT) ---
+
+# rasterio's dtype names -> GDAL's data type names (a VRT band's dataType)
+_GDAL_TYPES = {"uint8": "Byte", "int8": "Int8", "uint16": "UInt16", "int16": "Int16", "uint32": "UInt32",
+               "int32": "Int32", "uint64": "UInt64", "int64": "Int64", "float32": "Float32", "float64": "Float64",
+               "complex_int16": "CInt16", "complex64": "CFloat32", "complex128": "CFloat64"}
+
+
+def band_vrt_xml(source: str | Path, band: int) -> str:
+    """A GDAL VRT of band ``band`` of ``source`` alone: its grid (size, CRS, transform), its data type,
+    nodata, scale and offset, description, mask (a GDAL mask band: the VRT's mask), and as the VRT's tags
+    the source's dataset tags with the band's own (the band's win). Pixels are read from the source, lazily."""
+    import xml.etree.ElementTree as ET
+
+    src = str(Path(source).resolve())
+    with open_raster(source) as ds:
+        if not 1 <= band <= ds.count:
+            raise InputError(f"{source}: band {band} requested but the file has {ds.count} band(s)")
+        i = band - 1
+        root = ET.Element("VRTDataset", rasterXSize=str(ds.width), rasterYSize=str(ds.height))
+        if ds.crs is not None:
+            ET.SubElement(root, "SRS", dataAxisToSRSAxisMapping="1,2").text = ds.crs.to_wkt()
+        if not ds.transform.is_identity:
+            ET.SubElement(root, "GeoTransform").text = ", ".join(repr(float(v)) for v in ds.transform.to_gdal())
+        tags = {**{str(k): str(v) for k, v in ds.tags().items()}, **{str(k): str(v) for k, v in ds.tags(band).items()}}
+        if tags:
+            meta = ET.SubElement(root, "Metadata")
+            for k, v in tags.items():
+                ET.SubElement(meta, "MDI", key=k).text = v
+        flags = ds.mask_flag_enums[i]
+        if MaskFlags.per_dataset in flags and MaskFlags.alpha not in flags:  # the source's mask band: the VRT's
+            mask = ET.SubElement(ET.SubElement(root, "MaskBand"), "VRTRasterBand", dataType="Byte")
+            simple = ET.SubElement(mask, "SimpleSource")
+            ET.SubElement(simple, "SourceFilename", relativeToVRT="0").text = src
+            ET.SubElement(simple, "SourceBand").text = f"mask,{band}"
+        vrt_band = ET.SubElement(root, "VRTRasterBand", dataType=_GDAL_TYPES[ds.dtypes[i]], band="1")
+        if ds.descriptions[i]:
+            ET.SubElement(vrt_band, "Description").text = ds.descriptions[i]
+        if ds.nodatavals[i] is not None:
+            ET.SubElement(vrt_band, "NoDataValue").text = repr(float(ds.nodatavals[i]))
+        if ds.offsets[i] != 0.0:
+            ET.SubElement(vrt_band, "Offset").text = repr(float(ds.offsets[i]))
+        if ds.scales[i] != 1.0:
+            ET.SubElement(vrt_band, "Scale").text = repr(float(ds.scales[i]))
+        simple = ET.SubElement(vrt_band, "SimpleSource")
+        ET.SubElement(simple, "SourceFilename", relativeToVRT="0").text = src
+        ET.SubElement(simple, "SourceBand").text = str(band)
+    ET.indent(root)
+    return ET.tostring(root, encoding="unicode") + "\n"
+
+
+def write_band_vrt(source: str | Path, band: int, path: str | Path) -> bool:
+    """Write :func:`band_vrt_xml` to ``path`` (atomically: a temporary name, then renamed), only when it
+    differs from what is there (an unchanged file keeps its time: Snakemake reruns nothing); True when
+    written."""
+    path = Path(path)
+    text = band_vrt_xml(source, band)
+    try:
+        if path.read_text() == text:
+            return False
+    except (OSError, UnicodeDecodeError):
+        pass
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w") as fh:
+                fh.write(text)
+            os.chmod(tmp, default_mode())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise write_failure(path, exc) from exc
+    return True

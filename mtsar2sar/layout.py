@@ -23,6 +23,8 @@ PRODUCTS = {
     "despeckled_done": "despeckled.done",
     "quicklook": "quicklooks/{date}.jpg",
     "quicklook_sheet": "quicklooks.jpg",
+    "quality": "quality.json",  # outputs.quality: every date judged without a truth
+    "quality_sheet": "quality.png",
     "stac_collection": "stac/collection.json",
     "stac_item": "stac/{item}.json",
     "method": "methods/{method}/{date}.tif",

@@ -10,10 +10,12 @@ A setting that cannot be used raises :class:`~mtsar2sar.errors.InputError` namin
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
 import re
+import sys
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -324,9 +326,11 @@ def aoi_outputs(aoi: str, kept: Sequence[str], quicklooks: bool, results: str = 
     return out
 
 
-def all_outputs(aois: Iterable[str], quicklooks: bool, results: str = RESULTS) -> list[str]:
-    """The default target: every AOI despeckled, its STAC collection, its quicklook sheet (``outputs.quicklooks``)."""
-    targets = ["despeckled.done", "stac/collection.json", *(["quicklooks.jpg"] if quicklooks else [])]
+def all_outputs(aois: Iterable[str], quicklooks: bool, results: str = RESULTS, quality: bool = False) -> list[str]:
+    """The default target: every AOI despeckled, its STAC collection, its quicklook sheet (``outputs.quicklooks``)
+    and its quality report and sheet (``outputs.quality``)."""
+    targets = ["despeckled.done", "stac/collection.json", *(["quicklooks.jpg"] if quicklooks else []),
+               *(["quality.json", "quality.png"] if quality else [])]
     return [f"{results}/{name}/{target}" for name in aois for target in targets]
 
 
@@ -486,3 +490,16 @@ def check_results_folders(aois: Iterable[str], results: str = RESULTS) -> None:
     for path in [results, *(f"{results}/{name}" for name in aois)]:
         if os.path.exists(path) and not os.path.isdir(path):
             raise InputError(f"{path}: a file where the workflow keeps a folder of results; move it away")
+
+
+@functools.cache
+def dry_run_note(aoi: str) -> None:
+    """Said once per AOI: what a dry run before the co-registration check plans for."""
+    print(f"mtsar2sar: dry run: AOI {aoi!r} has no co-registration report yet; the plan below assumes that the"
+          " check keeps every date", file=sys.stderr)
+
+
+def with_date_sources(coregistration: Mapping[str, Any], sources: Mapping[str, str]) -> Mapping[str, Any]:
+    """The ``coregistration`` settings of the check, with where each date came from (an AOI of files; the
+    section as it is for a simulated AOI, so that its recorded params stay the same)."""
+    return {**coregistration, "date_sources": dict(sources)} if sources else coregistration

@@ -8,6 +8,7 @@ known (e.g. the SAR instrument mode of a stack whose files do not say it) is lef
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -209,6 +210,24 @@ def _float(text: str | None) -> float | None:
         return None
 
 
+# The scores of a date's quality (mtsar2sar.quality) carried by its STAC item, as mtsar2sar:quality_<name>.
+QUALITY_PROPERTIES = ("ratio_mean", "ratio_enl", "reference_looks", "m_index", "edge_correlation", "change_slope",
+                      "invalid_fraction")
+
+
+def quality_properties(quality: Mapping[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """Date key -> the STAC properties of its quality: the verdict's status and line, and the finite scores."""
+    out: dict[str, dict[str, Any]] = {}
+    for d in (quality or {}).get("dates", []):
+        props: dict[str, Any] = {f"{PREFIX}quality": d["verdict"]["status"], f"{PREFIX}quality_line": d["verdict"]["line"]}
+        for name in QUALITY_PROPERTIES:
+            value = d.get(name)
+            if isinstance(value, int | float) and math.isfinite(value):
+                props[f"{PREFIX}quality_{name}"] = float(value)
+        out[str(d["date"])] = props
+    return out
+
+
 def aoi_products(
     aoi: str,
     despeckled: Mapping[str, str | Path],
@@ -216,10 +235,13 @@ def aoi_products(
     super_image_filtered: str | Path,
     enl_report: Mapping[str, Any] | None = None,
     quicklooks: Mapping[str, str | Path] | None = None,
+    quality: Mapping[str, Any] | None = None,
 ) -> tuple[list[Product], dict[str, str]]:
     """The products of an AOI (date key -> despeckled file, the two super-images, the super-image's ENL
-    report) as :class:`Product` s, and the software that made them."""
+    report) as :class:`Product` s, and the software that made them. ``quality``: the AOI's quality report
+    (``quality.json``), whose scores and verdict of each date become properties of its item."""
     quicklooks = quicklooks or {}
+    scores = quality_properties(quality)
     products: list[Product] = []
     dated: dict[str, datetime] = {}
     sars: list[SarFields] = []
@@ -247,6 +269,7 @@ def aoi_products(
             f"{PREFIX}weights_sha256": sha256,
             f"{PREFIX}super_image_enl": _float(tags.get("super_image_enl")),
             f"{PREFIX}input_looks": _float(tags.get("looks")),
+            **scores.get(key, {}),
         }
         ql = quicklooks.get(key)
         products.append(Product(
@@ -328,9 +351,11 @@ def stac_for_aoi(
     enl_report: Mapping[str, Any] | None,
     out: str | Path,
     quicklooks: Mapping[str, str | Path] | None = None,
+    quality: Mapping[str, Any] | None = None,
 ) -> pystac.Collection:
     """Build and write the AOI's STAC collection (see :func:`aoi_products`, :func:`write_collection`)."""
-    products, software = aoi_products(aoi, despeckled, super_image, super_image_filtered, enl_report, quicklooks)
+    products, software = aoi_products(aoi, despeckled, super_image, super_image_filtered, enl_report, quicklooks,
+                                      quality)
     collection = aoi_collection(aoi, products, software)
     files = write_collection(collection, out)
     log.info("STAC collection %s: %d items beside it", out, len(files) - 1)

@@ -129,9 +129,10 @@ def check_key(f: Path, key: str, date_regex: str) -> str:
     return separator
 
 
-def check_dates(pairs: Iterable[tuple[str, Path]]) -> dict[str, Path]:
+def check_dates(pairs: Iterable[tuple[str, Path]], same_file: bool = False) -> dict[str, Path]:
     """Date key -> file, sorted by key: each key once, each file once (a link gives one file two names, a
-    broken link cannot be read), and one format of the leading date for all keys."""
+    broken link cannot be read; ``same_file``: one file for every date, a band each), and one format of the
+    leading date for all keys."""
     dates: dict[str, Path] = {}
     separators: dict[str, str] = {}  # of the leading date: one format for all, or text order is not time order
     same: dict[tuple[int, int], Path] = {}  # (device, inode): a link gives one file two names
@@ -143,7 +144,7 @@ def check_dates(pairs: Iterable[tuple[str, Path]]) -> dict[str, Path]:
             st = f.stat()
         except OSError as exc:
             raise InputError(f"{f}: cannot be read ({exc.strerror}): a broken link, or a file removed meanwhile?") from exc
-        if (st.st_dev, st.st_ino) in same:
+        if (st.st_dev, st.st_ino) in same and not same_file:
             raise InputError(f"{f}: the same file as {same[st.st_dev, st.st_ino]} (a link): each date needs its own file")
         same[st.st_dev, st.st_ino] = f
         dates[key] = f

@@ -297,3 +297,59 @@ def quicklook_sheet(date_files: Mapping[str, str | Path], domain: str, band: int
         rows[d] = {"noisy": read_intensity_decimated(date_files[d], domain, band, SHEET_SIZE),
                    "despeckled": read_intensity_decimated(despeckled[d], "intensity", None, SHEET_SIZE)}
     save_rows(output, rows, title, panel_inches=2.6)
+
+
+def quality(
+    aoi: str, date_files: Mapping[str, str | Path], domain: str, band: int | None,
+    despeckled: Mapping[str, str | Path], super_image: str | Path, enl_report: str | Path | None, looks: float,
+    out_json: str | Path, out_sheet: str | Path,
+) -> dict[str, Any]:
+    """The AOI's quality without a truth (:mod:`mtsar2sar.quality`): every despeckled date scored by its
+    ratio image and its changes since the date before, written as ``quality.json`` and the one-page sheet
+    (:mod:`mtsar2sar.quality_sheet`); a date whose verdict is not ok is a warning on the console."""
+    from mtsar2sar.quality import OK, assess_files, pair_change_slope, temporal_looks_of, write_quality
+    from mtsar2sar.quality_sheet import quality_sheet_files
+
+    t0 = time.perf_counter()
+    report = assess_files(aoi, date_files, domain, band, despeckled, super_image, looks,
+                          temporal_looks=temporal_looks_of(enl_report), change_slope=pair_change_slope)
+    write_quality(out_json, report)
+    quality_sheet_files(out_sheet, report, date_files, domain, band, despeckled, super_image)
+    for d in report.dates:
+        if d.verdict.status != OK:
+            log.warning("%s: quality of date %s: %s", despeckled[d.date], d.date, d.verdict.line)
+    log.info("quality of %s: %s (%d dates in %.1f s)", aoi, report.line, len(report.dates), time.perf_counter() - t0)
+    return report.to_dict()
+
+
+def quality_of_results(aoi_dir: str | Path, domain: str = "intensity", band: int | None = None,
+                       looks: float | None = None, workdir: str | Path | None = None) -> dict[str, Any]:
+    """:func:`quality` on a finished AOI folder (``results/{aoi}``): its kept dates' products, their inputs
+    (the products' ``source`` tags, relative to ``workdir``: by default the folder above ``results/``), the
+    filtered super-image and its ENL report; ``looks`` from the products' tags unless given. Writes
+    ``quality.json`` and ``quality.png`` into the folder."""
+    from mtsar2sar.io import open_raster
+
+    folder = Path(aoi_dir)
+    report_path = folder / "coregistration.json"
+    if not report_path.is_file():
+        raise InputError(f"{folder}: no coregistration.json: not the results folder of an AOI (results/<aoi>)")
+    kept = list(json.loads(report_path.read_text())["kept_dates"])
+    despeckled = {d: folder / "despeckled" / f"{d}.tif" for d in kept}
+    missing = [str(p) for p in despeckled.values() if not p.is_file()]
+    if missing:
+        raise InputError(f"{folder}: {len(missing)} kept date(s) not despeckled yet, e.g. {missing[0]}: finish the run first")
+    base = Path(workdir) if workdir is not None else folder.resolve().parent.parent
+    files: dict[str, str | Path] = {}
+    for d, p in despeckled.items():
+        with open_raster(p) as ds:
+            tags = ds.tags()
+        source = Path(tags.get("source", ""))
+        files[d] = source if source.is_absolute() else base / source
+        if looks is None and "looks" in tags:
+            looks = float(tags["looks"])
+    if looks is None:
+        raise InputError(f"{folder}: the products record no looks; give them (--looks)")
+    enl = folder / "super_image_enl.json"
+    return quality(folder.name, files, domain, band, despeckled, folder / "super_image_filtered.tif",
+                   enl if enl.is_file() else None, looks, folder / "quality.json", folder / "quality.png")

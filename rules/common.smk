@@ -2,7 +2,6 @@
 # where the decisions are (unit-tested: tests/test_plan.py). The config holds the schema's defaults.
 import functools
 import os
-import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,6 +14,7 @@ from mtsar2sar.plan import RESULTS
 NETWORK, SUPER_IMAGE, MULOG = config["network"], config["super_image"], config["mulog"]
 METHODS_RUN, TRAINING = config["methods"], config.get("training")
 QUICKLOOKS = config["outputs"]["quicklooks"]  # per-date quicklooks and the AOI's sheet
+QUALITY = config["outputs"]["quality"]  # quality.json and quality.png of each AOI
 REFERENCE = SUPER_IMAGE.get("reference_dates")  # monitoring: the super-image's period
 # the AOIs as given (before the schema's defaults: a layout's values fill the keys not given)
 AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in GIVEN_AOIS.items()}
@@ -46,29 +46,10 @@ def _date_files(name):
     return DATES[name][0]
 
 
-def coregistration_settings(w):
-    """The coregistration section, with where each date came from (an AOI of files)."""
-    sources = DATES[w.aoi][1]
-    return (
-        {**config["coregistration"], "date_sources": sources}
-        if sources
-        else config["coregistration"]
-    )
-
-
 @functools.cache
 def aoi_shape(name):
     """(height, width) of an AOI's grid, read once per run (the header of a date)."""
     return plan.grid_shape(AOIS[name], _date_files(name))
-
-
-@functools.cache
-def dry_run_note(name):
-    print(
-        f"mtsar2sar: dry run: AOI {name!r} has no co-registration report yet; the plan below"
-        " assumes that the check keeps every date",
-        file=sys.stderr,
-    )
 
 
 def kept_dates(name):
@@ -78,7 +59,7 @@ def kept_dates(name):
     # run's report and products would let Snakemake skip the check
     files = _date_files(name)
     if workflow.dryrun and not os.path.exists(f"{RESULTS}/{name}/coregistration.json"):
-        dry_run_note(name)
+        plan.dry_run_note(name)
         return list(files)
     return plan.kept_dates(checkpoints.check_coregistration.get(aoi=name).output[0])
 
@@ -167,6 +148,9 @@ MULOG_RUNTIME = runtime_min(plan.mulog_step(MULOG))  # MuLoG on a whole date
 
 # one-line wrappers: input functions and params of the rules
 kept = lambda w: kept_dates(w.aoi)
+coregistration_settings = lambda w: plan.with_date_sources(
+    config["coregistration"], DATES[w.aoi][1]
+)
 date_file = lambda w: _date_files(w.aoi)[w.date]
 stack_inputs = on_stack(date_files)
 kept_files = lambda w: list(date_files(w, kept(w)).values())
@@ -185,6 +169,8 @@ sheet_dates = lambda w: plan.sheet_dates(kept(w))
 sheet_date_files = lambda w: date_files(w, sheet_dates(w))
 sheet_products = lambda w: plan.despeckled(w.aoi, sheet_dates(w))
 aoi_outputs = lambda w: plan.aoi_outputs(w.aoi, kept(w), QUICKLOOKS)
+kept_products = lambda w: plan.despeckled(w.aoi, kept(w))
+quality_report = lambda w: [f"{RESULTS}/{w.aoi}/quality.json"] if QUALITY else []
 stale_quicklooks = lambda w: plan.stale_quicklooks(QUICKLOOKS, kept(w))
 method_outputs = lambda w: plan.method_outputs(AOIS, kept_dates, METHODS_RUN)
 evaluation_methods = lambda w: plan.evaluation_methods(w.aoi, kept(w), METHODS_RUN)

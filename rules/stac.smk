@@ -6,6 +6,7 @@ rule stac:
         super_image=f"{RESULTS}/{{aoi}}/super_image.tif",
         super_image_filtered=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+        quality=quality_report,  # the scores of each date, properties of its item
     output:
         f"{RESULTS}/{{aoi}}/stac/collection.json",
     log:

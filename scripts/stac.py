@@ -16,4 +16,5 @@ with rule_logging(sm.log[0], sm.rule):
         json.loads(Path(sm.input.enl).read_text()),
         sm.output[0],
         quicklooks={p.name.removesuffix(".jpg"): p for p in products if p.suffix == ".jpg"},
+        quality=json.loads(Path(sm.input.quality[0]).read_text()) if sm.input.quality else None,
     )

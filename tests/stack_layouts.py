@@ -158,7 +158,7 @@ def snap_stack(folder: Path, dates: dict[str, np.ndarray], grid: Grid) -> dict[s
 
 def snap_geotiff(path: Path, img: np.ndarray, grid: Grid, xml: str) -> Path:
     """A GeoTIFF with SNAP's DIMAP XML in TIFF tag 65000 (SNAP's GeoTIFF writer), georeferenced by the
-    GeoTIFF tags of ``grid`` (a UTM CRS given by its EPSG code)."""
+    GeoTIFF tags of ``grid`` (a UTM CRS given by its EPSG code); ``img`` of (bands, height, width): a band each."""
     import tifffile
 
     t = grid.transform
@@ -167,7 +167,8 @@ def snap_geotiff(path: Path, img: np.ndarray, grid: Grid, xml: str) -> Path:
     extratags = [(33550, "d", 3, (t.a, -t.e, 0.0)), (33922, "d", 6, (0.0, 0.0, 0.0, t.c, t.f, 0.0)),
                  (34735, "H", len(geokeys), geokeys), (65000, "s", 0, xml)]
     path.parent.mkdir(parents=True, exist_ok=True)
-    tifffile.imwrite(path, img.astype("float32"), extratags=extratags, photometric="minisblack")
+    tifffile.imwrite(path, img.astype("float32"), extratags=extratags, photometric="minisblack",
+                     **({"planarconfig": "separate"} if img.ndim == 3 else {}))
     return path
 
 
@@ -180,3 +181,52 @@ def undated_tagged(folder: Path, dates: dict[str, np.ndarray], grid: Grid, tag: 
         value = f"{t:%Y:%m:%d %H:%M:%S}" if tag == "TIFFTAG_DATETIME" else f"{t:%Y-%m-%dT%H:%M:%S.%f}Z"
         out[key] = write_raster(folder / f"{prefix}{i + 1:02d}.tif", img, grid, {tag: value})
     return out
+
+
+def multiband(path: Path, dates: dict[str, np.ndarray], grid: Grid, descriptions: list[str] | None = None,
+              band_tags: list[dict[str, str]] | None = None, driver: str = "GTiff") -> Path:
+    """One raster of a band per date (in the order of ``dates``): band descriptions and band-level tags as given."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with rasterio.open(path, "w", driver=driver, width=grid.width, height=grid.height, count=len(dates),
+                       dtype="float32", crs=grid.crs, transform=grid.transform, nodata=grid.nodata) as dst:
+        for b, img in enumerate(dates.values(), start=1):
+            dst.write(img.astype("float32"), b)
+            if descriptions:
+                dst.set_band_description(b, descriptions[b - 1])
+            if band_tags:
+                dst.update_tags(b, **band_tags[b - 1])
+    return path
+
+
+def snap_band(key: str, role: str = "VV") -> str:
+    """A SNAP stack's band name: Sigma0_VV_06Jan2024."""
+    return f"Sigma0_{role}_{when(key):%d%b%Y}"
+
+
+def vrt_stack(path: Path, files: list[Path], descriptions: list[str] | None = None) -> Path:
+    """A VRT of a band per file (as gdalbuildvrt -separate writes), with band descriptions as given."""
+    with rasterio.open(files[0]) as ds:
+        h, w, crs, gt = ds.height, ds.width, ds.crs, ds.transform.to_gdal()
+    bands = "".join(f"""
+  <VRTRasterBand dataType="Float32" band="{b}">{f'''
+    <Description>{descriptions[b - 1]}</Description>''' if descriptions else ''}
+    <SimpleSource>
+      <SourceFilename relativeToVRT="1">{f.name}</SourceFilename>
+      <SourceBand>1</SourceBand>
+    </SimpleSource>
+  </VRTRasterBand>""" for b, f in enumerate(files, start=1))
+    path.write_text(f"""<VRTDataset rasterXSize="{w}" rasterYSize="{h}">
+  <SRS>{crs.to_wkt()}</SRS>
+  <GeoTransform>{', '.join(repr(float(v)) for v in gt)}</GeoTransform>{bands}
+</VRTDataset>
+""")
+    return path
+
+
+def snap_geotiff_stack(path: Path, dates: dict[str, np.ndarray], grid: Grid) -> Path:
+    """SNAP's GeoTIFF export of a co-registered stack: a band per date, no band description, the bands' names
+    (Sigma0_VV_mst_06Jan2024, ..._slv1_18Jan2024) in the DIMAP XML of TIFF tag 65000."""
+    keys = list(dates)
+    bands = tuple(f"Sigma0_VV_{'mst' if i == 0 else f'slv{i}'}_{when(k):%d%b%Y}" for i, k in enumerate(keys))
+    data = np.stack([dates[k] for k in keys])
+    return snap_geotiff(path, data, grid, dimap_xml("stack", when(keys[0]), bands=bands))

@@ -275,7 +275,8 @@ def test_a_rerun_removes_the_items_of_products_gone(aoi, tmp_path):
     kept = {d: out / "despeckled" / f"{d}.tif" for d in aoi["dates"][1:]}
     enl = json.loads((out / "super_image_enl.json").read_text())
     stac_for_aoi("tiny", kept, out / "super_image.tif", out / "super_image_filtered.tif", enl,
-                 out / "stac" / "collection.json", {d: out / "quicklooks" / f"{d}.jpg" for d in kept})
+                 out / "stac" / "collection.json", {d: out / "quicklooks" / f"{d}.jpg" for d in kept},
+                 json.loads((out / "quality.json").read_text()))  # the run's quality scores, on the items
     names = sorted(p.name for p in (out / "stac").iterdir())
     assert names == sorted(["collection.json", *(f"tiny_{d}.json" for d in kept),
                             "tiny_super_image.json", "tiny_super_image_filtered.json"])

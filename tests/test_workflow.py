@@ -97,8 +97,16 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         date_log = (out / "logs" / "despeckle" / f"{d}.log").read_text()
         assert date_log.count("despeckled") == 1
         assert f"Mpx/s) on cpu, {low_precision.get('precision', 'float32')}" in date_log  # device and precision used
-    for rule in ("check_coregistration", "super_image", "filter_super_image"):
+    for rule in ("check_coregistration", "super_image", "filter_super_image", "quality"):
         assert (out / "benchmarks" / f"{rule}.tsv").exists()
+    # the quality without a truth, in the default run: every kept date judged, its scores on its STAC item
+    quality = json.loads((out / "quality.json").read_text())
+    assert [d["date"] for d in quality["dates"]] == list(files) and quality["reference_looks"] >= 1
+    assert all(abs(d["ratio_mean"] - 1) < 0.1 for d in quality["dates"]), [d["ratio_mean"] for d in quality["dates"]]
+    assert (out / "quality.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    item = json.loads((out / "stac" / f"tiny_{next(iter(files))}.json").read_text())
+    assert item["properties"]["mtsar2sar:quality"] == quality["dates"][0]["verdict"]["status"]
+    assert item["properties"]["mtsar2sar:quality_ratio_mean"] == quality["dates"][0]["ratio_mean"]
     # Despeckling must beat the flat-ratio baseline (the chain with a 'network' returning the ratio's geometric
     # mean: the scaled filtered temporal mean, itself about +8 dB over noisy here), not just the noisy dates.
     # Measured (shipped sar2sar-s1): ours 28.7-29.6 dB, flat 25.1-27.3, noisy 18.1-18.4; margin over the flat

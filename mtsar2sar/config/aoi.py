@@ -89,7 +89,7 @@ class AoiSpec:
             folder = AoiFolder.of(self.name, results)
             return Dates({d: folder.noisy(d) for d in self.simulate.date_keys()})
         found = discover(self.pattern(base), date_format=self.date_format, date_source=self.date_source,
-                         table=self.dates, base=base, rules=self.date_rules)
+                         table=self.dates, base=base, rules=self.date_rules, split_bands=self.band is None)
         root = (Path(base) / results).resolve()
         for f in found.files.values():
             if f.resolve().is_relative_to(root):
@@ -97,7 +97,23 @@ class AoiSpec:
                     f"{f}: an input of AOI {self.name!r} is under the results folder {results}, where the workflow"
                     " writes, replaces and removes files; keep the inputs elsewhere"
                 )
-        return found
+        return self.band_files(found, results, base)
+
+    def band_files(self, found: Dates, results: str | Path = "results", base: str | Path = ".",
+                   folder: str = "bands") -> Dates:
+        """``found`` with, for one multi-band file (a band per date), each date's band as a file of its own: a
+        GDAL VRT of that band, ``results/<aoi>/<folder>/<date>.vrt`` (written when it changes), which every
+        step then reads as a single-band date; ``found`` itself otherwise."""
+        if not found.bands:
+            return found
+        from mtsar2sar.io import write_band_vrt
+
+        out = Path(base) / results / self.name / folder
+        files = {}
+        for key, band in found.bands.items():
+            files[key] = out / f"{key}.vrt"
+            write_band_vrt(found.files[key], band, files[key])
+        return replace(found, files=files)
 
     def date_files(self, results: str | Path = "results") -> dict[str, Path]:
         """Date key -> file of every date of the AOI (before the co-registration check)."""
@@ -137,8 +153,9 @@ class AoiSpec:
             return {d: folder.truth(d) for d in self.simulate.date_keys()}
         if self.truth is None:
             return {}
-        truth = discover(self.truth, date_format=self.date_format, date_source=self.date_source,
-                         rules=self.date_rules, base=base).files
+        truth = self.band_files(discover(self.truth, date_format=self.date_format, date_source=self.date_source,
+                                         rules=self.date_rules, base=base, split_bands=self.band is None),
+                                results, base, "bands/truth").files
         missing = sorted(set(self.find_dates(results, base).files) - set(truth))
         if missing:
             raise InputError(
