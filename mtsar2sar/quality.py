@@ -204,6 +204,8 @@ class AoiQuality:
     reference_looks: float
     dates: tuple[DateQuality, ...]
     window: tuple[int, int, int, int] | None = None  # (row, col, height, width) scored, when not the whole
+    # the left-out-date check (outputs.quality_leave_out: mtsar2sar.leaveout.LeaveOutCheck.to_dict), when run
+    leave_out: Mapping[str, Any] | None = None
 
     @property
     def counts(self) -> dict[str, int]:
@@ -270,6 +272,8 @@ class AoiQuality:
         }
         out = {"aoi": self.aoi, "reference_looks": self.reference_looks, "window": self.window,
                "thresholds": thresholds(), "aggregate": aggregate, "dates": [d.to_dict() for d in self.dates]}
+        if self.leave_out is not None:
+            out["leave_out"] = dict(self.leave_out)
         return dict(json_ready(out))
 
 

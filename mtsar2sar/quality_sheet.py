@@ -160,6 +160,8 @@ def save_quality_sheet(path: str | Path, report: AoiQuality, images: Mapping[str
     text_w = width - 2 * margin - 16
     header = [f"Quality of {report.aoi}" if title is None else title]
     summary = _wrap(report.line, width - 2 * margin, font)
+    if report.leave_out is not None:  # outputs.quality_leave_out: mtsar2sar.leaveout's line
+        summary += _wrap(str(report.leave_out["line"]), width - 2 * margin, font)
     legend = _wrap(f"ratio = noisy / despeckled, {RATIO_RANGE[0]:g} to {RATIO_RANGE[1]:g} (pure speckle: mean 1, mid-grey, no"
                    " structure); outlined: the homogeneous areas of the super-image where the ratio's mean and ENL are"
                    " measured", width - 2 * margin, font)

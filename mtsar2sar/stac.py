@@ -316,9 +316,34 @@ def aoi_collection(aoi: str, products: Sequence[Product], software: Mapping[str,
         extent=extent,
         license="other",
         catalog_type=pystac.CatalogType.SELF_CONTAINED,
+        providers=[pystac.Provider(
+            name="mtsar2sar", roles=[pystac.ProviderRole.PROCESSOR],
+            description=f"multi-temporal despeckling ({', '.join(f'{k} {v}' for k, v in software.items()) or 'mtsar2sar'})",
+        )],
+        summaries=collection_summaries(items),
     )
     collection.add_items(items)
     return collection
+
+
+# The item properties the collection summarises (the distinct values over its items), when they have any.
+SUMMARISED = ("sar:instrument_mode", "sar:frequency_band", "sar:polarizations", "sar:product_type", "proj:code",
+              f"{PREFIX}weights", f"{PREFIX}input_looks", f"{PREFIX}quality")
+
+
+def collection_summaries(items: Sequence[pystac.Item]) -> pystac.Summaries:
+    """The distinct values of :data:`SUMMARISED` over the items (a list each; polarizations flattened)."""
+    summaries: dict[str, list[Any]] = {}
+    for name in SUMMARISED:
+        values: list[Any] = []
+        for item in items:
+            value = item.properties.get(name)
+            for v in value if isinstance(value, list) else [value]:
+                if v is not None and v not in values:
+                    values.append(v)
+        if values:
+            summaries[name] = sorted(values, key=str)
+    return pystac.Summaries(summaries)
 
 
 def write_collection(collection: pystac.Collection, out: str | Path) -> list[Path]:

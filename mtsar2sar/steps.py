@@ -302,17 +302,23 @@ def quicklook_sheet(date_files: Mapping[str, str | Path], domain: str, band: int
 def quality(
     aoi: str, date_files: Mapping[str, str | Path], domain: str, band: int | None,
     despeckled: Mapping[str, str | Path], super_image: str | Path, enl_report: str | Path | None, looks: float,
-    out_json: str | Path, out_sheet: str | Path,
+    out_json: str | Path, out_sheet: str | Path, leave_out: str | Path | None = None,
 ) -> dict[str, Any]:
     """The AOI's quality without a truth (:mod:`mtsar2sar.quality`): every despeckled date scored by its
     ratio image and its changes since the date before, written as ``quality.json`` and the one-page sheet
-    (:mod:`mtsar2sar.quality_sheet`); a date whose verdict is not ok is a warning on the console."""
+    (:mod:`mtsar2sar.quality_sheet`); a date whose verdict is not ok is a warning on the console.
+    ``leave_out``: the left-out-date check's report (:func:`quality_leave_out`), put into both when given."""
+    from dataclasses import replace
+
     from mtsar2sar.quality import OK, assess_files, pair_change_slope, temporal_looks_of, write_quality
     from mtsar2sar.quality_sheet import quality_sheet_files
 
     t0 = time.perf_counter()
     report = assess_files(aoi, date_files, domain, band, despeckled, super_image, looks,
                           temporal_looks=temporal_looks_of(enl_report), change_slope=pair_change_slope)
+    if leave_out is not None:
+        report = replace(report, leave_out=json.loads(Path(leave_out).read_text()))
+        log.info("%s: %s", aoi, report.leave_out["line"] if report.leave_out else "")
     write_quality(out_json, report)
     quality_sheet_files(out_sheet, report, date_files, domain, band, despeckled, super_image)
     for d in report.dates:
@@ -320,6 +326,26 @@ def quality(
             log.warning("%s: quality of date %s: %s", despeckled[d.date], d.date, d.verdict.line)
     log.info("quality of %s: %s (%d dates in %.1f s)", aoi, report.line, len(report.dates), time.perf_counter() - t0)
     return report.to_dict()
+
+
+def quality_leave_out(
+    date_files: Mapping[str, str | Path], domain: str, band: int | None, enl_report: str | Path, looks: float,
+    pairs: int, network: Mapping[str, Any], method: str, mulog_settings: Mapping[str, Any] | None, output: str | Path,
+) -> dict[str, Any]:
+    """The left-out-date check of the quality sheet (``outputs.quality_leave_out``, :mod:`mtsar2sar.leaveout`)
+    on the kept dates ``date_files`` (in order), with the workflow's network settings and super-image filter
+    (``method``, ``mulog_settings``: the filter_super_image rule's), written as JSON."""
+    from mtsar2sar.despeckle import build_denoiser
+    from mtsar2sar.leaveout import leave_out_files
+
+    t0 = time.perf_counter()
+    st = NetworkSettings.from_mapping(network)
+    check = leave_out_files(date_files, domain, band, json.loads(Path(enl_report).read_text()), pairs,
+                            build_denoiser(network, looks, progress=False), method, mulog_settings, st.debias)
+    result = check.to_dict()  # no time in it: the same inputs give the same bytes (the rule's benchmark has it)
+    write_json(output, result)
+    log.info("%s (%.1f s)", check.line, time.perf_counter() - t0)
+    return result
 
 
 def quality_of_results(aoi_dir: str | Path, domain: str = "intensity", band: int | None = None,

@@ -15,6 +15,7 @@ NETWORK, SUPER_IMAGE, MULOG = config["network"], config["super_image"], config["
 METHODS_RUN, TRAINING = config["methods"], config.get("training")
 QUICKLOOKS = config["outputs"]["quicklooks"]  # per-date quicklooks and the AOI's sheet
 QUALITY = config["outputs"]["quality"]  # quality.json and quality.png of each AOI
+LEAVE_OUT = config["outputs"]["quality_leave_out"]  # left-out-date pairs (0: off)
 REFERENCE = SUPER_IMAGE.get("reference_dates")  # monitoring: the super-image's period
 # the AOIs as given (before the schema's defaults: a layout's values fill the keys not given)
 AOIS = {name: AoiSpec.from_config(name, spec) for name, spec in GIVEN_AOIS.items()}
@@ -171,6 +172,9 @@ sheet_products = lambda w: plan.despeckled(w.aoi, sheet_dates(w))
 aoi_outputs = lambda w: plan.aoi_outputs(w.aoi, kept(w), QUICKLOOKS)
 kept_products = lambda w: plan.despeckled(w.aoi, kept(w))
 quality_report = lambda w: [f"{RESULTS}/{w.aoi}/quality.json"] if QUALITY else []
+leave_out_report = lambda w: (
+    [f"{RESULTS}/{w.aoi}/quality_leave_out.json"] if LEAVE_OUT else []
+)
 stale_quicklooks = lambda w: plan.stale_quicklooks(QUICKLOOKS, kept(w))
 method_outputs = lambda w: plan.method_outputs(AOIS, kept_dates, METHODS_RUN)
 evaluation_methods = lambda w: plan.evaluation_methods(w.aoi, kept(w), METHODS_RUN)

@@ -9,6 +9,7 @@ rule quality:
         lambda w: list(kept_products(w).values()),
         super_image=f"{RESULTS}/{{aoi}}/super_image_filtered.tif",
         enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+        leave_out=leave_out_report,  # outputs.quality_leave_out > 0 only
     output:
         json=f"{RESULTS}/{{aoi}}/quality.json",
         sheet=in_report(f"{RESULTS}/{{aoi}}/quality.png", "Quality", "quality"),
@@ -27,3 +28,36 @@ rule quality:
         despeckled=kept_products,
     script:
         "../scripts/quality.py"
+
+
+rule quality_leave_out:
+    """The quality sheet's left-out-date check (outputs.quality_leave_out: N): the chain rerun without
+    each of the last N dates, the left-out date's NLL under its estimate of the date before, against
+    the temporal mean and Quegan on the same pairs (mtsar2sar.leaveout)."""
+    input:
+        on_stack(lambda w: date_files(w, kept(w))),
+        enl=f"{RESULTS}/{{aoi}}/super_image_enl.json",
+        model=network_model_input,
+    output:
+        f"{RESULTS}/{{aoi}}/quality_leave_out.json",
+    log:
+        f"{RESULTS}/{{aoi}}/logs/quality_leave_out.log",
+    benchmark:
+        f"{RESULTS}/{{aoi}}/benchmarks/quality_leave_out.tsv"
+    conda:
+        "../envs/environment.yaml"
+    threads: NETWORK["threads"]
+    resources:
+        mem_mb=3000,
+        runtime=lambda w, attempt: LEAVE_OUT
+        * (MULOG_RUNTIME(w, attempt) + runtime_min("despeckle")(w, attempt)),
+        gpu=plan.network_gpus(NETWORK),
+    params:
+        **aoi_params("domain", "band", "looks"),
+        files=lambda w: date_files(w, kept(w)),
+        pairs=LEAVE_OUT,
+        network=despeckle_network,
+        method=SUPER_IMAGE["filter"],
+        mulog=plan.super_image_mulog_settings(SUPER_IMAGE, MULOG),
+    script:
+        "../scripts/quality_leave_out.py"

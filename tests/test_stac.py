@@ -222,6 +222,19 @@ def test_the_collection_extent_covers_every_item(aoi):
     assert start.startswith(f"{aoi['dates'][0][:4]}-") and aoi["collection"]["license"]
 
 
+def test_the_collection_names_its_processor_and_summarises_its_items(aoi):
+    collection = aoi["collection"]
+    (provider,) = collection["providers"]
+    assert provider["name"] == "mtsar2sar" and provider["roles"] == ["processor"]
+    assert "mtsar2sar " in provider["description"]
+    summaries = collection["summaries"]
+    assert summaries["sar:polarizations"] == ["VV"]
+    dated = [i for n, i in aoi["items"].items() if n.removeprefix("tiny_") in aoi["dates"]]
+    assert summaries["mtsar2sar:weights"] == sorted({i["properties"]["mtsar2sar:weights"] for i in dated})
+    assert summaries["mtsar2sar:quality"] == sorted({i["properties"]["mtsar2sar:quality"] for i in dated})
+    assert summaries["proj:code"] == [dated[0]["properties"]["proj:code"]]
+
+
 def test_the_folder_can_be_moved(aoi, tmp_path):
     moved = tmp_path / "elsewhere" / "tiny"
     shutil.copytree(aoi["out"], moved, ignore=shutil.ignore_patterns("logs", "benchmarks"))
