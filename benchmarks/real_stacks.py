@@ -1,14 +1,20 @@
-"""Real Sentinel-1 stacks without a truth: left-out-date NLL and ratio statistics, per stack and method.
+"""Real Sentinel-1 stacks without a truth: left-out-date NLL, change preservation and ratio statistics,
+per stack and method.
 
 The protocol of ``mtsar2sar.realscore``: the last date of each stack is removed before anything is
 computed; every method estimates date T - 1 from the other 21 dates and is scored against the left-out
-date on the pixels stable between the two; the ratio mean and ENL are measured on the homogeneous
-windows of the super-image, over ``--ratio-dates`` evenly spaced dates of the 21.
+date on the pixels stable between the two. ``--pairs N`` (default 4) scores N pairs in turn (pair j: the
+last j dates removed as well, date T - j left out) and ranks the methods by the mean NLL over the pairs
+(the wins count). The change-preservation slope (``mtsar2sar.changes.change_slope``, with its 95 %
+interval) is measured on each method's estimates of the last ``--change-dates`` dates of the 21 (default:
+all of them) against the noisy dates (1: the changes between consecutive dates kept at full size, 0:
+none). The ratio mean and ENL are measured on the homogeneous windows of the super-image, over
+``--ratio-dates`` evenly spaced dates of the 21.
 
     .venv/bin/python benchmarks/real_stacks.py                       # the 10 OPERA stacks of data/opera_rtc_s1_10SGD
-    .venv/bin/python benchmarks/real_stacks.py --method ratio:sar2sar-grd --method rabasar --stacks 292319
+    .venv/bin/python benchmarks/real_stacks.py --method ratio:sar2sar-grd --method rabasar --stacks 292319 --pairs 1
 
-Methods (``--method``, repeatable; default: the comparison of the README):
+Methods (``--method``, repeatable; default: the comparison of docs/results.md, ``DEFAULT_METHODS``):
   ``ratio:WEIGHTS[:filter=none][:debias=off][:level=X][:ensemble=N][:precision=P]`` ratio to the normalized super-image + SAR2SAR
   (the workflow's chain; WEIGHTS a shipped name, a path, or ``aoi``: the stack's own network,
   ``results/rtc_<site>_<pol>/model.pt`` made by ``snakemake results/rtc_<site>_<pol>/model.pt
@@ -17,7 +23,9 @@ Methods (``--method``, repeatable; default: the comparison of the README):
   resolution / decimated by 2), ``mean`` (the temporal mean; ``mean:filtered``: the filtered super-image), ``quegan`` (Quegan-Yu with 7 x 7 boxcar
   local means), ``quegan:WEIGHTS`` (Quegan with SAR2SAR single-date local means, Meraoumia et al. 2022).
 The filtered super-image and the RABASAR estimates are cached under ``--cache`` (they do not depend on
-the network). Prints one table per score and the count of stacks where each method is best.
+the network). Prints one table per score and the count of stacks where each method is best (the mean NLL
+over the pairs). The sites' roles for the shipped weights (``role``): T137-292319-IW2 validation,
+T137-292320-IW1 test, the others training sites of ``sar2sar-ml``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from mtsar2sar import methods as m
+from mtsar2sar.changes import ChangeSlope, change_slope
 from mtsar2sar.comparison import single_date_network
 from mtsar2sar.config import defaults
 from mtsar2sar.denoisers import get_denoiser
@@ -43,8 +52,13 @@ from mtsar2sar.realscore import STABLE_DB, homogeneous_mask, leftout_nll, ratio_
 from mtsar2sar.superimage import filter_looks, filter_super_image, temporal_mean
 
 DEFAULT_DATA = Path(__file__).resolve().parents[1] / "data" / "opera_rtc_s1_10SGD"  # in the repository
-DEFAULT_METHODS = ["ratio:sar2sar-grd", "sar2sar:sar2sar-grd", "rabasar", "rabasar_down2", "mean", "quegan",
-                   "quegan:sar2sar-grd"]
+# the chain (the weights `auto` picks at these looks) and the strongest variant of every peer: RABASAR at
+# full and half resolution, Quegan with boxcar and with SAR2SAR local means (our weights and the published
+# ones), the published weights in the chain, and the filtered super-image
+DEFAULT_METHODS = ["ratio:sar2sar-ml", "ratio:sar2sar-grd", "rabasar", "rabasar_down2", "quegan", "quegan:sar2sar-ml",
+                   "quegan:sar2sar-grd", "mean:filtered"]
+# SAR2SAR's single-date estimates, shared by the stacks of the pairs: (network, stack, date) -> estimate
+SINGLE_DATE: dict[tuple[tuple[str, float | None, int, str], str, int], np.ndarray] = {}
 
 
 def find_stacks(data: Path, pattern: str | None) -> dict[str, list[Path]]:
@@ -137,6 +151,12 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, i
     def single(img: np.ndarray) -> np.ndarray:
         return single_date_network(net(), img)
 
+    def single_of(j: int) -> np.ndarray:  # the single-date estimate of date j of this stack
+        key = ((str(weights), level, ensemble, precision), st.name.split("~")[0], j)
+        if key not in SINGLE_DATE:
+            SINGLE_DATE[key] = single(st.dates[j])
+        return SINGLE_DATE[key]
+
     if kind == "ratio":
         s = st.mean if opts.get("filter") == "none" else st.filtered
         return despeckle_by_ratio(w, s, net(), debias=opts.get("debias", "on") != "off").despeckled
@@ -159,10 +179,7 @@ def estimate(spec: str, st: Stack, k: int, nets: dict[tuple[str, float | None, i
         if weights is None:
             local = [m.boxcar(d, 7) for d in st.dates]
         else:
-            key = f"_quegan_{weights}_{level}_{ensemble}"
-            if not hasattr(st, key):
-                setattr(st, key, [single(d) for d in st.dates])
-            local = getattr(st, key)
+            local = [single_of(j) for j in range(len(st.dates))]
         return m.quegan(st.dates, local, k)
     raise SystemExit(f"unknown method {spec!r}")
 
@@ -201,6 +218,22 @@ def persistence(stacks: dict[str, list[Path]], cache: Path, mulog_denoiser: str,
     return 0
 
 
+SITE_ROLES = {"T137-292319-IW2": "validation", "T137-292320-IW1": "test"}  # the others: training sites of sar2sar-ml
+
+
+def role(stack: str) -> str:
+    """The stack's role for the shipped weights: ``validation``, ``test`` or ``training`` (sar2sar-ml was
+    trained on the first 21 dates of every site but the test site)."""
+    return SITE_ROLES.get(stack.split("_")[0], "training")
+
+
+def slope_cell(s: ChangeSlope) -> str:
+    def two(v: float) -> str:
+        return f"{v if abs(v) >= 0.005 else 0.0:.2f}"  # no "-0.00"
+
+    return "–" if not np.isfinite(s.slope) else f"{two(s.slope)} [{two(s.low)}, {two(s.high)}]"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -216,37 +249,46 @@ def main() -> int:
                     help="MuLoG's L on the super-image = its ENL x this (super_image.filter_looks_factor; default:"
                          " the workflow's, %(default)s)")
     ap.add_argument("--json", type=Path, default=None, help="write every score to this file")
-    ap.add_argument("--pairs", type=int, default=1,
-                    help="also score N - 1 earlier pairs of consecutive dates (pair j: the last j dates removed as"
-                         " well, date T - j left out) and rank by the mean NLL over the N pairs; 1: the protocol")
+    ap.add_argument("--pairs", type=int, default=4,
+                    help="score N pairs of consecutive dates (pair j: the last j dates removed as well, date T - j"
+                         " left out) and rank by the mean NLL over them (default %(default)s); 1: the last pair only")
+    ap.add_argument("--change-dates", type=int, default=None,
+                    help="the change-preservation slope over each method's estimates of the last N dates of the"
+                         " stack (N - 1 consecutive pairs; default: all its dates); 0: not measured")
+    ap.add_argument("--threads", type=int, default=2, help="torch's threads (default %(default)s)")
     ap.add_argument("--persistence", action="store_true",
                     help="no method: how much of date T - 1's own large-scale departure from the temporal mean"
                          " the left-out date shares (see persistence())")
     args = ap.parse_args()
+    if args.pairs < 1 or args.change_dates is not None and (args.change_dates < 0 or args.change_dates == 1):
+        ap.error("--pairs must be >= 1 and --change-dates 0 or >= 2")
     specs = args.method or DEFAULT_METHODS
     stacks = find_stacks(args.data, args.stacks)
     if not stacks:
         print(f"no stack under {args.data}", file=sys.stderr)
         return 1
     if args.persistence:
-        if args.method or args.pairs > 1:
-            ap.error("--persistence scores no method and one pair: without --method and --pairs")
+        if args.method:
+            ap.error("--persistence scores no method and one pair: without --method")
         return persistence(stacks, args.cache, args.mulog_denoiser, args.super_enl, args.super_enl_factor)
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     nets: dict[tuple[str, float | None, int, str], NetworkDenoiser] = {}
     scores: dict[str, dict[str, dict[str, float]]] = {}
     pair_nll: dict[str, dict[str, list[float]]] = {}
+    slopes: dict[str, dict[str, ChangeSlope]] = {}
     seconds: dict[str, float] = {s: 0.0 for s in specs}
     for name, files in stacks.items():
         st = Stack(name, files, args.cache, args.mulog_denoiser, args.super_enl, args.super_enl_factor)
         t = len(st.dates)
         ratio_dates = sorted(set(np.linspace(0, t - 1, args.ratio_dates).round().astype(int).tolist()))
-        scores[name] = {}
+        n_change = t if args.change_dates is None else min(args.change_dates, t)
+        change_dates = list(range(t - n_change, t)) if n_change else []
+        scores[name], slopes[name] = {}, {}
         for spec in specs:
             t0 = time.perf_counter()
-            est = {k: estimate(spec, st, k, nets) for k in ratio_dates}
+            est = {k: estimate(spec, st, k, nets) for k in sorted({*ratio_dates, *change_dates})}
             seconds[spec] += time.perf_counter() - t0
             rs = [ratio_stats(st.dates[k], est[k], st.homogeneous) for k in ratio_dates]
             scores[name][spec] = {
@@ -254,6 +296,8 @@ def main() -> int:
                 "ratio_mean": float(np.mean([r.mean for r in rs])),
                 "ratio_enl": float(np.mean([r.enl for r in rs])),
             }
+            if change_dates:
+                slopes[name][spec] = change_slope([st.dates[k] for k in change_dates], [est[k] for k in change_dates])
         scores[name]["noisy (date T-1)"] = {"nll": leftout_nll(st.dates[-1], st.leftout, st.stable),
                                             "ratio_mean": 1.0, "ratio_enl": float("inf")}
         print(f"{name}: L={st.looks:.2f}, super-image ENL {st.enl:.1f}, stable {st.stable.mean():.0%}, "
@@ -263,12 +307,37 @@ def main() -> int:
             earlier = Stack(f"{name}~{j}", files[: len(files) - j], args.cache, args.mulog_denoiser, args.super_enl,
                             args.super_enl_factor)
             for spec in specs:
+                t0 = time.perf_counter()
                 pair_nll[name][spec].append(leftout_nll(estimate(spec, earlier, len(earlier.dates) - 1, nets),
                                                         earlier.leftout, earlier.stable))
+                seconds[spec] += time.perf_counter() - t0
     names = list(scores)
     cols = [*specs]
+    label = {n: f"{n} ({role(n)})" for n in names}
+    # a pair whose left-out date has no pixel stable with the date before (or none valid) scores nothing
+    scored = {n: [j for j in range(args.pairs) if all(np.isfinite(pair_nll[n][c][j]) for c in cols)] for n in names}
+    mean_nll = {n: {c: float(np.mean([pair_nll[n][c][j] for j in scored[n]])) if scored[n] else float("nan")
+                    for c in cols} for n in names}
+    print(f"\n## left-out NLL, mean over {args.pairs} pair(s) of consecutive dates (the last {args.pairs} dates in turn)\n")
+    print("| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+    for n in names:
+        vals = [mean_nll[n][c] for c in cols]
+        best = int(np.nanargmin(vals)) if scored[n] else -1
+        print(f"| {label[n]}, {len(scored[n])} pairs | "
+              + " | ".join(("**{:.4f}**" if i == best else "{:.4f}").format(v) for i, v in enumerate(vals)) + " |")
+    wins = {c: sum(bool(scored[n]) and int(np.nanargmin([mean_nll[n][x] for x in cols])) == i for n in names)
+            for i, c in enumerate(cols)}
+    if args.change_dates != 0:
+        n_pairs = max(s.pairs for d in slopes.values() for s in d.values())
+        print(f"\n## change-preservation slope [95 % interval], the last {n_pairs + 1} dates "
+              f"({n_pairs} consecutive pairs; 1: changes kept at full size, 0: none)\n")
+        print("| stack | pixels | " + " | ".join(cols) + " |\n|---|---|" + "---|" * len(cols))
+        for n in names:
+            print(f"| {label[n]} | {max(slopes[n][c].pixels for c in cols)} | "
+                  + " | ".join(slope_cell(slopes[n][c]) for c in cols) + " |")
     for metric, fmt in (("nll", "{:.4f}"), ("ratio_mean", "{:.3f}"), ("ratio_enl", "{:.2f}")):
-        print(f"\n## {metric}\n\n| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
+        title = "left-out NLL of the last pair (date T - 1)" if metric == "nll" else metric
+        print(f"\n## {title}\n\n| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
         for n in names:
             vals = [scores[n][c][metric] for c in cols]
             if metric == "nll":
@@ -278,41 +347,35 @@ def main() -> int:
             else:
                 best = -1
             cells = [("**" + fmt.format(v) + "**") if i == best else fmt.format(v) for i, v in enumerate(vals)]
-            print(f"| {n} | " + " | ".join(cells) + " |")
-    wins = {c: sum(int(np.nanargmin([scores[n][x]["nll"] for x in cols])) == i for n in names) for i, c in enumerate(cols)}
+            print(f"| {label[n]} | " + " | ".join(cells) + " |")
     baselines = [c for c in cols if parse(c)[0] in ("rabasar", "rabasar_down2", "mean", "quegan")]
     if baselines:
-        print(f"\n## left-out NLL: stacks where a network method beats every baseline ({', '.join(baselines)})\n")
+        print(f"\n## stacks where a network method beats every baseline ({', '.join(baselines)})\n")
         for c in cols:
             if parse(c)[0] in ("ratio", "sar2sar"):
-                won = [n for n in names if scores[n][c]["nll"] < min(scores[n][b]["nll"] for b in baselines)]
-                print(f"- {c}: {len(won)} of {len(names)} ({', '.join(won)})")
-    if args.pairs > 1:
-        print(f"\n## left-out NLL, mean over {args.pairs} pairs of consecutive dates (the last {args.pairs} dates in turn)\n")
-        print("| stack | " + " | ".join(cols) + " |\n|---|" + "---|" * len(cols))
-        # a pair whose left-out date has no pixel stable with the date before (or none valid) scores nothing
-        scored = {n: [j for j in range(args.pairs) if all(np.isfinite(pair_nll[n][c][j]) for c in cols)] for n in names}
-        mean_nll = {n: {c: float(np.mean([pair_nll[n][c][j] for j in scored[n]])) if scored[n] else float("nan")
-                        for c in cols} for n in names}
-        for n in names:
-            vals = [mean_nll[n][c] for c in cols]
-            best = int(np.nanargmin(vals)) if scored[n] else -1
-            print(f"| {n} ({len(scored[n])} pairs) | "
-                  + " | ".join(("**{:.4f}**" if i == best else "{:.4f}").format(v) for i, v in enumerate(vals)) + " |")
-        for c in cols:
-            if parse(c)[0] in ("ratio", "sar2sar") and baselines:
                 won = [n for n in names if scored[n] and mean_nll[n][c] < min(mean_nll[n][b] for b in baselines)]
                 each = sum(pair_nll[n][c][j] < min(pair_nll[n][b][j] for b in baselines) for n in names for j in scored[n])
-                print(f"\n- {c} beats every baseline on the mean of the pairs of {len(won)} of {len(names)} stacks"
-                      f" ({', '.join(won)}), on {each} of {sum(map(len, scored.values()))} single pairs")
-    print("\n## left-out NLL: stacks where each method is best\n")
+                print(f"- {c}: mean of the pairs on {len(won)} of {len(names)} stacks ({', '.join(won)}),"
+                      f" {each} of {sum(map(len, scored.values()))} single pairs")
+    print("\n## stacks where each method is best (mean NLL over the pairs); seconds of estimates in all\n")
     for c in cols:
-        print(f"- {c}: {wins[c]} of {len(names)}; {seconds[c]:.1f} s in all")
+        print(f"- {c}: {wins[c]} of {len(names)}; {seconds[c]:.1f} s")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        clean = {n: {c: {k: (v if np.isfinite(v) else None) for k, v in d.items()} for c, d in sc.items()}
-                 for n, sc in scores.items()}
-        args.json.write_text(json.dumps({"scores": clean, "wins": wins, "seconds": seconds}, indent=1) + "\n")
+
+        def finite(v: float) -> float | None:
+            return v if np.isfinite(v) else None
+
+        out = {
+            "scores": {n: {c: {k: finite(v) for k, v in d.items()} for c, d in sc.items()} for n, sc in scores.items()},
+            "pair_nll": {n: {c: [finite(v) for v in vs] for c, vs in d.items()} for n, d in pair_nll.items()},
+            "mean_nll": {n: {c: finite(v) for c, v in d.items()} for n, d in mean_nll.items()},
+            "change_slope": {n: {c: {k: v if isinstance(v, int) else finite(v) for k, v in vars(s).items()}
+                                 for c, s in d.items()} for n, d in slopes.items()},
+            "roles": {n: role(n) for n in names}, "wins": wins, "seconds": seconds, "pairs": args.pairs,
+            "change_dates": args.change_dates,
+        }
+        args.json.write_text(json.dumps(out, indent=1) + "\n")
     return 0
 
 
