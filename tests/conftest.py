@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,7 @@ import rasterio
 import torch
 from affine import Affine
 
-from mtsar2sar.io import Grid, write_float32
+from mtsar2sar.io import Grid, read_product, write_float32
 from mtsar2sar.network import native_bfloat16
 from mtsar2sar.simulate import SimulationConfig, simulate_stack
 
@@ -86,3 +87,18 @@ def flat_ratio(tau: np.ndarray) -> np.ndarray:
     """A 'network' that returns a flat ratio (the ratio's geometric mean everywhere): the chain then gives the
     scaled filtered temporal mean, the baseline a despeckling network must beat."""
     return np.full_like(tau, float(np.exp(np.mean(np.log(tau)))))
+
+
+def products_match_reference(work: Path, aois, dates) -> dict[str, dict]:
+    """After one run of several AOIs, among them ``ref`` (the same dates as separate dated GeoTIFFs): every
+    AOI kept ``dates`` and its products are ref's, pixel for pixel. Each AOI's coregistration report."""
+    reports = {}
+    for name in aois:
+        report = json.loads((work / "results" / name / "coregistration.json").read_text())
+        assert report["kept_dates"] == list(dates), name
+        for d in dates:
+            ours = read_product(work / "results" / name / "despeckled" / f"{d}.tif")[0]
+            expected = read_product(work / "results" / "ref" / "despeckled" / f"{d}.tif")[0]
+            np.testing.assert_array_equal(ours, expected, err_msg=f"{name} {d}")
+        reports[name] = report
+    return reports
