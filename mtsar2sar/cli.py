@@ -340,13 +340,12 @@ def inspect_stack(
 def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
     """The AOI's dates (:class:`mtsar2sar.dates.Dates`), or None when no source gives every file one."""
     from mtsar2sar.config import AoiSpec
+    from mtsar2sar.dates import DateNotFound
 
     try:
         return AoiSpec.from_config(name, spec).find_dates(base=directory)
-    except InputError as exc:
-        if "no date found" in str(exc):
-            return None
-        raise
+    except DateNotFound:
+        return None
 
 
 def cmd_init(args: argparse.Namespace) -> int:

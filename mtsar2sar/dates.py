@@ -311,7 +311,13 @@ def suggested_format(files: list[Path]) -> str | None:
     return None
 
 
-def not_found(f: Path, files: list[Path], date_regex: str, full: str, source: str, shown: Path | None = None) -> InputError:
+class DateNotFound(InputError):
+    """No source (the path, the metadata, a table) gives a file its date: ``mtsar2sar init`` then writes a
+    table of placeholders instead of stopping."""
+
+
+def not_found(f: Path, files: list[Path], date_regex: str, full: str, source: str,
+              shown: Path | None = None) -> DateNotFound:
     """The error when no date is found for ``f``: where it was looked for, and a configuration line that
     gives the dates."""
     looked = []
@@ -329,8 +335,8 @@ def not_found(f: Path, files: list[Path], date_regex: str, full: str, source: st
         examples = ", ".join(f'"{os.path.relpath(p, shown) if shown is not None else p}": 2024-01-{6 + 12 * i:02d}'
                              for i, p in enumerate(files[:2]))
         fix = f"dates: {{{examples}, ...}}   (or dates: dates.csv, rows path,date)"
-    return InputError(f"{f}: no date found: {'; '.join(looked)}. Give the dates in the AOI's configuration, e.g.\n"
-                      f"    {fix}")
+    return DateNotFound(f"{f}: no date found: {'; '.join(looked)}. Give the dates in the AOI's configuration, e.g.\n"
+                        f"    {fix}")
 
 
 def date_rules(date_regex: str | None, date_format: str | None) -> list[tuple[str, str | None]]:

