@@ -36,6 +36,7 @@ from mtsar2sar.layout import AoiFolder
 if TYPE_CHECKING:
     import xarray
 
+    from mtsar2sar.dates import Dates
     from mtsar2sar.io import Grid
 
 # The config file's sections that despeckle_stack takes as keyword arguments (the same keys, the same
@@ -67,16 +68,39 @@ def _in_given_order(keys: Sequence[str], given: Sequence[Any]) -> list[str]:
         return sorted(keys)
 
 
-def _date_files(stack: Any, date_regex: str | None, date_format: str | None = None) -> dict[str, Path]:
+def _band_files(found: Dates, folder: Path) -> dict[str, Path]:
+    """Date key -> file of ``found``; for one multi-band file (a band per date), each date's band as a file of
+    its own, a GDAL VRT ``{folder}/{date}.vrt`` (:func:`mtsar2sar.io.write_band_vrt`), as the workflow reads
+    it (:meth:`mtsar2sar.config.AoiSpec.band_files`)."""
+    if not found.bands:
+        return found.files
+    from mtsar2sar.io import write_band_vrt
+
+    files = {}
+    for key, b in found.bands.items():
+        files[key] = folder / f"{key}.vrt"
+        write_band_vrt(found.files[key], b, files[key])
+    return files
+
+
+def _date_files(stack: Any, date_regex: str | None, date_format: str | None = None, band: int | None = None,
+                bands_dir: Path | None = None) -> dict[str, Path]:
     """Date key -> file of a glob pattern, a sequence of files (dates as the workflow finds them: the names,
-    else the tags, :func:`mtsar2sar.dates.discover`) or a mapping (keys: as given)."""
+    else the tags, :func:`mtsar2sar.dates.discover`) or a mapping (keys: as given). Without ``band``, one
+    multi-band file (a pattern or a list of one file) is a band per date, each read through a VRT written
+    to ``bands_dir``."""
     from mtsar2sar.config.aoi import DEFAULT_DATE_REGEX
     from mtsar2sar.dates import discover
 
     if date_format is not None and date_regex == DEFAULT_DATE_REGEX:
         date_regex = None  # the regex of the format
+    split = band is None and bands_dir is not None
+    if isinstance(stack, Sequence) and not isinstance(stack, str | bytes | bytearray) and len(stack) == 1 \
+            and split and Path(stack[0]).is_file():
+        stack = glob.escape(str(stack[0]))  # one file: maybe a band per date
     if isinstance(stack, str | Path):
-        return discover(str(stack), date_regex, date_format).files
+        found = discover(str(stack), date_regex, date_format, split_bands=split)
+        return _band_files(found, bands_dir) if bands_dir is not None else found.files
     if isinstance(stack, Mapping):
         from mtsar2sar.stack import SAFE_KEY
 
@@ -237,10 +261,14 @@ def despeckle_stack(
     network: Mapping[str, Any] | None = None,
     workdir: str | Path | None = None,
 ) -> xarray.DataArray:
-    """Despeckle a co-registered stack (one single-band raster per date) by the workflow's chain.
+    """Despeckle a co-registered stack (one single-band raster per date, or one raster of a band per date)
+    by the workflow's chain.
 
     ``stack``: a glob pattern (relative to the working directory), a list of files (date keys from
-    ``date_regex`` on the file names), a mapping date key -> file, or an ``xarray.DataArray`` with dims
+    ``date_regex`` on the file names), a mapping date key -> file, one multi-band GeoTIFF or VRT (a pattern
+    or a list of one file, ``band`` unset: a band per date, dates from the band descriptions or band tags
+    as in the workflow; each band read through a VRT of its own, ``{workdir}/bands/{date}.vrt``), or an
+    ``xarray.DataArray`` with dims
     (time, y, x) (georeferenced by its ``transform`` and ``crs`` attributes, else regular ``x`` / ``y``
     coordinates; the date keys from ``time``). ``looks``, ``input_domain``, ``band``, ``date_regex``,
     ``date_format``: as an AOI of the config file (files without a date in their names: by their tags). ``coregistration``, ``super_image``, ``mulog``, ``network``: the config file's
@@ -296,7 +324,7 @@ def despeckle_stack(
             files = written = _write_dates(stack, input_domain, work / "inputs")
             domain, band = "intensity", None  # written as intensity
         else:
-            files = _date_files(stack, date_regex, date_format)
+            files = _date_files(stack, date_regex, date_format, band, work / "bands")
         out = AoiFolder(work)
         try:
             report = steps.check_coregistration(files, domain, band, st["coregistration"], out.coregistration)

@@ -10,8 +10,8 @@
 installed wheel, the repository's top level in a checkout) with Snakemake's own command line, in a
 subprocess, on a configuration file, or on the configuration of one AOI made from a glob pattern or a
 folder of files (INPUTS). The AOIs' files and dates are checked before Snakemake starts: an input error is
-one line naming the file. ``init`` inspects a folder and writes a commented configuration of what it
-found. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`) on one
+one line naming the file. ``init`` inspects a folder (:mod:`mtsar2sar.inspection`, read-only) and writes a
+commented configuration of what it found, and no other file. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`) on one
 date: the same bytes and tags as the workflow's product for that date, written atomically.
 """
 
@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import logging
 import math
 import os
@@ -28,13 +27,12 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from mtsar2sar.config import defaults
-from mtsar2sar.dates import Dates
 from mtsar2sar.errors import InputError
+from mtsar2sar.inspection import inspect_stack
 from mtsar2sar.resources import workflow_dir
 
 WORKFLOW_EXTRA = 'pip install "mtsar2sar[workflow]"'
@@ -101,7 +99,6 @@ def check_yaml_mapping(path: Path) -> None:
 
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
-POLARIZATIONS = ("VV", "VH", "HH", "HV")
 # the options of `run` that make the configuration of one AOI from INPUTS
 INPUTS_OPTIONS = ("looks", "aoi", "layout", "domain", "date_format")
 
@@ -172,180 +169,6 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
             print(" ".join(cmd))
             return 0
         return subprocess.call(cmd)
-
-
-@dataclass
-class Found:
-    """What :func:`inspect_stack` found of a stack: the AOI's configuration and what it was read from."""
-
-    aoi: str
-    spec: dict[str, Any]  # the AOI's keys
-    notes: dict[str, str] = field(default_factory=dict)  # key -> where its value comes from
-    summary: list[str] = field(default_factory=list)  # lines on the files, dates and grid
-    dates_found: bool = True
-
-    def config_text(self, comments: bool = True) -> str:
-        """The configuration (YAML), each key with its source as a comment."""
-        lines = [f"# {line}" for line in self.summary] if comments else []
-        lines += ["aois:", f"  {self.aoi}:"]
-        for key, value in self.spec.items():
-            if key == "dates" and isinstance(value, Mapping):
-                lines.append("    dates:" + (f"  # {self.notes[key]}" if comments and key in self.notes else ""))
-                lines += [f"      {json.dumps(str(p))}: {json.dumps(d)}" for p, d in value.items()]
-                continue
-            note = f"  # {self.notes[key]}" if comments and key in self.notes else ""
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            lines.append(f"    {key}: {json.dumps(value)}{note}")
-        return "\n".join(lines) + "\n"
-
-
-def aoi_name(text: str) -> str:
-    """A name of letters, digits, ``_`` and ``-`` (an AOI's) made of ``text``."""
-    name = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
-    return name or "stack"
-
-
-def guess_domain(path: Path, band: int | None = None) -> tuple[str, str]:
-    """(input_domain, why) of a file from its values: complex data, integers (amplitude DN), more than a
-    tenth of the values negative (dB: refused, to be converted), else intensity."""
-    import numpy as np
-
-    from mtsar2sar.io import open_raster
-
-    with open_raster(path) as ds:
-        dtype = ds.dtypes[(band or 1) - 1]
-        h = min(ds.height, 512)
-        from rasterio.windows import Window
-
-        values = ds.read(band or 1, window=Window(0, (ds.height - h) // 2, ds.width, h))
-    if np.issubdtype(np.dtype(dtype), np.complexfloating) or dtype.startswith("complex"):
-        return "complex", f"guessed: {dtype} values (a single-look complex image)"
-    if np.issubdtype(np.dtype(dtype), np.integer):
-        return "amplitude", f"guessed: {dtype} values (digital numbers of an amplitude, as Sentinel-1 GRD's)"
-    finite = values[np.isfinite(values)]
-    if finite.size and float(np.mean(finite < 0)) > 0.1:
-        raise InputError(f"{path}: {float(np.mean(finite < 0)):.0%} of its values are negative: the data look like"
-                         " dB; convert them to linear units first (10 ** (dB / 10))")
-    return "intensity", "guessed: positive real values (amplitude if they are |z|, not |z|^2)"
-
-
-def estimated_looks(path: Path, domain: str, band: int | None = None) -> float:
-    """The ENL of a date's most homogeneous windows (its central 1024 rows), at least 1."""
-    from mtsar2sar.enl import estimate_enl
-    from mtsar2sar.io import read_grid, read_intensity
-
-    h = read_grid(path).height
-    r0 = max(0, h // 2 - 512)
-    img, _ = read_intensity(path, domain, band, (r0, min(h, r0 + 1024)))
-    try:
-        return max(1.0, round(float(estimate_enl(img).enl), 1))
-    except (ValueError, InputError):
-        return 1.0
-
-
-def inspect_stack(
-    inputs: str, directory: Path, aoi: str | None = None, looks: float | None = None, layout_name: str | None = None,
-    domain: str | None = None, date_format: str | None = None, need_looks: bool = False,
-) -> Found:
-    """The configuration of one AOI of ``inputs`` (a glob pattern, or a folder: its layout's files, else its
-    GeoTIFFs), relative to ``directory``: the layout, the dates' source, the domain and the looks found
-    (``need_looks``: an error when neither ``looks``, the layout nor the files' tags give them; else
-    the ENL of the first date, estimated)."""
-    from mtsar2sar.config import AoiSpec
-    from mtsar2sar.dates import read_looks, source_kind, suggested_format
-    from mtsar2sar.io import read_grid
-    from mtsar2sar.layouts import LAYOUTS, detect, layout
-
-    root = Path(inputs) if Path(inputs).is_absolute() else directory / inputs
-    preset = layout(layout_name) if layout_name else None
-    spec: dict[str, Any] = {}
-    notes: dict[str, str] = {}
-    if root.is_dir():
-        if preset is None:
-            preset, _ = detect(root)
-        if preset is not None:
-            spec["inputs"] = inputs
-            notes["inputs"] = f"a folder of {preset.source}: its files {' or '.join(preset.globs)}"
-        else:
-            tifs = [g for g in ("*.tif", "*.tiff", "*.TIF") if list(root.glob(g))]
-            if not tifs:
-                raise InputError(f"{inputs}: no GeoTIFF (*.tif, *.tiff) and no file of a known layout"
-                                 f" ({', '.join(LAYOUTS)}) in this folder; give a glob pattern of the dates' files")
-            spec["inputs"] = str(Path(inputs) / tifs[0])
-    else:
-        spec["inputs"] = inputs
-    if preset is not None:
-        spec["layout"] = preset.name
-        notes["layout"] = preset.source
-    if date_format:
-        spec["date_format"] = date_format
-    folder = (root if root.is_dir() else Path(inputs).parent).resolve()
-    # a folder of one polarization (<site>/VV/) is named with its site
-    name = aoi or aoi_name(f"{folder.parent.name}_{folder.name}" if folder.name.upper() in POLARIZATIONS
-                           else folder.name)
-    found = dates_of(name, spec, directory)
-    if found is None:  # the message's suggestion, where the names hold dates in another order
-        from mtsar2sar.stack import glob_files
-
-        listed = glob_files(AoiSpec.from_config(name, spec).pattern(directory), directory)
-        fmt = suggested_format(listed)
-        if fmt is not None and "date_format" not in spec:
-            spec["date_format"] = fmt
-            notes["date_format"] = "the order of the dates in the file names (check it: day or month first?)"
-            found = dates_of(name, spec, directory)
-        if found is None:
-            spec["dates"] = {str(f) if Path(spec["inputs"]).is_absolute() else os.path.relpath(f, directory):
-                             "YYYY-MM-DD" for f in listed}
-            notes["dates"] = "NO DATE FOUND in the names or tags: write each file's date (YYYY-MM-DD)"
-    files: dict[str, Path] = found.files if found is not None else {}
-    resolved = AoiSpec.from_config(name, spec).resolved(dict(files)) if files else None
-    first = next(iter(files.values())) if files else None
-    if domain is not None:
-        spec["input_domain"] = domain
-    elif resolved is not None and preset is not None:
-        spec["input_domain"] = resolved.input_domain
-        notes["input_domain"] = f"from the layout {preset.name}"
-    elif first is not None:
-        spec["input_domain"], notes["input_domain"] = guess_domain(first)
-    if looks is not None:
-        spec["looks"] = looks
-    elif resolved is not None and resolved.looks_given:
-        spec["looks"] = resolved.looks
-        notes["looks"] = f"from the layout {preset.name}" if preset is not None and preset.looks_rules else \
-            "from the files' metadata"
-    elif first is not None and (tagged := read_looks(first)) is not None:
-        spec["looks"], notes["looks"] = tagged[0], f"from the metadata of {first.name}: {tagged[1]}"
-    elif need_looks:
-        where = f"{first}: " if first is not None else ""
-        raise InputError(f"{where}no number of looks in the files' metadata (tags LOOKS, NUMBER_OF_LOOKS, DIMAP"
-                         " azimuth_looks x range_looks) nor their layout: give --looks (1 for single-look data)")
-    elif first is not None:
-        spec["looks"] = estimated_looks(first, spec.get("input_domain", "intensity"))
-        notes["looks"] = "ESTIMATED (the ENL of the first date's most homogeneous windows): no looks in the" \
-            " metadata; set the product's nominal looks"
-    summary = [f"mtsar2sar configuration of {inputs} (mtsar2sar init); every key: docs/configuration.md"]
-    if found is not None and files:
-        sources = sorted({source_kind(s) for s in found.sources.values()})
-        keys = list(files)
-        summary.append(f"{len(keys)} dates, from: {'; '.join(sources)}:")
-        summary += ["  " + " ".join(keys[i:i + 8]) for i in range(0, len(keys), 8)]
-        grid = read_grid(next(iter(files.values())))
-        size = f", {abs(grid.transform.a):g} x {abs(grid.transform.e):g} (CRS units)" if grid.crs else ""
-        summary.append(f"grid of the first date: {grid.width} x {grid.height} px, {grid.crs or 'no CRS'}{size};"
-                       " the run checks that every date is on it")
-    return Found(name, spec, notes, summary, dates_found=found is not None)
-
-
-def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
-    """The AOI's dates (:class:`mtsar2sar.dates.Dates`), or None when no source gives every file one."""
-    from mtsar2sar.config import AoiSpec
-    from mtsar2sar.dates import DateNotFound
-
-    try:
-        return AoiSpec.from_config(name, spec).find_dates(base=directory)
-    except DateNotFound:
-        return None
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -385,14 +385,16 @@ def without_braces(files: Mapping[str, str]) -> dict[str, str]:
 
 def aoi_dates(
     spec: AoiSpec, reference: float | Sequence[str] | None = None, results: str = RESULTS, base: str | Path = ".",
-    grids: bool = False,
+    grids: bool = True,
 ) -> tuple[AoiSpec, dict[str, str], dict[str, str]]:
     """An AOI's dates as the workflow finds them when it is read, before any job: the AOI with what its
     layout says of its files (:meth:`AoiSpec.resolved`), date key -> file (no brace in a path) and date
     key -> where each date came from (:mod:`mtsar2sar.dates`; none for a simulated AOI). Checks what needs
-    no job: the truth files, the reference period, the header of the first date, and with ``grids`` every
-    date's grid and polarization (the co-registration check's first step). An :class:`InputError`
-    names the AOI, the file and the problem."""
+    no job: the truth files, the reference period, and from the files' headers and tags only, every date's
+    grid and polarization (``grids``: the co-registration check's first step,
+    :func:`mtsar2sar.coregistration.check_grids`, about 2 ms a date), else the header of the first date. An
+    :class:`InputError` names the AOI, the file and the problem: under plain ``snakemake`` too, a stack on
+    two grids or of two polarizations stops the run when the workflow is read, not in its first job."""
     try:
         found = spec.find_dates(results, base)
         files = without_braces({d: str(f) for d, f in found.files.items()})

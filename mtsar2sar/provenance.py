@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from mtsar2sar.config import NetworkSettings
@@ -43,16 +44,29 @@ def super_image_tags(super_path: str | Path) -> dict[str, str]:
     return {"super_image_enl": repr(float(enl))} if enl is not None else {}
 
 
+def weights_reference(name: str) -> str:
+    """The weights file as the products record it (``weights_file``), the same on every machine: published
+    weights by their path inside the package that ships them (``mtsar2sar/weights/sar2sar-ml.pt``), a user's
+    file by its path as given (relative to the working directory, or absolute)."""
+    from mtsar2sar.network import PUBLISHED_WEIGHTS
+
+    if name in PUBLISHED_WEIGHTS:
+        package, relpath = PUBLISHED_WEIGHTS[name]
+        return f"{package}/{relpath}"
+    return name
+
+
 def network_tags(st: NetworkSettings, looks: float | None) -> dict[str, str]:
     """The output tags of a product of the network: the weights actually used (``weights``: ``auto``
-    resolved to the name it picks, ``weights_file`` the file loaded, its ``weights_sha256``,
-    ``weights_setting`` as configured) and the settings that change the numbers (``network_settings``,
-    ``settings_sha256``: :meth:`mtsar2sar.config.NetworkSettings.tags`)."""
+    resolved to the name it picks; ``weights_file``: :func:`weights_reference`; its ``weights_sha256``;
+    ``weights_setting``: ``network.weights`` as configured) and the settings that change the numbers, the
+    weights resolved (``network_settings``, ``settings_sha256``: :meth:`mtsar2sar.config.NetworkSettings.tags`;
+    ``auto`` and the name it picks give the same digest)."""
     from mtsar2sar.network import auto_weights, resolve_weights
 
     requested = st.weights
+    path = resolve_weights(requested, st.base, looks)  # an error for auto without looks
     name = auto_weights(looks) if requested == "auto" and looks is not None else requested
-    path = resolve_weights(requested, st.base, looks)
     sha256 = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-    return {"weights": name, "weights_file": str(path), "weights_sha256": sha256, "weights_setting": requested,
-            **st.tags()}
+    return {"weights": name, "weights_file": weights_reference(name), "weights_sha256": sha256,
+            "weights_setting": requested, **replace(st, weights=name).tags()}

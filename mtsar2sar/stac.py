@@ -30,6 +30,9 @@ from mtsar2sar.logs import log
 
 PROCESSING_SCHEMA_URI = "https://stac-extensions.github.io/processing/v1.1.0/schema.json"
 PREFIX = "mtsar2sar:"  # this workflow's own fields (no STAC extension has them)
+# The collection's license (outputs.stac_license): an SPDX identifier, or "other" (STAC 1.1's pattern of the field)
+LICENSE = re.compile(r"^[\w\-.+]+$")
+LICENSE_URL = re.compile(r"^https?://\S+$")
 
 # Dataset tags of an input date (carried to its despeckled product) read for the SAR fields, by name in
 # any case; the first one present wins. POLARIZATION is what e.g. the OPERA RTC-S1 files carry.
@@ -299,8 +302,22 @@ def aoi_products(
     return products, software or software_versions({})
 
 
-def aoi_collection(aoi: str, products: Sequence[Product], software: Mapping[str, str]) -> pystac.Collection:
-    """The AOI's Collection with one Item per product; its extent covers every item."""
+def check_license(license: str, license_url: str | None = None) -> None:
+    """``outputs.stac_license`` is an SPDX identifier or ``other``, ``outputs.stac_license_url`` an http(s) URL;
+    else an error naming the setting."""
+    if not isinstance(license, str) or not LICENSE.fullmatch(license):
+        raise InputError(f"outputs.stac_license: {license!r} is not a license identifier: give the SPDX identifier of"
+                         " the input data's license (e.g. CC-BY-4.0), or other (with outputs.stac_license_url)")
+    if license_url is not None and (not isinstance(license_url, str) or not LICENSE_URL.fullmatch(license_url)):
+        raise InputError(f"outputs.stac_license_url: {license_url!r} is not an http(s) URL of the license's text")
+
+
+def aoi_collection(aoi: str, products: Sequence[Product], software: Mapping[str, str], license: str = "other",
+                   license_url: str | None = None) -> pystac.Collection:
+    """The AOI's Collection with one Item per product; its extent covers every item. ``license``: the
+    collection's license (an SPDX identifier, or ``other``: that of the input data); ``license_url``: a link
+    (rel ``license``) to its text."""
+    check_license(license, license_url)
     items = [product_item(p, software) for p in products]
     extent = pystac.Extent.from_items(items)
     if not any(item.bbox for item in items):
@@ -312,9 +329,11 @@ def aoi_collection(aoi: str, products: Sequence[Product], software: Mapping[str,
         title=f"mtsar2sar products of {aoi}",
         description=(f"Multi-temporal despeckling of the SAR stack {aoi} (mtsar2sar): one despeckled intensity"
                      " per date, the super-image (temporal mean of the dates) and the filtered super-image."
-                     " Cloud-Optimized GeoTIFFs on the input grid. License: that of the input data."),
+                     " Cloud-Optimized GeoTIFFs on the input grid. License: "
+                     + ("that of the input data" if license == "other" else license)
+                     + (f" ({license_url})." if license_url else ".")),
         extent=extent,
-        license="other",
+        license=license,
         catalog_type=pystac.CatalogType.SELF_CONTAINED,
         providers=[pystac.Provider(
             name="mtsar2sar", roles=[pystac.ProviderRole.PROCESSOR],
@@ -322,6 +341,8 @@ def aoi_collection(aoi: str, products: Sequence[Product], software: Mapping[str,
         )],
         summaries=collection_summaries(items),
     )
+    if license_url:
+        collection.add_link(pystac.Link(rel=pystac.RelType.LICENSE, target=license_url, title=f"license: {license}"))
     collection.add_items(items)
     return collection
 
@@ -377,11 +398,15 @@ def stac_for_aoi(
     out: str | Path,
     quicklooks: Mapping[str, str | Path] | None = None,
     quality: Mapping[str, Any] | None = None,
+    license: str = "other",
+    license_url: str | None = None,
 ) -> pystac.Collection:
-    """Build and write the AOI's STAC collection (see :func:`aoi_products`, :func:`write_collection`)."""
+    """Build and write the AOI's STAC collection (see :func:`aoi_products`, :func:`aoi_collection` for
+    ``license`` and ``license_url``, :func:`write_collection`)."""
+    check_license(license, license_url)  # before any product is read
     products, software = aoi_products(aoi, despeckled, super_image, super_image_filtered, enl_report, quicklooks,
                                       quality)
-    collection = aoi_collection(aoi, products, software)
+    collection = aoi_collection(aoi, products, software, license, license_url)
     files = write_collection(collection, out)
     log.info("STAC collection %s: %d items beside it", out, len(files) - 1)
     return collection

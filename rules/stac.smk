@@ -18,5 +18,8 @@ rule stac:
     resources:
         mem_mb=500,
         runtime=5,
+    params:
+        license=config["outputs"]["stac_license"],
+        license_url=config["outputs"].get("stac_license_url"),
     script:
         "../scripts/stac.py"

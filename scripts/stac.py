@@ -17,4 +17,6 @@ with rule_logging(sm.log[0], sm.rule):
         sm.output[0],
         quicklooks={p.name.removesuffix(".jpg"): p for p in products if p.suffix == ".jpg"},
         quality=json.loads(Path(sm.input.quality[0]).read_text()) if sm.input.quality else None,
+        license=sm.params.license,
+        license_url=sm.params.license_url,
     )

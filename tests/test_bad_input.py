@@ -108,7 +108,7 @@ from mtsar2sar.config import config_errors
 from mtsar2sar.coregistration import check_stack
 from mtsar2sar.errors import InputError, OutputError
 from mtsar2sar.io import read_intensity, write_float32
-from mtsar2sar.network import load_network
+from mtsar2sar.network import load_network, published_weights_path
 from mtsar2sar.stack import find_dates
 
 SCHEMA = yaml.safe_load((REPO / "schemas" / "config.schema.yaml").read_text())
@@ -419,7 +419,7 @@ def test_output_tags_record_the_weights_used(tmp_path):
         tags = ds.tags()
     assert tags["weights"] == "sar2sar-s1" and tags["weights_setting"] == "auto"
     assert tags["weights_file"].endswith("mtsar2sar/weights/sar2sar-s1.pt")
-    assert tags["weights_sha256"] == hashlib.sha256(Path(tags["weights_file"]).read_bytes()).hexdigest()
+    assert tags["weights_sha256"] == hashlib.sha256(published_weights_path("sar2sar-s1").read_bytes()).hexdigest()
     assert tags["ACQUISITION_DATE"] == "2024-01-01T06:00:00Z" and tags["POLARIZATION"] == "VV"
     assert tags["units"] == "linear intensity, in the input's units (squared for an amplitude or complex input)"
     assert tags["software"] == f"mtsar2sar {importlib.metadata.version('mtsar2sar')}"
@@ -829,8 +829,8 @@ def test_input_errors_are_one_line_without_a_traceback(tmp_path):
     """Each input error found before any job, through `snakemake` and through `mtsar2sar run`: one line
     naming the AOI, the file and the problem, status 1, and no Python traceback (neither Snakemake's
     InputFunctionException nor its frames); `mtsar2sar run` names it before Snakemake starts. The grids and
-    polarizations of the dates too, which `mtsar2sar run` checks before Snakemake (the workflow in its first
-    job, as a rule's one-line error)."""
+    polarizations of the dates too, which `mtsar2sar run` checks before Snakemake and the workflow when it
+    plans the jobs."""
     import os
     import subprocess
     import sys

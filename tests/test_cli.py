@@ -3,6 +3,7 @@ wheel (`pip install .`) running the workflow shipped inside it, from a folder wi
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 import json
 import os
@@ -346,7 +347,9 @@ def test_installed_package_runs_the_workflow(tmp_path, tiny_stack, api_run):
         meta = raster_meta(p)
         assert meta["crs"] == grid.crs and meta["transform"] == grid.transform and meta["shape"] == grid.shape
         assert meta["dtype"] == "float32"
-        assert meta["tags"]["weights_file"].startswith(str(installed))  # the installed package ran the steps
+        # the shipped weights by their path in the package, not the environment's; the installed file's bytes
+        assert meta["tags"]["weights_file"] == "mtsar2sar/weights/sar2sar-s1.pt"
+        assert meta["tags"]["weights_sha256"] == hashlib.sha256((installed / "weights" / "sar2sar-s1.pt").read_bytes()).hexdigest()
         w_hat = read_product(p)[0]
         assert np.isfinite(w_hat).all()
         # the API runs the same chain: the same bytes (the API's stack is the same simulation as tiny_stack)
@@ -523,8 +526,6 @@ def test_despeckle_reads_the_looks_of_the_dates_tags_or_refuses(api_run, tmp_pat
 def test_run_inputs_gives_the_bytes_of_a_configuration_file(tmp_path, tiny_stack):
     """`mtsar2sar run "stack/*.tif" --looks 1 --aoi tiny` and `mtsar2sar run config.yaml` with the same AOI: the
     same products, byte for byte."""
-    import hashlib
-
     files = tiny_stack[0]
     for name in ("glob", "yaml"):
         (tmp_path / name).mkdir()

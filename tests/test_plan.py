@@ -284,6 +284,30 @@ def test_the_methods_and_their_evaluation():
         "results/a/methods/mean/20240101.tif", "results/b/methods/mean/20240101.tif"]
 
 
+def test_the_grids_and_polarizations_of_the_dates_are_checked_when_the_workflow_is_read(tmp_path):
+    """plan.aoi_dates (the Snakefile's, before any job): a date on another grid or of another polarization is the
+    one-line input error naming the AOI and the file, under plain snakemake as under mtsar2sar run."""
+    from stack_layouts import write_raster
+
+    img = np.ones((32, 32), "float32")
+    for i, d in enumerate(DATES[:3]):
+        write_raster(tmp_path / "grids" / f"S1_{d}.tif", img[: 16 if i == 2 else 32], utm_grid(16 if i == 2 else 32, 32))
+        write_raster(tmp_path / "pols" / f"S1_{d}.tif", img, utm_grid(32, 32), {"POLARIZATION": "VH" if i == 1 else "VV"})
+    grids = AoiSpec.from_config("site", {"inputs": str(tmp_path / "grids" / "*.tif"), "looks": 1})
+    with pytest.raises(InputError) as info:
+        plan.aoi_dates(grids, base=tmp_path)
+    assert str(info.value) == (
+        f"AOI 'site': {tmp_path / 'grids' / 'S1_20240125.tif'}: not on the grid of the reference date"
+        f" {tmp_path / 'grids' / 'S1_20240101.tif'}: shape (16, 32) instead of (32, 32) (2 of the 3 dates share the"
+        " reference grid)")
+    pols = AoiSpec.from_config("site", {"inputs": str(tmp_path / "pols" / "*.tif"), "looks": 1})
+    with pytest.raises(InputError, match=r"^AOI 'site': .*S1_20240113\.tif: polarization VH, but .*S1_20240101\.tif is"
+                                         r" VV: a stack is one polarization"):
+        plan.aoi_dates(pols, base=tmp_path)
+    # grids=False: the header of the first date only (the grids then checked by the co-registration job)
+    assert list(plan.aoi_dates(grids, base=tmp_path, grids=False)[1]) == DATES[:3]
+
+
 def test_a_brace_in_an_input_path_is_named():
     assert plan.without_braces({"20240101": "/data/a.tif"}) == {"20240101": "/data/a.tif"}
     with pytest.raises(InputError) as info:

@@ -324,3 +324,64 @@ def test_products_without_a_crs_give_a_valid_collection(tmp_path):
     for item in collection.get_items():
         assert item.geometry is None and item.bbox is None
         validate(item.to_dict(include_self_link=False), CORE["Feature"])
+
+
+def dated_products(folder: Path) -> list[Product]:
+    from conftest import utm_grid
+
+    start = datetime(2024, 1, 6, tzinfo=UTC)
+    products = []
+    for i in range(2):
+        p = folder / f"2024010{i + 6}.tif"
+        write_float32(p, np.ones((32, 32)), utm_grid(32, 32))
+        products.append(Product(p, f"site_{i}", "a date", "despeckled", acquired=start + timedelta(days=12 * i)))
+    return products
+
+
+def test_the_collection_license_and_its_link(tmp_path):
+    """outputs.stac_license (an SPDX identifier, default other: the input data's) and outputs.stac_license_url (a
+    link rel license): in the collection as written, which validates against the core schema."""
+    from mtsar2sar.stac import aoi_collection, write_collection
+
+    products = dated_products(tmp_path)
+    default = aoi_collection("site", products, {}).to_dict(include_self_link=False)
+    assert default["license"] == "other" and not [link for link in default["links"] if link["rel"] == "license"]
+    assert default["description"].endswith("License: that of the input data.")
+    collection = aoi_collection("site", products, {}, "CC-BY-4.0", "https://creativecommons.org/licenses/by/4.0/")
+    write_collection(collection, tmp_path / "stac" / "collection.json")
+    written = strict_json(tmp_path / "stac" / "collection.json")
+    validate(written, CORE["Collection"])
+    assert written["license"] == "CC-BY-4.0"
+    assert [link for link in written["links"] if link["rel"] == "license"] == [
+        {"rel": "license", "href": "https://creativecommons.org/licenses/by/4.0/", "title": "license: CC-BY-4.0"}]
+    assert written["description"].endswith("License: CC-BY-4.0 (https://creativecommons.org/licenses/by/4.0/).")
+    other = aoi_collection("site", products, {}, "other", "https://example.org/data-terms").to_dict(include_self_link=False)
+    assert other["license"] == "other" and other["description"].endswith(
+        "License: that of the input data (https://example.org/data-terms).")
+
+
+@pytest.mark.parametrize("license, url, message", [
+    ("CC BY 4.0", None, ("outputs.stac_license: 'CC BY 4.0' is not a license identifier: give the SPDX identifier of"
+                        " the input data's license (e.g. CC-BY-4.0), or other (with outputs.stac_license_url)")),
+    ("", None, "outputs.stac_license: '' is not a license identifier"),
+    ("other", "LICENSE.txt", "outputs.stac_license_url: 'LICENSE.txt' is not an http(s) URL of the license's text"),
+])
+def test_a_bad_license_setting_is_named(tmp_path, license, url, message):
+    from mtsar2sar.stac import aoi_collection
+
+    with pytest.raises(InputError, match=re.escape(message)):
+        aoi_collection("site", dated_products(tmp_path), {}, license, url)
+    with pytest.raises(InputError, match=re.escape(message)):  # before any product is read
+        stac_for_aoi("site", {}, tmp_path / "none.tif", tmp_path / "none.tif", None, tmp_path / "c.json",
+                     license=license, license_url=url)
+
+
+def test_the_license_settings_in_the_schema():
+    from mtsar2sar.config import config_errors, defaults, schema
+
+    assert defaults("outputs")["stac_license"] == "other" and "stac_license_url" not in defaults("outputs")
+    aois = {"x": {"inputs": "data/*.tif"}}
+    good = {"stac_license": "CC-BY-4.0", "stac_license_url": "https://creativecommons.org/licenses/by/4.0/"}
+    assert config_errors({"aois": aois, "outputs": good}, schema()) == []
+    errors = config_errors({"aois": aois, "outputs": {"stac_license": "CC BY", "stac_license_url": "LICENSE"}}, schema())
+    assert [e.split(":")[1].strip() for e in errors] == ["outputs.stac_license", "outputs.stac_license_url"], errors

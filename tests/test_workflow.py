@@ -55,7 +55,9 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     before = {p: sha256(p) for p in [*files.values(), *truth.values()]}
     work = tmp_path / "work"
     work.mkdir()
-    res = run_workflow(work, tiny_config(tmp_path / "stack", tmp_path / "truth"))
+    config = tiny_config(tmp_path / "stack", tmp_path / "truth")
+    config["outputs"] = {"stac_license": "CC-BY-4.0", "stac_license_url": "https://creativecommons.org/licenses/by/4.0/"}
+    res = run_workflow(work, config)
     assert res.returncode == 0, res.stderr[-3000:]
     out = work / "results" / "tiny"
     # only the AOI of the given config ran (not the demo AOIs of the repository's config)
@@ -82,10 +84,13 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
         assert meta["tags"]["units"] == "linear intensity, in the input's units (squared for an amplitude or complex input)" and meta["tags"]["weights_sha256"]
         # the settings that change the numbers, defaults included, and their digest
         # (precision: auto, recorded as what it resolved to on this machine when that is not float32)
-        assert json.loads(meta["tags"]["network_settings"]) == {"weights": "auto", "level": 10000.0, "tile": 128,
+        # the weights resolved (auto at 1 look: sar2sar-s1); the setting as configured: weights_setting
+        assert json.loads(meta["tags"]["network_settings"]) == {"weights": "sar2sar-s1", "level": 10000.0, "tile": 128,
                                                                 "overlap": 64, "debias": True, "self_ensemble": 1,
                                                                 **low_precision}
         assert meta["tags"]["settings_sha256"] == hashlib.sha256(meta["tags"]["network_settings"].encode()).hexdigest()
+        assert meta["tags"]["weights_setting"] == "auto"
+        assert meta["tags"]["weights_file"] == "mtsar2sar/weights/sar2sar-s1.pt"
         w_hat, _ = read_product(p)
         v, _ = read_product(truth[d])
         w, _ = read_product(f)
@@ -107,6 +112,11 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     item = json.loads((out / "stac" / f"tiny_{next(iter(files))}.json").read_text())
     assert item["properties"]["mtsar2sar:quality"] == quality["dates"][0]["verdict"]["status"]
     assert item["properties"]["mtsar2sar:quality_ratio_mean"] == quality["dates"][0]["ratio_mean"]
+    # the collection's license as configured (outputs.stac_license, outputs.stac_license_url)
+    collection = json.loads((out / "stac" / "collection.json").read_text())
+    assert collection["license"] == "CC-BY-4.0"
+    assert [link["href"] for link in collection["links"] if link["rel"] == "license"] == [
+        "https://creativecommons.org/licenses/by/4.0/"]
     # Despeckling must beat the flat-ratio baseline (the chain with a 'network' returning the ratio's geometric
     # mean: the scaled filtered temporal mean, itself about +8 dB over noisy here), not just the noisy dates.
     # Measured (shipped sar2sar-s1): ours 28.7-29.6 dB, flat 25.1-27.3, noisy 18.1-18.4; margin over the flat

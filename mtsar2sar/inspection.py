@@ -1,0 +1,235 @@
+"""What ``mtsar2sar init`` and ``mtsar2sar run INPUTS`` find in a stack's files: the configuration of one
+AOI (its files, their dates and where they come from, the layout, the domain guessed from the values,
+the looks from the layout, the metadata or the data), and the text of that configuration, commented.
+
+Read-only: the files' headers, tags and a window of the first date's values are read; nothing is written
+(a multi-band stack's bands are read in place, not through the workflow's per-date VRTs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mtsar2sar.dates import Dates
+from mtsar2sar.errors import InputError
+
+POLARIZATIONS = ("VV", "VH", "HH", "HV")
+
+
+@dataclass
+class Found:
+    """What :func:`inspect_stack` found of a stack: the AOI's configuration and what it was read from."""
+
+    aoi: str
+    spec: dict[str, Any]  # the AOI's keys
+    notes: dict[str, str] = field(default_factory=dict)  # key -> where its value comes from
+    summary: list[str] = field(default_factory=list)  # lines on the files, dates and grid
+    dates_found: bool = True
+
+    def config_text(self, comments: bool = True) -> str:
+        """The configuration (YAML), each key with its source as a comment."""
+        lines = [f"# {line}" for line in self.summary] if comments else []
+        lines += ["aois:", f"  {self.aoi}:"]
+        for key, value in self.spec.items():
+            if key == "dates" and isinstance(value, Mapping):
+                lines.append("    dates:" + (f"  # {self.notes[key]}" if comments and key in self.notes else ""))
+                lines += [f"      {json.dumps(str(p))}: {json.dumps(d)}" for p, d in value.items()]
+                continue
+            note = f"  # {self.notes[key]}" if comments and key in self.notes else ""
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            lines.append(f"    {key}: {json.dumps(value)}{note}")
+        return "\n".join(lines) + "\n"
+
+
+def aoi_name(text: str) -> str:
+    """A name of letters, digits, ``_`` and ``-`` (an AOI's) made of ``text``."""
+    name = re.sub(r"[^A-Za-z0-9_-]+", "_", text).strip("_")
+    return name or "stack"
+
+
+def guess_domain(path: Path, band: int | None = None) -> tuple[str, str]:
+    """(input_domain, why) of a file from its values: complex data, integers (amplitude DN), more than a
+    tenth of the values negative (dB: refused, to be converted), else intensity."""
+    import numpy as np
+
+    from mtsar2sar.io import open_raster
+
+    with open_raster(path) as ds:
+        dtype = ds.dtypes[(band or 1) - 1]
+        h = min(ds.height, 512)
+        from rasterio.windows import Window
+
+        values = ds.read(band or 1, window=Window(0, (ds.height - h) // 2, ds.width, h))
+    if np.issubdtype(np.dtype(dtype), np.complexfloating) or dtype.startswith("complex"):
+        return "complex", f"guessed: {dtype} values (a single-look complex image)"
+    if np.issubdtype(np.dtype(dtype), np.integer):
+        return "amplitude", f"guessed: {dtype} values (digital numbers of an amplitude, as Sentinel-1 GRD's)"
+    finite = values[np.isfinite(values)]
+    if finite.size and float(np.mean(finite < 0)) > 0.1:
+        raise InputError(f"{path}: {float(np.mean(finite < 0)):.0%} of its values are negative: the data look like"
+                         " dB; convert them to linear units first (10 ** (dB / 10))")
+    return "intensity", "guessed: positive real values (amplitude if they are |z|, not |z|^2)"
+
+
+def estimated_looks(path: Path, domain: str, band: int | None = None) -> float:
+    """The ENL of a date's most homogeneous windows (its central 1024 rows), at least 1."""
+    from mtsar2sar.enl import estimate_enl
+    from mtsar2sar.io import read_grid, read_intensity
+
+    h = read_grid(path).height
+    r0 = max(0, h // 2 - 512)
+    img, _ = read_intensity(path, domain, band, (r0, min(h, r0 + 1024)))
+    try:
+        return max(1.0, round(float(estimate_enl(img).enl), 1))
+    except (ValueError, InputError):
+        return 1.0
+
+
+def inspect_stack(
+    inputs: str, directory: Path, aoi: str | None = None, looks: float | None = None, layout_name: str | None = None,
+    domain: str | None = None, date_format: str | None = None, need_looks: bool = False,
+) -> Found:
+    """The configuration of one AOI of ``inputs`` (a glob pattern, or a folder: its layout's files, else its
+    GeoTIFFs), relative to ``directory``: the layout, the dates' source, the domain and the looks found
+    (``need_looks``: an error when neither ``looks``, the layout nor the files' tags give them; else
+    the ENL of the first date, estimated)."""
+    from mtsar2sar.config import AoiSpec
+    from mtsar2sar.dates import source_kind, suggested_format
+    from mtsar2sar.io import read_grid
+    from mtsar2sar.layouts import LAYOUTS, detect, layout
+
+    root = Path(inputs) if Path(inputs).is_absolute() else directory / inputs
+    preset = layout(layout_name) if layout_name else None
+    spec: dict[str, Any] = {}
+    notes: dict[str, str] = {}
+    if root.is_dir():
+        if preset is None:
+            preset, _ = detect(root)
+        if preset is not None:
+            spec["inputs"] = inputs
+            notes["inputs"] = f"a folder of {preset.source}: its files {' or '.join(preset.globs)}"
+        else:
+            tifs = [g for g in ("*.tif", "*.tiff", "*.TIF") if list(root.glob(g))]
+            if not tifs:
+                raise InputError(f"{inputs}: no GeoTIFF (*.tif, *.tiff) and no file of a known layout"
+                                 f" ({', '.join(LAYOUTS)}) in this folder; give a glob pattern of the dates' files")
+            spec["inputs"] = str(Path(inputs) / tifs[0])
+    else:
+        spec["inputs"] = inputs
+    if preset is not None:
+        spec["layout"] = preset.name
+        notes["layout"] = preset.source
+    if date_format:
+        spec["date_format"] = date_format
+    folder = (root if root.is_dir() else Path(inputs).parent).resolve()
+    # a folder of one polarization (<site>/VV/) is named with its site
+    name = aoi or aoi_name(f"{folder.parent.name}_{folder.name}" if folder.name.upper() in POLARIZATIONS
+                           else folder.name)
+    found = dates_of(name, spec, directory)
+    if found is None:  # the message's suggestion, where the names hold dates in another order
+        from mtsar2sar.stack import glob_files
+
+        listed = glob_files(AoiSpec.from_config(name, spec).pattern(directory), directory)
+        fmt = suggested_format(listed)
+        if fmt is not None and "date_format" not in spec:
+            spec["date_format"] = fmt
+            notes["date_format"] = "the order of the dates in the file names (check it: day or month first?)"
+            found = dates_of(name, spec, directory)
+        if found is None:
+            spec["dates"] = {str(f) if Path(spec["inputs"]).is_absolute() else os.path.relpath(f, directory):
+                             "YYYY-MM-DD" for f in listed}
+            notes["dates"] = "NO DATE FOUND in the names or tags: write each file's date (YYYY-MM-DD)"
+    files: dict[str, Path] = found.files if found is not None else {}
+    resolved = AoiSpec.from_config(name, spec).resolved(dict(files)) if files else None
+    first = next(iter(files.values())) if files else None
+    # one multi-band file (a band per date): the first date is its band, read in place
+    band = found.bands.get(next(iter(files))) if found is not None and files else None
+    if domain is not None:
+        spec["input_domain"] = domain
+    elif resolved is not None and preset is not None:
+        spec["input_domain"] = resolved.input_domain
+        notes["input_domain"] = f"from the layout {preset.name}"
+    elif first is not None:
+        spec["input_domain"], notes["input_domain"] = guess_domain(first, band)
+    if looks is not None:
+        spec["looks"] = looks
+    elif resolved is not None and resolved.looks_given:
+        spec["looks"] = resolved.looks
+        notes["looks"] = f"from the layout {preset.name}" if preset is not None and preset.looks_rules else \
+            "from the files' metadata"
+    elif first is not None and (tagged := looks_in_tags(first, band)) is not None:
+        spec["looks"], notes["looks"] = tagged[0], f"from the metadata of {first.name}: {tagged[1]}"
+    elif need_looks:
+        where = f"{first}: " if first is not None else ""
+        raise InputError(f"{where}no number of looks in the files' metadata (tags LOOKS, NUMBER_OF_LOOKS, DIMAP"
+                         " azimuth_looks x range_looks) nor their layout: give --looks (1 for single-look data)")
+    elif first is not None:
+        spec["looks"] = estimated_looks(first, spec.get("input_domain", "intensity"), band)
+        notes["looks"] = "ESTIMATED (the ENL of the first date's most homogeneous windows): no looks in the" \
+            " metadata; set the product's nominal looks"
+    summary = [f"mtsar2sar configuration of {inputs} (mtsar2sar init); every key: docs/configuration.md"]
+    if found is not None and files:
+        sources = sorted({band_source_kind(s) if found.bands else source_kind(s) for s in found.sources.values()})
+        keys = list(files)
+        summary.append(f"{len(keys)} dates, from: {'; '.join(sources)}:")
+        summary += ["  " + " ".join(keys[i:i + 8]) for i in range(0, len(keys), 8)]
+        if found.bands and first is not None:
+            summary.append(f"one file of a band per date ({first.name}, bands {', '.join(map(str, found.bands.values()))}"
+                           " in date order); the run reads each band through a VRT of its own")
+        grid = read_grid(next(iter(files.values())))
+        size = f", {abs(grid.transform.a):g} x {abs(grid.transform.e):g} (CRS units)" if grid.crs else ""
+        summary.append(f"grid of the first date: {grid.width} x {grid.height} px, {grid.crs or 'no CRS'}{size};"
+                       " the run checks that every date is on it")
+    return Found(name, spec, notes, summary, dates_found=found is not None)
+
+
+def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
+    """The AOI's dates (:class:`mtsar2sar.dates.Dates`) as the workflow finds them
+    (:meth:`mtsar2sar.config.AoiSpec.find_dates`), or None when no source gives every file one. Read-only:
+    a multi-band file's dates are its bands (``Dates.bands``), each mapped to the file itself, not to the
+    per-date VRT the workflow writes under ``results/``."""
+    from mtsar2sar.config import AoiSpec
+    from mtsar2sar.dates import DateNotFound, discover
+
+    aoi = AoiSpec.from_config(name, spec)
+    try:
+        return discover(aoi.pattern(directory), date_format=aoi.date_format, date_source=aoi.date_source,
+                        table=aoi.dates, base=directory, rules=aoi.date_rules, split_bands=aoi.band is None)
+    except DateNotFound:
+        return None
+
+
+def band_source_kind(source: str) -> str:
+    """What kind of source a band's date record names (``band description``, ``band tag
+    ACQUISITION_START_TIME``, ``band DIMAP BAND_NAME``, ``band dates (config)``), without the band's number."""
+    m = re.match(r"band \d+:? (description|DIMAP BAND_NAME|tag \S+|dates \(config\))", source)
+    return f"band {m.group(1)}" if m else source.split(":")[0]
+
+
+def looks_in_tags(path: Path, band: int | None = None) -> tuple[float, str] | None:
+    """(nominal looks, where) from a file's tags or DIMAP metadata (:func:`mtsar2sar.dates.read_looks`); for
+    ``band`` of a multi-band file, the dataset's tags with the band's own (the band's win), as the VRT the
+    workflow reads that band through carries them."""
+    from mtsar2sar.dates import LOOKS_TAGS, read_looks
+    from mtsar2sar.io import open_raster
+
+    if band is not None:
+        with open_raster(path) as ds:
+            own = {str(k).upper(): str(v) for k, v in ds.tags(band).items()}
+            tags = {str(k).upper(): str(v) for k, v in ds.tags().items()} | own
+        for name in LOOKS_TAGS:
+            try:
+                value = float(tags.get(name, ""))
+            except ValueError:
+                continue
+            if math.isfinite(value) and value > 0:
+                return value, f"{f'band {band} ' if name in own else ''}tag {name} = {tags[name]}"
+    return read_looks(path)
