@@ -9,7 +9,11 @@ over time, and seconds per megapixel per date. Then, per method, how it keeps th
 (``mtsar2sar.changes``): the change-preservation slope from the products alone over the successive
 scored dates with its 95 % interval, the same slope measured with the truth at the same window, and
 per bin of the true departure of a date from the truth's temporal mean, the bias and RMSE (dB) of the
-estimate against the truth.
+estimate against the truth; and the ghost contrast of each method (``mtsar2sar.changes.ghost_contrast``):
+on the outline of the objects that other dates of the stack hold and a scored date lacks, where that
+date's truth is flat, the estimate's log-gradient magnitude minus the truth's (dB per pixel), the same on
+a control band 4-6 px away (the floor: the speckle left) and their difference, the excess, with its 95 %
+interval and the spread of the dates' excesses.
 
 ``--compute METHOD`` runs a comparison method of ``snakemake methods`` (``mtsar2sar.comparison``, the
 schema's settings) in this process on the scored dates, for an AOI without its ``methods/`` folder.
@@ -33,7 +37,7 @@ import numpy as np
 import rasterio
 import torch
 
-from mtsar2sar.changes import bias_per_bin, change_slope, truth_change_slope
+from mtsar2sar.changes import absent_outlines, bias_per_bin, change_slope, ghost_contrast, truth_change_slope
 from mtsar2sar.comparison import run_method
 from mtsar2sar.config import defaults
 from mtsar2sar.despeckle import NetworkDenoiser, despeckle_by_ratio
@@ -76,6 +80,28 @@ def change_table(noisy: list[np.ndarray], truth: list[np.ndarray], truth_mean: n
         print(f"| {name} | {slope if slope is not None else '–'} | {truth_slope:.3f} | " + " | ".join(cells) + " |")
 
 
+def ghost_table(truth: list[np.ndarray], stack: list[np.ndarray], estimates: dict[str, list[np.ndarray]]) -> None:
+    """The ghost contrast of every method (mtsar2sar.changes) on the scored dates, the objects from the
+    truth of every kept date (``stack``)."""
+    masks = absent_outlines(truth, stack)
+    lacking = [k for k, (o, c) in enumerate(masks) if o.any() and c.any()]
+    print("\nghosts: on the outline of the objects a scored date lacks and other dates hold (> 6 dB apart), where"
+          " the date's truth is flat, the estimate's log-gradient magnitude minus the truth's (dB/px, Gaussian"
+          " 1 px); floor: the same 4-6 px away where every date is flat; excess = contrast - floor [95 %], and"
+          " its range over the dates\n")
+    print("outline / control pixels per scored date: "
+          + ", ".join(f"{int(o.sum())} / {int(c.sum())}" for o, c in masks) + f" ({len(lacking)} dates lack an object)\n")
+    print("| method | contrast | floor | excess [95 %] | dates, min – max |")
+    print("|---|---|---|---|---|")
+    for name, est in estimates.items():
+        if len(est) != len(truth):
+            continue
+        g = ghost_contrast(est, truth, masks=masks)
+        per = [x for x in g.per_date if np.isfinite(x)]
+        spread = f"{min(per):+.3f} – {max(per):+.3f}" if per else "–"
+        print(f"| {name} | {g.contrast:.3f} | {g.floor:.3f} | {g} | {spread} |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("aoi_dir", type=Path)
@@ -88,7 +114,7 @@ def main() -> None:
     ap.add_argument("--compute", action="append", default=[], choices=COMPUTABLE,
                     help="a comparison method of `snakemake methods` computed here on the scored dates (repeat;"
                          " the schema's settings, the AOI's looks)")
-    ap.add_argument("--no-changes", action="store_true", help="without the change-preservation table")
+    ap.add_argument("--no-changes", action="store_true", help="without the change-preservation and ghost tables")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -148,8 +174,9 @@ def main() -> None:
         a = np.array(vals)
         print(f"{name:<34}{a[:, 0].mean():>10.2f}{a[:, 1].mean():>11.2f}{a[:, 2].mean():>14.2f}{a[:, 3].mean():>8.1f}")
     if not args.no_changes:
-        truth_mean = np.mean([read_product(d.truth(k))[0].astype(np.float64) for k in kept], axis=0)
-        change_table(noisy_dates, truth_dates, truth_mean, estimates)
+        stack = [read_product(d.truth(k))[0].astype(np.float64) for k in kept]
+        change_table(noisy_dates, truth_dates, np.mean(stack, axis=0), estimates)
+        ghost_table(truth_dates, stack, estimates)
 
 
 if __name__ == "__main__":

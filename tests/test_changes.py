@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mtsar2sar.changes import DEPARTURE_BINS_DB, bias_per_bin, change_slope, truth_change_slope
+from mtsar2sar.changes import (
+    DEPARTURE_BINS_DB,
+    absent_outlines,
+    bias_per_bin,
+    change_slope,
+    ghost_contrast,
+    truth_change_slope,
+)
 
 
 def blocks_stack(seed: int = 0, size: int = 128, dates: int = 6, looks: float = 4.0, block: int = 32,
@@ -152,3 +159,112 @@ def test_bad_input_is_refused_with_a_message(scene):
         bias_per_bin(truth[:1], truth[:1])
     with pytest.raises(ValueError, match="increasing"):
         bias_per_bin(truth, truth, bins=(3.0, 1.0))
+
+
+# --- ghost contrast ------------------------------------------------------------------------------
+
+def objects_stack(size: int = 128, dates: int = 6) -> list[np.ndarray]:
+    """A flat background (-12 dB) with a field on the left half that changes by 2 dB from date to date
+    (no outline: below the 6 dB threshold), a dark square (flood, -23 dB) on dates 2-3 only and a bright
+    square (+10 dB) from date 3 on."""
+    truth = []
+    for t in range(dates):
+        db = np.full((size, size), -12.0)
+        db[:, : size // 2] += 2.0 * (t % 2)
+        if t in (2, 3):
+            db[20:60, 70:110] = -23.0
+        if t >= 3:
+            db[80:100, 20:40] = 10.0
+        truth.append(10 ** (db / 10))
+    return truth
+
+
+def with_ghosts(truth: list[np.ndarray], k: float) -> list[np.ndarray]:
+    """Each date mixed with the truth's geometric temporal mean, its weight ``k`` in log: the outline of
+    every object of the other dates pasted, at ``k`` of its contrast, into the dates that lack it."""
+    mean = np.exp(np.mean([np.log(v) for v in truth], axis=0))
+    return [v ** (1 - k) * mean**k for v in truth]
+
+
+def smooth_speckle(truth: list[np.ndarray], seed: int = 0, looks: float = 4.0) -> list[np.ndarray]:
+    """The truth times spatially smoothed L-look speckle: noisy, but nothing of the other dates."""
+    from scipy.ndimage import gaussian_filter
+
+    rng = np.random.default_rng(seed)
+    return [v * np.exp(gaussian_filter(np.log(rng.gamma(looks, 1 / looks, v.shape)), 1.0)) for v in truth]
+
+
+def test_the_outlines_are_those_of_the_absent_objects():
+    truth = objects_stack()
+    masks = absent_outlines(truth)
+    outline0, control0 = masks[0]
+    # date 0 lacks both squares: their outlines are there, the 2 dB field's edge is not
+    assert outline0[19:21, 70:110].all() and outline0[79:81, 20:40].all()
+    assert not outline0[:, 60:68].any() and not outline0[62:78, :].any()
+    assert control0.any() and not (control0 & outline0).any()
+    # date 2 has the flood: its outline is date 2's own edge, not a ghost; the bright square is absent
+    outline2, _ = masks[2]
+    assert not outline2[15:65, 65:115].any() and outline2[79:81, 20:40].all()
+
+
+def test_the_truth_scores_zero_and_pasted_outlines_score_high():
+    truth = objects_stack()
+    g = ghost_contrast(truth, truth)
+    assert g.contrast == 0.0 and g.floor == 0.0 and g.excess == 0.0 and g.low == 0.0 == g.high
+    # date 3 holds both squares: nothing is absent from it
+    assert g.dates == len(truth) - 1 and np.isnan(g.per_date[3]) and g.pixels > 500 and g.control_pixels > 500
+    half = ghost_contrast(with_ghosts(truth, 0.5), truth)
+    assert half.excess > 0.5 and half.low > 0.3, half
+    assert half.floor == pytest.approx(0.0, abs=0.05)
+    # the ghost grows with the share of the mean
+    assert ghost_contrast(with_ghosts(truth, 0.2), truth).excess < half.excess
+    assert ghost_contrast(with_ghosts(truth, 1.0), truth).excess > 1.5 * half.excess
+
+
+def test_a_noisy_ghost_free_estimate_scores_near_its_floor():
+    truth = objects_stack()
+    est = smooth_speckle(truth)
+    g = ghost_contrast(est, truth)
+    assert g.floor > 0.2, g  # the speckle left adds to the gradient
+    assert abs(g.excess) < 0.1 * g.floor and g.low <= 0.0 <= g.high, g
+    ghosted = ghost_contrast(smooth_speckle(with_ghosts(truth, 0.3)), truth)
+    assert ghosted.low > g.high, (g, ghosted)
+
+
+def test_the_stack_gives_the_objects_of_dates_not_scored():
+    """Two dates scored out of six: the flood of dates 2-3 is absent from both; without the whole stack
+    it is not seen (nor its ghost)."""
+    truth = objects_stack()
+    est = with_ghosts(truth, 0.5)
+    alone = ghost_contrast([est[0], est[5]], [truth[0], truth[5]])
+    whole = ghost_contrast([est[0], est[5]], [truth[0], truth[5]], truth)
+    assert whole.pixels > alone.pixels and whole.excess > 0.5
+    masks = absent_outlines([truth[0], truth[5]], truth)
+    assert ghost_contrast([est[0], est[5]], [truth[0], truth[5]], masks=masks) == whole
+
+
+def test_ghost_contrast_is_deterministic_leaves_nan_out_and_is_nan_without_objects():
+    truth = objects_stack()
+    est = smooth_speckle(with_ghosts(truth, 0.3))
+    assert ghost_contrast(est, truth, seed=3) == ghost_contrast(est, truth, seed=3)
+    holed = [v.copy() for v in est]
+    holed[1][:, 100:] = np.nan
+    g = ghost_contrast(holed, truth)
+    assert np.isfinite(g.excess) and g.pixels < ghost_contrast(est, truth).pixels
+    flat = [np.full((64, 64), 0.1)] * 3
+    none = ghost_contrast(flat, flat)
+    assert none.pixels == 0 and none.dates == 0 and np.isnan(none.excess) and np.isnan(none.low)
+
+
+def test_ghost_contrast_refuses_bad_input_with_a_message():
+    truth = objects_stack()
+    with pytest.raises(ValueError, match="6 truth dates but 5 estimate dates"):
+        ghost_contrast(truth[:5], truth)
+    with pytest.raises(ValueError, match="stack dates have shape"):
+        ghost_contrast(truth, truth, [v[:-1] for v in truth])
+    with pytest.raises(ValueError, match="threshold_db"):
+        ghost_contrast(truth, truth, threshold_db=0.0)
+    with pytest.raises(ValueError, match="control"):
+        ghost_contrast(truth, truth, control=(6, 4))
+    with pytest.raises(ValueError, match="masks: 2"):
+        ghost_contrast(truth, truth, masks=absent_outlines(truth[:2]))
