@@ -49,8 +49,10 @@ from mtsar2sar.network import load_network
 from mtsar2sar.plan import method_dates
 
 
-def scores(est: np.ndarray, truth: np.ndarray, changed: np.ndarray) -> tuple[float, float, float]:
-    return psnr_log(est, truth), psnr_amplitude(est, truth), psnr_log(est, truth, changed)
+def scores(est: np.ndarray, truth: np.ndarray, changed: np.ndarray) -> tuple[float, float, float, float]:
+    """PSNR on log-intensity, on amplitude, and on log-intensity over the changed and the unchanged pixels."""
+    return (psnr_log(est, truth), psnr_amplitude(est, truth), psnr_log(est, truth, changed),
+            psnr_log(est, truth, ~changed))
 
 
 COMPUTABLE = ("rabasar", "rabasar_down2", "quegan", "quegan_sar2sar", "mulog", "mulog_down2", "sar2sar")
@@ -126,7 +128,7 @@ def main() -> None:
     s, _ = read_product(d.super_image_filtered)
     changed = read_product(d.changed)[0] > 0.5
     looks = float(json.loads((d.simulated_dir / "simulation.json").read_text())["config"]["looks"])
-    rows: dict[str, list[tuple[float, float, float, float]]] = {}
+    rows: dict[str, list[tuple[float, ...]]] = {}
     estimates: dict[str, list[np.ndarray]] = {}
 
     def add(name: str, est: np.ndarray, truth: np.ndarray, seconds: float) -> None:
@@ -169,10 +171,11 @@ def main() -> None:
                 add(f"{mdir.name} (workflow)", read_product(f)[0], v, sec)
     tmp.cleanup()
     print(f"AOI {d.root.name}: dates {', '.join(dates)}; {int(changed.sum())} changed pixels ({changed.mean():.1%})")
-    print(f"{'method':<34}{'PSNR log':>10}{'PSNR ampl':>11}{'PSNR log chg':>14}{'s/Mpx':>8}")
+    print(f"{'method':<34}{'PSNR log':>10}{'PSNR ampl':>11}{'PSNR log chg':>14}{'unchanged':>11}{'s/Mpx':>8}")
     for name, vals in rows.items():
         a = np.array(vals)
-        print(f"{name:<34}{a[:, 0].mean():>10.2f}{a[:, 1].mean():>11.2f}{a[:, 2].mean():>14.2f}{a[:, 3].mean():>8.1f}")
+        print(f"{name:<34}{a[:, 0].mean():>10.2f}{a[:, 1].mean():>11.2f}{a[:, 2].mean():>14.2f}{a[:, 3].mean():>11.2f}"
+              f"{a[:, 4].mean():>8.1f}")
     if not args.no_changes:
         stack = [read_product(d.truth(k))[0].astype(np.float64) for k in kept]
         change_table(noisy_dates, truth_dates, np.mean(stack, axis=0), estimates)
