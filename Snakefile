@@ -39,8 +39,10 @@ try:
     validate_config(config, SCHEMA)
     # the schema's defaults filled in (Snakemake's validation): the rules read config[section][key]
     validate(config, SCHEMA)
-    # what the config names on disk: a weights file to start the AOI's network from; the results folders
+    # what the config names on disk: the network's weights, a weights file to start the AOI's network from;
+    # the results folders
     plan.check_aoi_model_init(config["network"], config.get("training"))
+    plan.check_network_weights(config["network"])
     plan.check_results_folders(config["aois"])
 except InputError as exc:
     stop(exc)
@@ -59,7 +61,12 @@ include: "rules/evaluate.smk"
 include: "rules/figure.smk"
 
 
+# The targets: every AOI's done file, STAC, sheet and quality, and its products themselves (every kept
+# date despeckled, its quicklook). Snakemake remakes a missing file only when a job that reads it runs
+# or when it is a target: a product deleted after a finished run is remade because it is a target
+# here (the done file, which reads it, is up to date and would not run).
 rule all:
     default_target: True
     input:
         plan.all_outputs(AOIS, QUICKLOOKS, quality=QUALITY),
+        every_product,

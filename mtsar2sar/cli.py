@@ -3,15 +3,17 @@
     mtsar2sar --version
     mtsar2sar run CONFIG [--directory DIR] [--cores N] [snakemake options...]
     mtsar2sar run INPUTS [--looks L] [--aoi NAME] [--layout X] [--domain D] [--date-format F] [...]
-    mtsar2sar init FOLDER [-o CONFIG] [--aoi NAME] [--looks L] [--layout X]
+    mtsar2sar init FOLDER|PATTERN [-o CONFIG] [--aoi NAME] [--looks L] [--layout X]
     mtsar2sar despeckle DATE.tif --super SUPER.tif -o OUT.tif [--weights auto] [--looks L] [--device auto]
 
 ``run`` runs the Snakemake workflow shipped inside the package (``mtsar2sar/workflow_files/`` of an
 installed wheel, the repository's top level in a checkout) with Snakemake's own command line, in a
 subprocess, on a configuration file, or on the configuration of one AOI made from a glob pattern or a
 folder of files (INPUTS). The AOIs' files and dates are checked before Snakemake starts: an input error is
-one line naming the file. ``init`` inspects a folder (:mod:`mtsar2sar.inspection`, read-only) and writes a
-commented configuration of what it found, and no other file. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`) on one
+one line naming the file. Snakemake's output is copied as it comes; a failed job's one-line error is
+repeated as the last line; Ctrl-C waits for Snakemake to stop its jobs and release its lock (status 130).
+``init`` inspects a folder or the files of a glob pattern (:mod:`mtsar2sar.inspection`, read-only) and
+writes a commented configuration of what it found, and no other file. ``despeckle`` is the workflow's ``despeckle`` step (:func:`mtsar2sar.steps.despeckle`) on one
 date: the same bytes and tags as the workflow's product for that date, written atomically.
 """
 
@@ -23,7 +25,6 @@ import logging
 import math
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -32,8 +33,9 @@ from typing import Any
 
 from mtsar2sar.config import defaults
 from mtsar2sar.errors import InputError
-from mtsar2sar.inspection import inspect_stack
+from mtsar2sar.inspection import inspect_stack, is_pattern
 from mtsar2sar.resources import workflow_dir
+from mtsar2sar.snakemake_process import run_snakemake
 
 WORKFLOW_EXTRA = 'pip install "mtsar2sar[workflow]"'
 
@@ -112,12 +114,13 @@ def load_config(path: Path) -> dict[str, Any]:
 
 def check_inputs(config: Mapping[str, Any], directory: Path) -> None:
     """What the workflow checks before any job, and the grids of the dates: the configuration against the
-    schema, and each AOI's files and dates (relative paths: against ``directory``). An error names the
+    schema, the network's weights file, and each AOI's files and dates (relative paths: against ``directory``). An error names the
     AOI, the file and the problem."""
     from mtsar2sar import plan
     from mtsar2sar.config import AoiSpec, validate_config
 
     validate_config(dict(config))
+    plan.check_network_weights(config.get("network") or {}, base=directory)
     reference = (config.get("super_image") or {}).get("reference_dates")
     for name, given in config["aois"].items():
         plan.aoi_dates(AoiSpec.from_config(name, dict(given)), reference, base=directory, grids=True)
@@ -149,13 +152,13 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         if args.print_command:
             print(" ".join(cmd))
             return 0
-        return subprocess.call(cmd)
+        return run_snakemake(cmd, directory)
     expanded = [a for a in extra if not a.startswith("-") and (directory / a).is_file()]
     if expanded and (directory / args.config).is_file():
         raise InputError(f"{args.config} {expanded[0]} ...: the shell expanded the pattern into its files; quote it,"
                          ' e.g. mtsar2sar run "data/*.tif"')
     found = inspect_stack(args.config, directory, aoi=args.aoi, looks=args.looks, layout_name=args.layout,
-                          domain=args.domain, date_format=args.date_format, need_looks=True)
+                          domain=args.domain, date_format=args.date_format, need_looks=True, need_dates=True)
     text = found.config_text(comments=False)
     print(f"mtsar2sar: the configuration of this run (`mtsar2sar init` writes it, commented, to a file):\n{text}",
           file=sys.stderr)
@@ -168,7 +171,7 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
         if args.print_command:
             print(" ".join(cmd))
             return 0
-        return subprocess.call(cmd)
+        return run_snakemake(cmd, directory)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -176,7 +179,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     from mtsar2sar.io import atomic_path
 
     directory = Path.cwd()
-    if not (Path(args.folder) if Path(args.folder).is_absolute() else directory / args.folder).exists():
+    # a glob pattern matching no file: named by inspect_stack, as in `mtsar2sar run`
+    if not (directory / args.folder).exists() and not is_pattern(args.folder):
         raise InputError(f"{args.folder}: no such folder or file")
     out = Path(args.output)
     if out.exists() and not args.force:
@@ -207,6 +211,38 @@ def looks_of(date: Path) -> float:
                          " x range_looks): give --looks (1 for single-look data; it picks the network)")
     logging.getLogger("mtsar2sar").info("%s: %g looks (%s)", date, found[0], found[1])
     return found[0]
+
+
+def check_tiles(tile: int, overlap: int) -> None:
+    """``--tile`` and ``--overlap`` as the network takes them (the schema's network.tile and network.overlap):
+    a tile of at least 32 px, both multiples of 32, the overlap smaller than the tile; else the problem."""
+    net = defaults("network")
+    if tile < 32:
+        problem = f"--tile {tile}: a tile is at least 32 px (a multiple of 32; default {net['tile']})"
+    elif tile % 32:
+        problem = f"--tile {tile}: not a multiple of 32 (e.g. {max(32, tile // 32 * 32)} or {(tile // 32 + 1) * 32})"
+    elif overlap < 0:
+        problem = f"--overlap {overlap}: negative; give 0 or a multiple of 32 smaller than the tile"
+    elif overlap % 32:
+        problem = f"--overlap {overlap}: not a multiple of 32 (e.g. {overlap // 32 * 32} or {(overlap // 32 + 1) * 32})"
+    elif overlap >= tile:
+        given = "" if overlap != net["overlap"] else " (the default)"
+        problem = (f"--overlap {overlap}{given} is not smaller than --tile {tile}: give a smaller --overlap"
+                   f" ({max(0, tile // 2 // 32 * 32)}, say) or a larger --tile")
+    else:
+        return
+    raise InputError(problem)
+
+
+def band_count(date: Path) -> int:
+    """The bands of a date's file; 1 when it is no readable raster (the date's checks name that)."""
+    from mtsar2sar.io import open_raster
+
+    try:
+        with open_raster(date) as ds:
+            return int(ds.count)
+    except InputError:
+        return 1
 
 
 def cmd_despeckle(args: argparse.Namespace) -> int:
@@ -240,10 +276,10 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
         "debias": not args.no_debias,
         "base": os.getcwd(),  # a weights path is relative to the working directory
     }
-    if args.overlap >= args.tile:
-        raise InputError(f"--overlap {args.overlap} must be smaller than --tile {args.tile}")
     if args.level is None:
         del settings["level"]  # the network's default working level
+    if args.band is None and (bands := band_count(date)) > 1:
+        raise InputError(f"{date}: has {bands} bands; give --band N (1 to {bands}) to choose one")
     report, _ = check_date(date.stem, date, args.domain, args.band)  # the workflow's checks of a date on its own
     if report.status == "dropped":
         raise InputError(f"{date}: {'; '.join(report.reasons)}")
@@ -302,7 +338,7 @@ def parser() -> argparse.ArgumentParser:
         description="Multi-temporal SAR despeckling: ratio to a filtered super-image, despeckled by SAR2SAR.",
     )
     p.add_argument("--version", action="version", version=software_version())
-    sub = p.add_subparsers(dest="command", required=True, metavar="{run,init,despeckle}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{run,init,quality,despeckle}")
 
     run = sub.add_parser(
         "run", allow_abbrev=False,
@@ -421,8 +457,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_init(args)
         if args.command == "quality":
             return cmd_quality(args)
-        if args.tile % 32 or args.overlap % 32 or args.overlap < 0:
-            raise InputError(f"--tile {args.tile} and --overlap {args.overlap} must be multiples of 32 (overlap >= 0)")
+        check_tiles(args.tile, args.overlap)
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
         logging.getLogger("mtsar2sar").setLevel(logging.INFO)  # our steps' progress; not GDAL's chatter
         return cmd_despeckle(args)

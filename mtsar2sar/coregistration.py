@@ -213,6 +213,26 @@ def check_grids(files: Mapping[str, Path]) -> Grid:
     return ref
 
 
+def check_domain(files: Mapping[str, Path], domain: str, band: int | None = None) -> None:
+    """The data type of each file's band (its header) fits ``domain`` (``input_domain``): complex data
+    declared as intensity or amplitude, or real data declared as complex, is the error of reading it
+    (:func:`mtsar2sar.domain.to_intensity`), named before any job. A band that is not there is left to the
+    read's own error."""
+    from mtsar2sar.io import open_raster
+
+    for f in files.values():
+        with open_raster(f) as ds:
+            b = band or 1
+            if not 1 <= b <= ds.count or (band is None and ds.count != 1):
+                continue
+            dtype = str(ds.dtypes[b - 1])
+        if "complex" in dtype and domain != "complex":
+            raise InputError(f"{f}: input_domain is {domain!r} but the data are complex ({dtype}; declare input_domain:"
+                             " complex)")
+        if "complex" not in dtype and domain == "complex":
+            raise InputError(f"{f}: input_domain is 'complex' but the data are real-valued ({dtype})")
+
+
 # File tags that name a polarization (Sentinel-1 products, OPERA RTC, GDAL's SAR drivers).
 POLARIZATION_TAGS = ("POLARIZATION", "POLARISATION", "POLARIZATIONS", "POLARISATIONS", "POL")
 

@@ -8,7 +8,9 @@ Sources, for each AOI (``aois.<aoi>`` keys of the configuration):
   day-first date or a month name becomes a key; without ``date_regex``, the regex is made from the format.
 - **the file's metadata** (``date_source: metadata``): the tags of :data:`DATE_TAGS`, in that order, the
   GDAL ``IMAGERY`` domain's ``ACQUISITIONDATETIME``, then the BEAM-DIMAP metadata that SNAP writes (the
-  ``.dim`` beside a ``.data`` folder, or TIFF tag 65000 of a SNAP GeoTIFF), then ``TIFFTAG_DATETIME``.
+  ``.dim`` beside a ``.data`` folder, or TIFF tag 65000 of a SNAP GeoTIFF), then ``TIFFTAG_DATETIME``. A
+  band of a SNAP product whose name carries SNAP's date (``stack.data/Sigma0_VV_slv1_18Jan2024.img``) is
+  dated by it first: the ``.dim``'s time is the product's (a co-registered stack's master's, every band's).
 - **a table** (``dates``): a mapping path -> date, or a CSV file of ``path,date`` rows.
 
 One multi-band file (GeoTIFF, VRT, ENVI...) as the AOI's inputs is a stack of one band per date
@@ -243,12 +245,13 @@ def read_looks(path: Path) -> tuple[float, str] | None:
 
 
 def table_dates(table: str | Path | Mapping[Any, Any], base: str | Path = ".",
-                date_format: str | None = None) -> tuple[dict[Path, tuple[str, str]], str]:
-    """File (resolved) -> (key, the date as given) of a table: a mapping path -> date (paths relative to
+                date_format: str | None = None) -> tuple[dict[Path, tuple[str, str, str]], str]:
+    """File (resolved) -> (key, the date as given, its row as written: ``line 3: img_02.tif,2024-01-18`` of
+    a CSV, ``s/img_02.tif: 2024-01-18`` of a mapping) of a table: a mapping path -> date (paths relative to
     ``base``) or a CSV file of ``path,date`` rows (a header row is allowed; paths relative to the CSV's
     folder); and the table's name for the record."""
     if isinstance(table, Mapping):
-        rows = [(str(k), v) for k, v in table.items()]
+        rows = [(str(k), v, f"{k}: {v}") for k, v in table.items()]
         root, name = Path(base), "dates (config)"
     else:
         csv_path = Path(table) if Path(table).is_absolute() else Path(base) / table
@@ -256,15 +259,16 @@ def table_dates(table: str | Path | Mapping[Any, Any], base: str | Path = ".",
             raise InputError(f"dates: {table}: no such file (a CSV of path,date rows, or a mapping path: date)")
         try:
             with csv_path.open(newline="") as fh:
-                rows = [(r[0].strip(), r[1].strip()) for r in csv.reader(fh) if r and not r[0].startswith("#")
-                        and len(r) >= 2]
+                reader = csv.reader(fh)
+                rows = [(r[0].strip(), r[1].strip(), f"line {reader.line_num}: {','.join(r)}") for r in reader
+                        if r and not r[0].startswith("#") and len(r) >= 2]
         except (OSError, UnicodeDecodeError, csv.Error) as exc:
             raise InputError(f"{csv_path}: not a readable CSV of path,date rows ({exc})") from None
         if rows and rows[0][0].lower() in ("path", "file", "filename") and parse_datetime(str(rows[0][1])) is None:
             rows = rows[1:]
         root, name = csv_path.parent, str(table)
-    out: dict[Path, tuple[str, str]] = {}
-    for p, value in rows:
+    out: dict[Path, tuple[str, str, str]] = {}
+    for p, value, row in rows:
         f = Path(p) if Path(p).is_absolute() else root / p
         where = f"table {name}"
         if isinstance(value, datetime):
@@ -281,7 +285,7 @@ def table_dates(table: str | Path | Mapping[Any, Any], base: str | Path = ".",
                     raise InputError(f"{name}: {p}: {text!r} is not a date (write it as 2024-01-06 or"
                                      " 2024-01-06T05:50:00, or declare its order with date_format)")
                 key = key_of(when, has_time(text))
-        out[f.resolve()] = (key, text)
+        out[f.resolve()] = (key, text, row)
     return out, name
 
 
@@ -394,11 +398,16 @@ def discover(
     if table is not None:
         entries, name = table_dates(table, base, date_format)
         pairs, sources = [], {}
+        rows: dict[str, tuple[Path, str]] = {}  # key -> (file, its row)
         for f in files:
             entry = entries.get(f.resolve())
             if entry is None:
                 raise InputError(f"{f}: not in the table {name} (its paths: {', '.join(str(p) for p in list(entries)[:3])}"
                                  f"{' ...' if len(entries) > 3 else ''}); give every file of inputs a date there")
+            if entry[0] in rows:  # both dates from the table: its rows are at fault, not the pattern
+                raise InputError(f"{name}: rows {rows[entry[0]][1]!r} and {entry[2]!r} give {rows[entry[0]][0]} and {f}"
+                                 f" the same date {entry[0]}; each date needs one file: correct the table")
+            rows[entry[0]] = f, entry[2]
             pairs.append((entry[0], f))
             sources[entry[0]] = f"{name}: {entry[1]}"
         return Dates(stack.check_dates(pairs), sources)
@@ -409,6 +418,8 @@ def discover(
     tagged: dict[Path, tuple[datetime, str, bool]] = {}
     for f in files:
         found = path_date(f, compiled, full) if date_source in ("auto", "path") else None
+        if found is None and date_source in ("auto", "metadata"):
+            found = snap_band_date(f)  # a band of a co-registered stack: its date, not the product's
         if found is not None:
             from_path[f] = found
             continue
@@ -420,8 +431,44 @@ def discover(
     days = [when.date() for when, _, _ in tagged.values()]
     with_time = len(set(days)) < len(days) and all(t for _, _, t in tagged.values())
     keyed = {f: (key_of(when, with_time), source) for f, (when, source, _) in tagged.items()} | from_path
+    shared_metadata_date(files, keyed)
     pairs = [(keyed[f][0], f) for f in files]
     return Dates(stack.check_dates(pairs), {keyed[f][0]: keyed[f][1] for f in files})
+
+
+def shared_metadata_date(files: Sequence[Path], keyed: Mapping[Path, tuple[str, str]]) -> None:
+    """Two files dated alike by one record of the same metadata (the ``.dim`` of a co-registered stack gives
+    every band the product's time, its master's): an error saying so, not the pattern's (one polarization)."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        key, source = keyed[f]
+        if key in seen and keyed[seen[key]][1] == source and source_kind(source).startswith(("DIMAP", "tag", "IMAGERY")):
+            raise InputError(
+                f"{seen[key]}, {f}: both dated {key} by the same metadata ({source}): the time of the product they"
+                " belong to (of a co-registered stack: its master's), not each file's; give each file its date:"
+                " date_format (e.g. \"%d%b%Y\" for SNAP's band names Sigma0_VV_slv1_18Jan2024), or dates (a table)"
+            )
+        seen.setdefault(key, f)
+
+
+# SNAP's date in the name of a co-registered stack's band (Sigma0_VV_mst_06Jan2024.img, ..._slv1_18Jan2024.img)
+SNAP_BAND_DATE = re.compile(r"_(\d{2}[A-Z][a-z]{2}\d{4})(?![0-9])")
+
+
+def snap_band_date(f: Path) -> tuple[str, str] | None:
+    """(key, where) of a band of a SNAP product (``<product>.data/<band>.img``) whose name carries SNAP's date
+    (``Sigma0_VV_slv1_18Jan2024``): the band's own date, which wins over the ``.dim``'s product-level time (a
+    co-registered stack's master's, the same for every band); None for another file or name."""
+    if f.parent.suffix.lower() != ".data":
+        return None
+    match = SNAP_BAND_DATE.search(f.stem)
+    if match is None:
+        return None
+    try:
+        when = datetime.strptime(match.group(1), "%d%b%Y")
+    except ValueError:
+        return None
+    return key_of(when, False), f"file name: {match.group(1)!r} as '%d%b%Y' (SNAP's date of the band)"
 
 
 # --- one multi-band file: a band per date ---

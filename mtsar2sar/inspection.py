@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mtsar2sar.dates import Dates
+from mtsar2sar.dates import DateNotFound, Dates
 from mtsar2sar.errors import InputError
 
 POLARIZATIONS = ("VV", "VH", "HH", "HV")
@@ -95,12 +95,14 @@ def estimated_looks(path: Path, domain: str, band: int | None = None) -> float:
 
 def inspect_stack(
     inputs: str, directory: Path, aoi: str | None = None, looks: float | None = None, layout_name: str | None = None,
-    domain: str | None = None, date_format: str | None = None, need_looks: bool = False,
+    domain: str | None = None, date_format: str | None = None, need_looks: bool = False, need_dates: bool = False,
 ) -> Found:
     """The configuration of one AOI of ``inputs`` (a glob pattern, or a folder: its layout's files, else its
     GeoTIFFs), relative to ``directory``: the layout, the dates' source, the domain and the looks found
     (``need_looks``: an error when neither ``looks``, the layout nor the files' tags give them; else
-    the ENL of the first date, estimated)."""
+    the ENL of the first date, estimated). Files without a date: a table of placeholders to fill in, or with
+    ``need_dates`` the error a configuration of that AOI gives (where the date was looked for, and a line
+    that gives it). Fewer than 2 dates: an error naming ``inputs``."""
     from mtsar2sar.config import AoiSpec
     from mtsar2sar.dates import source_kind, suggested_format
     from mtsar2sar.io import read_grid
@@ -133,7 +135,10 @@ def inspect_stack(
     # a folder of one polarization (<site>/VV/) is named with its site
     name = aoi or aoi_name(f"{folder.parent.name}_{folder.name}" if folder.name.upper() in POLARIZATIONS
                            else folder.name)
-    found = dates_of(name, spec, directory)
+    try:
+        found: Dates | None = discover_dates(name, spec, directory)
+    except DateNotFound as exc:
+        found, missing = None, exc
     if found is None:  # the message's suggestion, where the names hold dates in another order
         from mtsar2sar.stack import glob_files
 
@@ -143,13 +148,23 @@ def inspect_stack(
             spec["date_format"] = fmt
             notes["date_format"] = "the order of the dates in the file names (check it: day or month first?)"
             found = dates_of(name, spec, directory)
+        if found is None and need_dates:  # as the workflow reports an AOI of the files given, with no table
+            raise InputError(f"AOI {name!r}: {missing}") from None
         if found is None:
+            check_stack_size(inputs, root, listed)
             spec["dates"] = {str(f) if Path(spec["inputs"]).is_absolute() else os.path.relpath(f, directory):
                              "YYYY-MM-DD" for f in listed}
             notes["dates"] = "NO DATE FOUND in the names or tags: write each file's date (YYYY-MM-DD)"
     files: dict[str, Path] = found.files if found is not None else {}
-    resolved = AoiSpec.from_config(name, spec).resolved(dict(files)) if files else None
+    if found is not None:
+        check_stack_size(inputs, root, list(files.values()))
     first = next(iter(files.values())) if files else None
+    resolved, layout_looks = None, True
+    if files:
+        try:  # the layout's domain, and its looks unless given
+            resolved = AoiSpec.from_config(name, spec | ({"looks": looks} if looks is not None else {})).resolved(files)
+        except InputError:  # the layout reads the looks from the metadata, and they are not there
+            resolved, layout_looks = AoiSpec.from_config(name, spec | {"looks": 1}).resolved(files), False
     # one multi-band file (a band per date): the first date is its band, read in place
     band = found.bands.get(next(iter(files))) if found is not None and files else None
     if domain is not None:
@@ -161,7 +176,7 @@ def inspect_stack(
         spec["input_domain"], notes["input_domain"] = guess_domain(first, band)
     if looks is not None:
         spec["looks"] = looks
-    elif resolved is not None and resolved.looks_given:
+    elif resolved is not None and resolved.looks_given and layout_looks:
         spec["looks"] = resolved.looks
         notes["looks"] = f"from the layout {preset.name}" if preset is not None and preset.looks_rules else \
             "from the files' metadata"
@@ -191,20 +206,46 @@ def inspect_stack(
     return Found(name, spec, notes, summary, dates_found=found is not None)
 
 
-def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
+def discover_dates(name: str, spec: dict[str, Any], directory: Path) -> Dates:
     """The AOI's dates (:class:`mtsar2sar.dates.Dates`) as the workflow finds them
-    (:meth:`mtsar2sar.config.AoiSpec.find_dates`), or None when no source gives every file one. Read-only:
-    a multi-band file's dates are its bands (``Dates.bands``), each mapped to the file itself, not to the
-    per-date VRT the workflow writes under ``results/``."""
+    (:meth:`mtsar2sar.config.AoiSpec.find_dates`); :class:`mtsar2sar.dates.DateNotFound` when no source gives
+    a file one, with the workflow's message. Read-only: a multi-band file's dates are its bands
+    (``Dates.bands``), each mapped to the file itself, not to the per-date VRT the workflow writes under
+    ``results/``."""
     from mtsar2sar.config import AoiSpec
-    from mtsar2sar.dates import DateNotFound, discover
+    from mtsar2sar.dates import discover
 
     aoi = AoiSpec.from_config(name, spec)
+    return discover(aoi.pattern(directory), date_format=aoi.date_format, date_source=aoi.date_source,
+                    table=aoi.dates, base=directory, rules=aoi.date_rules, split_bands=aoi.band is None)
+
+
+def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
+    """:func:`discover_dates`, or None when no source gives every file a date."""
     try:
-        return discover(aoi.pattern(directory), date_format=aoi.date_format, date_source=aoi.date_source,
-                        table=aoi.dates, base=directory, rules=aoi.date_rules, split_bands=aoi.band is None)
+        return discover_dates(name, spec, directory)
     except DateNotFound:
         return None
+
+
+def is_pattern(inputs: str) -> bool:
+    """Whether ``inputs`` is a glob pattern (``*``, ``?`` or ``[``), not a path."""
+    return re.search(r"[*?[]", inputs) is not None
+
+
+def check_stack_size(inputs: str, root: Path, files: list[Path]) -> None:
+    """An :class:`InputError` naming ``inputs`` (``root``: where it points) when it gives fewer than 2 dates:
+    the super-image and the ratios need several dates of the scene."""
+    if len(files) >= 2:
+        return
+    only = f"found {len(files)}" + (f" ({files[0]})" if files else "")
+    if root.is_dir():
+        where = " in this folder"
+    elif is_pattern(inputs):
+        where = " matching the pattern"
+    else:
+        where = f": give the folder of the scene's dates ({Path(inputs).parent}/), or a glob pattern of their files"
+    raise InputError(f"{inputs}: multi-temporal despeckling needs at least 2 dates; {only}{where}")
 
 
 def band_source_kind(source: str) -> str:

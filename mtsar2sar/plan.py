@@ -392,12 +392,17 @@ def aoi_dates(
     key -> where each date came from (:mod:`mtsar2sar.dates`; none for a simulated AOI). Checks what needs
     no job: the truth files, the reference period, and from the files' headers and tags only, every date's
     grid and polarization (``grids``: the co-registration check's first step,
-    :func:`mtsar2sar.coregistration.check_grids`, about 2 ms a date), else the header of the first date. An
-    :class:`InputError` names the AOI, the file and the problem: under plain ``snakemake`` too, a stack on
-    two grids or of two polarizations stops the run when the workflow is read, not in its first job."""
+    :func:`mtsar2sar.coregistration.check_grids`, about 2 ms a date), else the header of the first date: at
+    least 2 dates, and the band's data type fits ``input_domain`` (complex data declared as intensity, real
+    data declared as complex). An :class:`InputError` names the AOI, the file and the problem: under plain
+    ``snakemake`` too, a stack on two grids or of two polarizations stops the run when the workflow is read,
+    not in its first job."""
     try:
         found = spec.find_dates(results, base)
         files = without_braces({d: str(f) for d, f in found.files.items()})
+        if len(files) < 2:
+            only = ", ".join(files.values()) or "none"
+            raise InputError(f"multi-temporal despeckling needs at least 2 dates; found {len(files)} ({only})")
         spec = spec.resolved(found.files)
         without_braces({d: str(f) for d, f in spec.truth_files(results, base).items()})
         reference_dates(list(files), reference)
@@ -405,9 +410,12 @@ def aoi_dates(
             root = Path(base)
             located = {d: f if Path(f).is_absolute() else str(root / f) for d, f in files.items()}
             grid_shape(spec, located)
-            if grids:
-                from mtsar2sar.coregistration import check_grids
+            from mtsar2sar.coregistration import check_domain, check_grids
 
+            # the data type of the band against input_domain (complex data declared as intensity...)
+            checked = located.items() if grids else list(located.items())[:1]
+            check_domain({d: Path(f) for d, f in checked}, spec.read_domain(), spec.band)
+            if grids:
                 check_grids({d: Path(f) for d, f in located.items()})
     except InputError as exc:
         raise InputError(f"AOI {spec.name!r}: {exc}") from None
@@ -484,6 +492,24 @@ def check_aoi_model_init(network: Mapping[str, Any], training: Mapping[str, Any]
             f"training.aoi_model.init: {init}: no such file (nor a model this workflow trains,"
             f" {results}/models/<name>.pt)"
         )
+
+
+# The published weights' names (mtsar2sar.network.PUBLISHED_WEIGHTS, which imports torch: not when the
+# workflow is read; tests/test_plan.py checks that the two agree)
+PUBLISHED_WEIGHTS = ("sar2sar-grd", "sar2sar-s1", "sar2sar-s1-ratio", "sar2sar-ml")
+
+
+def check_network_weights(network: Mapping[str, Any], results: str = RESULTS, base: str | Path = ".") -> None:
+    """``network.weights`` is ``auto``, ``aoi``, a published name, an existing file (relative: to ``base``, the
+    working directory) or a model this workflow trains (``results/models/<name>.pt``): else the one-line
+    error of the despeckling jobs, before any job."""
+    weights = str(network.get("weights", "auto"))
+    if weights in ("auto", "aoi", *PUBLISHED_WEIGHTS) or weights.startswith(f"{results}/models/"):
+        return
+    path = Path(weights) if Path(weights).is_absolute() else Path(base) / weights
+    if not path.exists():
+        raise InputError(f"network.weights: {weights!r} is neither a published name ({', '.join(PUBLISHED_WEIGHTS)})"
+                         f" nor an existing file ({path})")
 
 
 def check_results_folders(aois: Iterable[str], results: str = RESULTS) -> None:

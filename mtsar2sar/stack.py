@@ -42,7 +42,8 @@ def full_pattern(pattern: str, base: str | Path = ".") -> str:
 
 def glob_files(pattern: str, base: str | Path = ".") -> list[Path]:
     """The files a glob pattern matches, sorted; an error naming the pattern when it is a folder or
-    matches no file."""
+    matches no file, naming the folder when it matches a folder among its files (``S1_20240223.tif/``:
+    skipped, its date would be missing from the stack without a word)."""
     full = full_pattern(pattern, base)
     if Path(full).is_dir():
         raise InputError(
@@ -53,6 +54,10 @@ def glob_files(pattern: str, base: str | Path = ".") -> list[Path]:
     if not files:
         folders = f" (only folders: {', '.join(str(p) for p in matches[:3])})" if matches else ""
         raise InputError(f"inputs: the pattern {pattern!r} matches no file (looked for {full!r}){folders}")
+    folder = next((p for p in matches if p.is_dir()), None)
+    if folder is not None:
+        raise InputError(f"{folder}: matched by the inputs pattern {pattern!r} but is a folder, not a raster; remove"
+                         " it or narrow the inputs pattern")
     return files
 
 

@@ -171,6 +171,9 @@ sheet_date_files = lambda w: date_files(w, sheet_dates(w))
 sheet_products = lambda w: plan.despeckled(w.aoi, sheet_dates(w))
 aoi_outputs = lambda w: plan.aoi_outputs(w.aoi, kept(w), QUICKLOOKS)
 kept_products = lambda w: plan.despeckled(w.aoi, kept(w))
+every_product = lambda w: [
+    f for name in AOIS for f in plan.aoi_outputs(name, kept_dates(name), QUICKLOOKS)
+]
 quality_report = lambda w: [f"{RESULTS}/{w.aoi}/quality.json"] if QUALITY else []
 leave_out_report = lambda w: (
     [f"{RESULTS}/{w.aoi}/quality_leave_out.json"] if LEAVE_OUT else []

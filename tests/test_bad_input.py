@@ -85,6 +85,12 @@ Stacks as users have them (dates, layouts, a first run without a configuration f
 78 despeckle without --looks or tags ..... test_cli::test_despeckle_reads_the_looks_of_the_dates_tags_or_refuses
 79 the input errors above, through snakemake and mtsar2sar run: one line, no traceback
    ....................................... test_input_errors_are_one_line_without_a_traceback
+New-user sweep (found before any job, through snakemake and mtsar2sar run: input_error_cases):
+80 a folder matched by the inputs glob ... test_plan::test_a_folder_among_the_files_of_the_inputs_is_named
+81 a stack of one date, complex data declared as intensity
+   ....................................... test_plan::test_the_count_and_data_type_of_the_dates_are_checked_when_the_workflow_is_read
+82 network.weights: no such file ......... test_a_missing_network_weights_file_is_named_before_any_job
+83 a table giving two files one date ..... test_dates::test_a_table_giving_two_files_one_date_names_its_rows
 """
 
 from __future__ import annotations
@@ -530,6 +536,22 @@ def test_a_missing_init_of_the_aois_own_network_is_named(tmp_path):
     assert f"training.aoi_model.init: {tmp_path / 'nonexistent.pt'}: no such file" in res.stderr + res.stdout
 
 
+def test_a_missing_network_weights_file_is_named_before_any_job(tmp_path):
+    # named when the workflow is read, not by the first despeckling job after the co-registration check and the super-image
+    from test_workflow import run_workflow
+
+    write_dates(tmp_path / "stack", stack5(), utm_grid())
+    cfg = {"aois": {"site": {"inputs": str(tmp_path / "stack" / "*.tif"), "date_regex": r"_(\d{8})", "looks": 1}},
+           "network": {"weights": "nowhere/w.pt"}}
+    res = run_workflow(tmp_path, cfg, "-n")
+    out = res.stdout + res.stderr
+    errors = [line for line in res.stderr.splitlines() if line.startswith("mtsar2sar: error: ")]
+    assert res.returncode == 1 and errors == [
+        ("mtsar2sar: error: network.weights: 'nowhere/w.pt' is neither a published name (sar2sar-grd, sar2sar-s1,"
+        " sar2sar-s1-ratio, sar2sar-ml) nor an existing file (nowhere/w.pt)")], out[-2000:]
+    assert "Traceback" not in out and "Building DAG" not in out and not (tmp_path / "results").exists()
+
+
 def test_reference_dates_as_a_whole_float_is_a_number_of_dates(tmp_path):
     # YAML's 3.0 passes the schema's integer: formerly TypeError 'float' object is not iterable
     from test_workflow import run_workflow
@@ -821,6 +843,25 @@ def input_error_cases(root: Path) -> list[tuple[str, dict, str]]:
     braced = folder("braced")
     (braced / "S1_20240120_{v}.tif").write_bytes((braced / "S1_20240101.tif").read_bytes())
     cases.append(("a brace in a path", {"inputs": f"{braced}/*.tif"}, "a brace in the path of an input"))
+    with_folder = folder("with_folder")
+    (with_folder / "S1_20240120.tif").mkdir()
+    cases.append(("a folder among the files", {"inputs": f"{with_folder}/*.tif"},
+                  (f"{with_folder}/S1_20240120.tif: matched by the inputs pattern '{with_folder}/*.tif' but is a folder,"
+                  " not a raster; remove it or narrow the inputs pattern")))
+    cases.append(("a single date", {"inputs": f"{ok}/S1_20240101.tif"},
+                  "multi-temporal despeckling needs at least 2 dates; found 1"))
+    (root / "slc").mkdir()
+    for k, v in imgs.items():
+        with rasterio.open(root / "slc" / f"S1_{k}.tif", "w", driver="GTiff", height=32, width=32, count=1,
+                           dtype="complex64", crs=g.crs, transform=g.transform) as ds:
+            ds.write((np.sqrt(v) + 0j).astype("complex64"), 1)
+    cases.append(("complex data declared as intensity", {"inputs": f"{root}/slc/*.tif", "input_domain": "intensity"},
+                  ("S1_20240101.tif: input_domain is 'intensity' but the data are complex (complex64; declare"
+                  " input_domain: complex)")))
+    table = {f"{ok}/S1_{k}.tif": f"{k[:4]}-{k[4:6]}-{k[6:]}" for k in imgs}
+    table[f"{ok}/S1_20240102.tif"] = "2024-01-01"
+    cases.append(("a table giving two files one date", {"inputs": f"{ok}/*.tif", "dates": table},
+                  f"dates (config): rows '{ok}/S1_20240101.tif: 2024-01-01' and '{ok}/S1_20240102.tif: 2024-01-01' give"))
     return cases
 
 

@@ -25,7 +25,7 @@ import yaml
 from conftest import REPO, raster_meta, tiny_config, write_dates
 from test_workflow import tiny_config as workflow_config
 
-from mtsar2sar import api, cli, config
+from mtsar2sar import api, cli, config, snakemake_process
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import read_product
 from mtsar2sar.simulate import simulate_stack
@@ -543,3 +543,266 @@ def test_run_inputs_gives_the_bytes_of_a_configuration_file(tmp_path, tiny_stack
     a, b = (json.loads((tmp_path / w / "results" / "tiny" / "coregistration.json").read_text()) for w in ("glob", "yaml"))
     assert a == b and a["dates"][0]["date_source"] == r"file name (date_regex '(\\d{8})')"
     assert not list((tmp_path / "glob").glob(".mtsar2sar-run-*"))
+
+
+# --- the command line as a new user meets it: init's pattern, run's dates, Ctrl-C, a job's error, options ---
+
+
+def four_dates(keys=("20240106", "20240118", "20240130", "20240211"), seed=5) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    return {k: rng.gamma(4, 0.25, (64, 64)).astype(np.float32) for k in keys}
+
+
+def test_init_takes_a_glob_pattern_and_refuses_a_single_date(tmp_path, monkeypatch, capsys):
+    """`init "stack/*.tif"` inspects the files the pattern matches and writes it as `inputs:` (formerly
+    refused: 'no such folder or file'); a pattern matching nothing, or one date (a file, a folder or a pattern
+    of one), is one line naming what was given, and nothing is written (formerly a 1-date configuration)."""
+    from conftest import utm_grid
+
+    write_dates(tmp_path / "stack", four_dates(), utm_grid())
+    write_dates(tmp_path / "one", four_dates(keys=("20240106",)), utm_grid())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["init", "stack/*.tif", "-o", "g.yaml"]) == 0
+    text = (tmp_path / "g.yaml").read_text()
+    written = yaml.safe_load(text)
+    assert written["aois"]["stack"]["inputs"] == "stack/*.tif" and "# 4 dates, from: file name:" in text
+    assert config.config_errors(written, config.schema()) == []
+    assert cli.check_inputs(written, tmp_path) is None
+    assert "mtsar2sar: wrote g.yaml; run it with: mtsar2sar run g.yaml" in capsys.readouterr().err
+    assert cli.main(["init", "nothing/*.tif", "-o", "n.yaml"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mtsar2sar: error: inputs: the pattern 'nothing/*.tif' matches no file") and err.count("\n") == 1
+    assert cli.main(["init", "nothing", "-o", "n.yaml"]) == 1
+    assert capsys.readouterr().err == "mtsar2sar: error: nothing: no such folder or file\n"
+    only = tmp_path / "one" / "S1_20240106.tif"
+    needs = "multi-temporal despeckling needs at least 2 dates; found 1"
+    for given, message in [
+        ("stack/S1_20240106.tif", (f"{needs} ({tmp_path / 'stack' / 'S1_20240106.tif'}): give the folder of the scene's"
+                                  " dates (stack/), or a glob pattern of their files")),
+        ("one", f"{needs} ({only}) in this folder"),
+        ("one/*.tif", f"{needs} ({only}) matching the pattern"),
+    ]:
+        assert cli.main(["init", given, "-o", "n.yaml"]) == 1
+        assert capsys.readouterr().err == f"mtsar2sar: error: {given}: {message}\n"
+        assert cli.main(["run", given, "--looks", "4", "--print-command"]) == 1  # before Snakemake
+        assert capsys.readouterr() == ("", f"mtsar2sar: error: {given}: {message}\n")
+    assert not (tmp_path / "n.yaml").exists()
+
+
+def test_run_inputs_without_dates_gives_the_workflows_message(tmp_path, monkeypatch, capsys):
+    """`run INPUTS` on files without a date (in the names, with --date-format, or the tags): the error a
+    configuration file of that AOI gives, where the date was looked for and a line that gives it (formerly:
+    "'YYYY-MM-DD' is not a date", init's placeholders put into the run's configuration)."""
+    from conftest import utm_grid
+    from stack_layouts import undated_tagged
+
+    undated_tagged(tmp_path / "undated", four_dates(), utm_grid(), tag="NOTHING")
+    write_dates(tmp_path / "dmy", four_dates(keys=("06012024", "18012024", "30012024")), utm_grid())
+    monkeypatch.chdir(tmp_path)
+    for name, args, aoi in [
+        ("undated", ["undated/*.tif"], {"inputs": "undated/*.tif"}),
+        ("undated", ["undated"], {"inputs": "undated/*.tif"}),
+        ("dmy", ["dmy/*.tif", "--date-format", "%d-%m-%Y"], {"inputs": "dmy/*.tif", "date_format": "%d-%m-%Y"}),
+    ]:
+        for extra in (["--print-command"], ["-n"]):
+            assert cli.main(["run", *args, "--looks", "4", *extra]) == 1
+            out, err = capsys.readouterr()
+            with pytest.raises(InputError) as expected:
+                cli.check_inputs({"aois": {name: {**aoi, "looks": 4}}}, tmp_path)
+            assert err == f"mtsar2sar: error: {expected.value}\n", err
+            assert out == "" and "no date found" in err and "YYYY-MM-DD" not in err and "Snakemake" not in err
+    assert "date_format: \"%d%m%Y\"" in err  # the line that gives the dates of dmy/
+    assert not list(tmp_path.glob(".mtsar2sar-run-*")) and not (tmp_path / ".snakemake").exists()
+
+
+def test_run_and_init_name_looks_of_a_layout_without_its_metadata(tmp_path, monkeypatch, capsys):
+    """A SNAP stack without its .dim (the looks' metadata): `run` names --looks (formerly "set looks: in the
+    AOI", and refused even with --looks); `init` estimates them, as for files of no layout."""
+    from conftest import utm_grid
+    from stack_layouts import snap_stack
+
+    snap_stack(tmp_path / "snapstack", four_dates(), utm_grid())
+    (tmp_path / "snapstack" / "stack.dim").unlink()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "snapstack", "--print-command"]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith(": no number of looks in the files' metadata (tags LOOKS, NUMBER_OF_LOOKS, DIMAP azimuth_looks"
+                        " x range_looks) nor their layout: give --looks (1 for single-look data)\n"), err
+    assert "set looks" not in err and err.count("\n") == 1
+    assert cli.main(["run", "snapstack", "--looks", "4", "--print-command"]) == 0
+    assert 'inputs: "snapstack"\n    layout: "snap"\n    input_domain: "intensity"\n    looks: 4\n' in capsys.readouterr().err
+    assert cli.main(["init", "snapstack", "-o", "s.yaml"]) == 0
+    aoi = yaml.safe_load((tmp_path / "s.yaml").read_text())["aois"]["snapstack"]
+    assert aoi["layout"] == "snap" and aoi["looks"] > 1 and "# ESTIMATED" in (tmp_path / "s.yaml").read_text()
+
+
+def test_help_lists_every_command():
+    import argparse
+
+    p = cli.parser()
+    commands = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == {"run", "init", "quality", "despeckle"}
+    assert p.format_usage() == "usage: mtsar2sar [-h] [--version] {run,init,quality,despeckle} ...\n"
+
+
+def test_despeckle_names_the_options_to_fix(tmp_path, capsys):
+    """A multi-band date: --band (formerly "set 'band' for this AOI"); --tile and --overlap: the actual problem
+    (formerly "--tile 16 and --overlap 128 must be multiples of 32" for a tile below 32)."""
+    cases = [
+        (["--tile", "16"], "--tile 16: a tile is at least 32 px (a multiple of 32; default 768)"),
+        (["--tile", "100"], "--tile 100: not a multiple of 32 (e.g. 96 or 128)"),
+        (["--tile", "64"], ("--overlap 128 (the default) is not smaller than --tile 64: give a smaller --overlap (32,"
+                           " say) or a larger --tile")),
+        (["--tile", "128", "--overlap", "128"], "--overlap 128 (the default) is not smaller than --tile 128"),
+        (["--tile", "128", "--overlap", "50"], "--overlap 50: not a multiple of 32 (e.g. 32 or 64)"),
+        (["--overlap", "-32"], "--overlap -32: negative; give 0 or a multiple of 32 smaller than the tile"),
+    ]
+    assert config.defaults("network")["tile"] == 768 and config.defaults("network")["overlap"] == 128
+    for args, message in cases:
+        assert cli.main(["despeckle", "d.tif", "--super", "s.tif", "-o", str(tmp_path / "o.tif"), *args]) == 1
+        err = capsys.readouterr().err
+        assert err.startswith(f"mtsar2sar: error: {message}") and err.count("\n") == 1, (args, err)
+    from conftest import utm_grid
+
+    stack = tmp_path / "stack.tif"
+    with rasterio.open(stack, "w", driver="GTiff", width=32, height=32, count=3, dtype="float32", crs="EPSG:32631",
+                       transform=utm_grid().transform) as ds:
+        ds.write(np.ones((3, 32, 32), np.float32))
+    res = run_cli("despeckle", str(stack), "--super", str(tmp_path / "s.tif"), "-o", str(tmp_path / "o.tif"),
+                  "--looks", "1")
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    assert res.stderr == f"mtsar2sar: error: {stack}: has 3 bands; give --band N (1 to 3) to choose one\n"
+
+
+FAKE_SNAKEMAKE = r"""
+import sys
+print("Building DAG of jobs...", file=sys.stderr, flush=True)
+print("dry-run table", flush=True)
+print("mtsar2sar: error in rule check_coregistration: a.tif: date 20240130 rejected: no valid pixel", file=sys.stderr)
+print("RuleException:", file=sys.stderr)
+print("Error in rule check_coregistration:", file=sys.stderr)
+print("    jobid: 2", file=sys.stderr)
+print("    log: results/a/logs/check_coregistration.log (check log file(s) for error details)", file=sys.stderr)
+print("Traceback (most recent call last):\n  File 'job.py', line 1, in <module>\nKeyboardInterrupt", file=sys.stderr)
+print("WorkflowError:\nAt least one job did not complete successfully.", file=sys.stderr)
+sys.exit(1)
+"""
+
+
+def test_run_repeats_a_jobs_error_as_the_last_line(tmp_path, capsys):
+    """Snakemake's output is copied as it comes; when it fails, the project's one-line errors again at the
+    end, with the log of the job (formerly above Snakemake's RuleException and WorkflowError blocks)."""
+    rc = snakemake_process.run_snakemake([sys.executable, "-c", FAKE_SNAKEMAKE], tmp_path)
+    out, err = capsys.readouterr()
+    error = "mtsar2sar: error in rule check_coregistration: a.tif: date 20240130 rejected: no valid pixel"
+    assert rc == 1 and out == "dry-run table\n"
+    assert err.splitlines()[-1] == f"{error} (log: results/a/logs/check_coregistration.log)"
+    assert err.splitlines()[:3] == ["Building DAG of jobs...", error, "RuleException:"]  # copied in its place too
+    assert "At least one job did not complete successfully.\n" in err and "Traceback" not in err
+    # an error that is already the last line (the workflow's checks when it is read): not repeated
+    script = "import sys; print('mtsar2sar: error: invalid configuration:\\n  config: x: unknown key', file=sys.stderr);" \
+             " sys.exit(1)"
+    assert snakemake_process.run_snakemake([sys.executable, "-c", script], tmp_path) == 1
+    assert capsys.readouterr().err == "mtsar2sar: error: invalid configuration:\n  config: x: unknown key\n"
+    assert snakemake_process.run_snakemake([sys.executable, "-c", "import os; os.kill(os.getpid(), 9)"], tmp_path) == 137
+
+
+def test_run_interrupted_waits_for_snakemake_then_stops_it(tmp_path, monkeypatch, capsys):
+    """Ctrl-C that Snakemake does not get (only the command's own process): Snakemake is given
+    INTERRUPT_WAIT_S to stop, then terminated; one line, status 130; a lock left is named."""
+    import signal
+    import threading
+
+    monkeypatch.setattr(snakemake_process, "INTERRUPT_WAIT_S", 0.5)
+    started = tmp_path / "started"
+    child = f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); print('running', flush=True); time.sleep(60)"
+
+    def interrupt() -> None:
+        for _ in range(600):
+            if started.exists():
+                break
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)
+
+    for lock, message in [(False, "mtsar2sar: interrupted; run the same command again to resume"),
+                          (True, (f"mtsar2sar: interrupted before Snakemake released its lock on {tmp_path}: run the"
+                                 " same command with --unlock, then again without it to resume"))]:
+        if lock:
+            (tmp_path / ".snakemake" / "locks").mkdir(parents=True)
+            (tmp_path / ".snakemake" / "locks" / "0.input.lock").touch()
+        started.unlink(missing_ok=True)
+        thread = threading.Thread(target=interrupt)
+        thread.start()
+        t0 = time.perf_counter()
+        rc = snakemake_process.run_snakemake([sys.executable, "-c", child], tmp_path)
+        thread.join()
+        out, err = capsys.readouterr()
+        assert rc == 130 and out == "running\n" and err == message + "\n", (rc, out, err)
+        assert time.perf_counter() - t0 < 20  # terminated, not waited for
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler back
+
+
+@pytest.mark.slow
+def test_run_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path):
+    """Ctrl-C (SIGINT to the terminal's process group) while a job runs: status 130, one line, no traceback,
+    no Snakemake lock left (formerly a KeyboardInterrupt traceback from cli.py, and a lock while Snakemake was
+    still cleaning up after the command had exited); the same command then finishes the run."""
+    import signal
+
+    from conftest import utm_grid
+
+    write_dates(tmp_path / "stack", four_dates(keys=("20240106", "20240118", "20240130", "20240211", "20240223")),
+                utm_grid())
+    work = tmp_path / "work"
+    work.mkdir()
+    log = work / "run.log"
+    args = [CLI, "run", str(tmp_path / "stack" / "*.tif"), "--looks", "4", "--cores", "2"]
+    with log.open("wb") as f:
+        proc = subprocess.Popen(args, cwd=work, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            t0 = time.monotonic()
+            while "jobid:" not in log.read_text() and proc.poll() is None and time.monotonic() - t0 < 120:
+                time.sleep(0.05)  # the first job scheduled
+            assert proc.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.5)  # the job running
+            os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the command, Snakemake and its jobs
+            rc = proc.wait(timeout=120)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    text = log.read_text()
+    assert rc == 130, text[-3000:]
+    assert text.splitlines()[-1] == "mtsar2sar: interrupted; run the same command again to resume"
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text[-3000:]
+    assert not list((work / ".snakemake" / "locks").glob("*"))
+    assert not (work / "results" / "stack" / "despeckled" / "20240223.tif").exists()  # stopped before the end
+    res = subprocess.run(args, cwd=work, capture_output=True, text=True, timeout=300, check=False)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert len(list((work / "results" / "stack" / "despeckled").glob("*.tif"))) == 5
+
+
+@pytest.mark.slow
+def test_run_a_failing_job_ends_with_its_one_line_error(tmp_path):
+    """A date without a valid pixel: the co-registration job refuses it; the last line of the output is that
+    error with the job's log (formerly some 15 lines above the end, before Snakemake's own blocks)."""
+    from conftest import utm_grid
+
+    dates = four_dates()
+    dates["20240130"][:] = np.nan
+    write_dates(tmp_path / "stack", dates, utm_grid())
+    res = run_cli("run", "stack/*.tif", "--looks", "4", "--cores", "1", cwd=tmp_path)
+    assert res.returncode == 1 and "Traceback" not in res.stderr
+    last = res.stderr.splitlines()[-1]
+    assert re.fullmatch(r"mtsar2sar: error in rule check_coregistration: .*stack/S1_20240130\.tif: date 20240130"
+                        r" rejected: no valid pixel .* \(log: results/stack/logs/check_coregistration\.log\)", last), last
+    assert (tmp_path / "results" / "stack" / "logs" / "check_coregistration.log").exists()
+    assert res.stderr.count(last.split(" (log: ")[0]) == 2  # in its place, and again at the end
+
+
+def test_run_names_a_missing_weights_file_before_snakemake(tmp_path):
+    """`mtsar2sar run CONFIG` checks network.weights with the configuration, before Snakemake starts."""
+    cfg = {"aois": {"site": {"inputs": str(tmp_path / "*.tif"), "looks": 1}}, "network": {"weights": "nowhere/w.pt"}}
+    with pytest.raises(InputError) as err:
+        cli.check_inputs(cfg, tmp_path)
+    assert str(err.value) == ("network.weights: 'nowhere/w.pt' is neither a published name (sar2sar-grd, sar2sar-s1,"
+                              f" sar2sar-s1-ratio, sar2sar-ml) nor an existing file ({tmp_path / 'nowhere/w.pt'})")

@@ -167,6 +167,26 @@ def test_snap_dimap_beside_the_data_folder_and_in_a_geotiff(tmp_path):
         assert ds.transform == utm_grid(32, 32).transform and ds.crs == utm_grid(32, 32).crs
 
 
+def test_a_snap_stack_given_as_a_glob_of_its_bands_is_dated_by_the_band_names(tmp_path):
+    """stack.data/*.img of a co-registered stack: each band by SNAP's date in its name, not every band by the
+    .dim's time (the master's: one date for all, then an error about polarizations)."""
+    files = snap_stack(tmp_path / "snap", images(), utm_grid(32, 32))
+    for source in ("auto", "metadata"):
+        found = discover("snap/stack.data/*.img", base=tmp_path, date_source=source)
+        assert found.files == files
+        assert found.sources["20240118"] == "file name: '18Jan2024' as '%d%b%Y' (SNAP's date of the band)"
+    # bands named without their dates: the .dim's one time for all is named as such, not as two polarizations
+    for i, f in enumerate(files.values()):
+        f.rename(f.with_name(f"Sigma0_VV_b{i}.img"))
+        f.with_suffix(".hdr").rename(f.with_name(f"Sigma0_VV_b{i}.hdr"))
+    with pytest.raises(InputError) as err:
+        discover("snap/stack.data/*.img", base=tmp_path)
+    message = str(err.value)
+    assert "Sigma0_VV_b0.img, " in message and "Sigma0_VV_b1.img: both dated 20240106T055000 by the same metadata (DIMAP" \
+        in message and "(of a co-registered stack: its master's)" in message, message
+    assert "polarization" not in message
+
+
 def test_two_passes_of_one_day_are_keyed_by_time(tmp_path):
     g = utm_grid(8, 8)
     for name, t in (("a", "2024-01-06T05:50:00Z"), ("b", "2024-01-06T17:20:00Z"), ("c", "2024-01-18T05:50:00Z")):
@@ -196,6 +216,22 @@ def test_a_table_as_mapping_and_as_csv(tmp_path):
         discover("s/*.tif", table={"s/img_01.tif": "soon"}, base=tmp_path)
     with pytest.raises(InputError, match=r"dates: nothere\.csv: no such file"):
         discover("s/*.tif", table="nothere.csv", base=tmp_path)
+
+
+def test_a_table_giving_two_files_one_date_names_its_rows(tmp_path):
+    undated_tagged(tmp_path / "s", images(), utm_grid(32, 32), tag="NOTHING")
+    (tmp_path / "s" / "dates.csv").write_text("path,date\nimg_01.tif,2024-01-06\nimg_02.tif,2024-01-18\n"
+                                              "img_03.tif,2024-01-18\n")
+    with pytest.raises(InputError) as err:
+        discover("s/*.tif", table="s/dates.csv", base=tmp_path)
+    assert str(err.value) == (
+        "s/dates.csv: rows 'line 3: img_02.tif,2024-01-18' and 'line 4: img_03.tif,2024-01-18' give"
+        f" {tmp_path}/s/img_02.tif and {tmp_path}/s/img_03.tif the same date 20240118; each date needs one file:"
+        " correct the table")
+    table = {"s/img_01.tif": "2024-01-06", "s/img_02.tif": "2024-01-06", "s/img_03.tif": "2024-01-30"}
+    with pytest.raises(InputError, match=r"^dates \(config\): rows 's/img_01\.tif: 2024-01-06' and 's/img_02\.tif:"
+                                         r" 2024-01-06' give .* the same date 20240106; each date needs one file"):
+        discover("s/*.tif", table=table, base=tmp_path)
 
 
 # --- nothing found: where it looked, and a line that works ---

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -184,8 +185,10 @@ def test_band_keeps_todays_behaviour(tmp_path):
         multiband(tmp_path / f"S1_{k}.tif", imgs, utm_grid(32, 32))
     spec, files, _ = resolve(tmp_path, inputs=str(tmp_path / "S1_*.tif"), band=2)
     assert list(files) == list(KEYS[:3]) and spec.band == 2
-    one = resolve(tmp_path, inputs=str(tmp_path / "S1_20240106.tif"), band=2)[1]
-    assert one == {"20240106": str(tmp_path / "S1_20240106.tif")}
+    # one file with band set: one date (not a band per date), so too few for a stack, said before any job
+    with pytest.raises(InputError, match=r"^AOI 'site': multi-temporal despeckling needs at least 2 dates; found 1 \("
+                                         + re.escape(str(tmp_path / "S1_20240106.tif")) + r"\)$"):
+        resolve(tmp_path, inputs=str(tmp_path / "S1_20240106.tif"), band=2)
 
 
 @pytest.mark.slow

@@ -308,6 +308,51 @@ def test_the_grids_and_polarizations_of_the_dates_are_checked_when_the_workflow_
     assert list(plan.aoi_dates(grids, base=tmp_path, grids=False)[1]) == DATES[:3]
 
 
+def test_the_count_and_data_type_of_the_dates_are_checked_when_the_workflow_is_read(tmp_path):
+    """plan.aoi_dates, before any job: a stack of one date, complex data declared as intensity (or real data as
+    complex), each one line naming the AOI and the file (before: the error of the first job)."""
+    import rasterio
+
+    img = np.ones((32, 32), "float32")
+    write_float32(tmp_path / "one" / "S1_20240101.tif", img, utm_grid(32, 32))
+    one = AoiSpec.from_config("site", {"inputs": str(tmp_path / "one" / "*.tif"), "looks": 1})
+    with pytest.raises(InputError) as info:
+        plan.aoi_dates(one, base=tmp_path)
+    assert str(info.value) == (f"AOI 'site': multi-temporal despeckling needs at least 2 dates; found 1"
+                               f" ({tmp_path / 'one' / 'S1_20240101.tif'})")
+    g = utm_grid(32, 32)
+    (tmp_path / "slc").mkdir()
+    for d in DATES[:3]:
+        with rasterio.open(tmp_path / "slc" / f"S1_{d}.tif", "w", driver="GTiff", height=32, width=32, count=1,
+                           dtype="complex64", crs=g.crs, transform=g.transform) as ds:
+            ds.write((img + 1j * img).astype("complex64"), 1)
+    slc = {"inputs": str(tmp_path / "slc" / "*.tif"), "looks": 1}
+    for grids in (True, False):
+        with pytest.raises(InputError) as info:
+            plan.aoi_dates(AoiSpec.from_config("site", slc), base=tmp_path, grids=grids)
+        assert str(info.value) == (f"AOI 'site': {tmp_path / 'slc' / 'S1_20240101.tif'}: input_domain is 'intensity'"
+                                   " but the data are complex (complex64; declare input_domain: complex)")
+    assert len(plan.aoi_dates(AoiSpec.from_config("site", {**slc, "input_domain": "complex"}), base=tmp_path)[1]) == 3
+    for d in DATES[:3]:
+        write_float32(tmp_path / "real" / f"S1_{d}.tif", img, g)
+    real = AoiSpec.from_config("site", {"inputs": str(tmp_path / "real" / "*.tif"), "looks": 1, "input_domain": "complex"})
+    with pytest.raises(InputError, match=r"^AOI 'site': .*S1_20240101\.tif: input_domain is 'complex' but the data are"
+                                         r" real-valued \(float32\)$"):
+        plan.aoi_dates(real, base=tmp_path)
+
+
+def test_a_folder_among_the_files_of_the_inputs_is_named(tmp_path):
+    """A folder the inputs pattern matches (S1_20240223.tif/) was skipped without a word: one date fewer."""
+    for d in DATES[:3]:
+        write_float32(tmp_path / "s" / f"S1_{d}.tif", np.ones((8, 8), "float32"), utm_grid(8, 8))
+    (tmp_path / "s" / "S1_20240223.tif").mkdir()
+    spec = AoiSpec.from_config("site", {"inputs": "s/*.tif", "looks": 1})
+    with pytest.raises(InputError) as info:
+        plan.aoi_dates(spec, base=tmp_path)
+    assert str(info.value) == (f"AOI 'site': {tmp_path / 's' / 'S1_20240223.tif'}: matched by the inputs pattern"
+                               " 's/*.tif' but is a folder, not a raster; remove it or narrow the inputs pattern")
+
+
 def test_a_brace_in_an_input_path_is_named():
     assert plan.without_braces({"20240101": "/data/a.tif"}) == {"20240101": "/data/a.tif"}
     with pytest.raises(InputError) as info:
@@ -355,6 +400,25 @@ def test_the_init_of_the_aois_own_network_must_exist(tmp_path, monkeypatch):
                                " trains, results/models/<name>.pt)")
     Path("nonexistent.pt").write_bytes(b"")
     plan.check_aoi_model_init(own, missing)
+
+
+def test_the_network_weights_must_be_a_published_name_or_a_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for weights in ("auto", "aoi", *plan.PUBLISHED_WEIGHTS, "results/models/m.pt"):  # the last: trained here
+        plan.check_network_weights({"weights": weights})
+    with pytest.raises(InputError) as info:
+        plan.check_network_weights({"weights": "nowhere/w.pt"})
+    assert str(info.value) == ("network.weights: 'nowhere/w.pt' is neither a published name (sar2sar-grd, sar2sar-s1,"
+                               " sar2sar-s1-ratio, sar2sar-ml) nor an existing file (nowhere/w.pt)")
+    Path("w.pt").write_bytes(b"")
+    plan.check_network_weights({"weights": "w.pt"})
+    plan.check_network_weights({"weights": str(tmp_path / "w.pt")})
+
+
+def test_the_published_weights_of_the_plan_are_the_networks():
+    from mtsar2sar.network import PUBLISHED_WEIGHTS  # imports torch: the plan has the names without it
+
+    assert set(plan.PUBLISHED_WEIGHTS) == set(PUBLISHED_WEIGHTS)
 
 
 def test_a_file_where_a_results_folder_goes_is_named(tmp_path, monkeypatch):

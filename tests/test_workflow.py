@@ -153,6 +153,50 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     assert res.returncode != 0 and "captures the date key '202401', which does not start with a date" in said, said[-3000:]
 
 
+def _jobs(stderr: str, rule: str) -> int:
+    return sum(line.strip() in (f"rule {rule}:", f"localrule {rule}:") for line in stderr.splitlines())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("per_job", [1, "auto"])
+def test_a_deleted_product_is_remade(tmp_path, tiny_stack, per_job):
+    """A product deleted after a finished run is remade by the next run, with the same bytes, and what
+    reads it (its quicklook, STAC, quality) rerun: the products are targets of `all` themselves (before:
+    despeckled.done was up to date, so Snakemake remade nothing, "Nothing to be done"). One job per date
+    remakes that date alone; a batch (auto: the 5 small dates in one job) reruns and places its dates."""
+    work = tmp_path / "work"
+    work.mkdir()
+    cfg = tiny_config(tmp_path / "stack")
+    cfg["super_image"] = {"filter": "none"}
+    cfg["network"]["dates_per_job"] = per_job
+    res = run_workflow(work, cfg)
+    assert res.returncode == 0, res.stderr[-3000:]
+    out = work / "results" / "tiny"
+    dates = sorted(p.stem for p in out.glob("despeckled/*.tif"))
+    assert len(dates) == 5, dates
+    gone = dates[1]
+    first = {p: sha256(p) for p in [*out.glob("despeckled/*.tif"), *out.glob("quicklooks/*.jpg")]}
+    before = {p: p.stat().st_mtime_ns for p in [*out.glob("despeckled/*.tif"), out / "stac" / "collection.json",
+                                                 out / "quality.json"]}
+    (out / "despeckled" / f"{gone}.tif").unlink()
+    res = run_workflow(work, cfg)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "Nothing to be done" not in res.stdout + res.stderr
+    assert {p: sha256(p) for p in first} == first
+    for product in ("stac/collection.json", "quality.json"):
+        assert (out / product).stat().st_mtime_ns > before[out / product], product
+    if per_job == 1:
+        assert _jobs(res.stderr, "despeckle") == _jobs(res.stderr, "quicklook") == 1, res.stderr[-3000:]
+        assert f"wildcards: aoi=tiny, date={gone}" in res.stderr
+        for d in dates:
+            if d != gone:
+                assert (out / "despeckled" / f"{d}.tif").stat().st_mtime_ns == before[out / "despeckled" / f"{d}.tif"]
+    else:
+        assert _jobs(res.stderr, "despeckle_batch") == 1, res.stderr[-3000:]
+    res = run_workflow(work, cfg, "-n")
+    assert res.returncode == 0 and "Nothing to be done" in res.stdout + res.stderr, res.stdout[-2000:]
+
+
 @pytest.mark.slow
 def test_single_date_fails_cleanly(tmp_path, tiny_stack):
     files, _, _ = tiny_stack
