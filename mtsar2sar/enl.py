@@ -100,6 +100,39 @@ def enl_moments(intensity: NDArray[np.floating]) -> float:
     return float(x.mean() ** 2 / x.var())
 
 
+AMPLITUDE_EVIDENCE = 0.10  # above: the values are an amplitude (see amplitude_evidence)
+AMPLITUDE_MIN_WINDOWS = 32  # windows of 15 x 15 px needed to tell
+
+
+def amplitude_evidence(values: NDArray[np.floating], window: int = 15, share: float = 0.25) -> float | None:
+    """Whether positive real values read as an intensity are in fact an amplitude ``|z|``: ``log(ENL from
+    the moments / ENL from the log-variance)`` pooled over the ``share`` most homogeneous ``window`` x
+    ``window`` windows (each normalized by its mean); None with fewer than :data:`AMPLITUDE_MIN_WINDOWS`.
+
+    For Gamma-distributed speckle (an intensity, any looks) the two ENLs agree: the score reads about 0,
+    slightly below (the windows kept for their low log-variance; -0.09 to -0.01 on 256 x 256 simulated
+    dates of 1 to 4 looks, at most +0.07 on the repository's 220 real OPERA dates). The square root of
+    1-look speckle has ENL 3.66 from its moments but 2.9 from its log-variance: the score reads +0.14 to
+    +0.18 (256 x 256), +0.07 to +0.10 for 2 looks; from 3 looks on the two domains are not told apart.
+    Above :data:`AMPLITUDE_EVIDENCE`, the values are an amplitude."""
+    try:
+        blocks, ok = block_view(values, window)
+    except ValueError:  # smaller than a window
+        return None
+    if int(ok.sum()) < AMPLITUDE_MIN_WINDOWS:
+        return None
+    b = blocks[ok]
+    logs = np.log(b)
+    lv = np.var(logs, axis=1, ddof=1)
+    b, logs = b[lv <= np.quantile(lv, share)], logs[lv <= np.quantile(lv, share)]
+    n = window * window
+    var = float(np.var((b / b.mean(axis=1, keepdims=True)).ravel()))
+    log_var = float(np.var((logs - logs.mean(axis=1, keepdims=True)).ravel())) * n / (n - 1)
+    if not (var > 0 and log_var > 0):  # constant windows: no speckle to judge
+        return None
+    return float(np.log(1.0 / var / inverse_trigamma(log_var)))
+
+
 class TemporalLooks:
     """The looks of the dates from the temporal variation of each pixel, streamed by bands of rows.
 

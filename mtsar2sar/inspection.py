@@ -57,7 +57,8 @@ def aoi_name(text: str) -> str:
 
 def guess_domain(path: Path, band: int | None = None) -> tuple[str, str]:
     """(input_domain, why) of a file from its values: complex data, integers (amplitude DN), more than a
-    tenth of the values negative (dB: refused, to be converted), else intensity."""
+    tenth of the values negative (dB: refused, to be converted), positive values with the speckle of a 1- or
+    2-look amplitude (:func:`mtsar2sar.enl.amplitude_evidence`), else intensity."""
     import numpy as np
 
     from mtsar2sar.io import open_raster
@@ -76,6 +77,13 @@ def guess_domain(path: Path, band: int | None = None) -> tuple[str, str]:
     if finite.size and float(np.mean(finite < 0)) > 0.1:
         raise InputError(f"{path}: {float(np.mean(finite < 0)):.0%} of its values are negative: the data look like"
                          " dB; convert them to linear units first (10 ** (dB / 10))")
+    from mtsar2sar.enl import AMPLITUDE_EVIDENCE, amplitude_evidence
+
+    evidence = amplitude_evidence(np.where(np.isfinite(values) & (values > 0), values, np.nan))
+    if evidence is not None and evidence > AMPLITUDE_EVIDENCE:
+        return "amplitude", (f"guessed: positive real values whose speckle is that of an amplitude |z| (moments against"
+                             f" log-variance: {evidence:+.2f}; above +{AMPLITUDE_EVIDENCE:.2f}: amplitude), intensity if"
+                             " they are |z|^2")
     return "intensity", "guessed: positive real values (amplitude if they are |z|, not |z|^2)"
 
 

@@ -10,10 +10,11 @@ import numpy as np
 import pytest
 import rasterio
 import yaml
-from conftest import utm_grid
+from conftest import REPO, utm_grid, write_dates
 from stack_layouts import multiband, snap_band
 
 from mtsar2sar import cli, config
+from mtsar2sar.enl import AMPLITUDE_EVIDENCE, amplitude_evidence
 from mtsar2sar.errors import InputError
 from mtsar2sar.inspection import (
     Found,
@@ -169,3 +170,37 @@ def test_init_on_a_multiband_geotiff_writes_only_its_configuration(tmp_path, mon
     # the workflow finds the same dates in it (and then writes the bands' VRTs, under results/)
     assert cli.check_inputs(written, tmp_path) is None
     assert sorted(p.name for p in (tmp_path / "results" / "data" / "bands").iterdir()) == [f"{k}.vrt" for k in KEYS]
+
+
+@pytest.mark.parametrize("looks", [1, 2, 4])
+def test_the_speckle_of_an_intensity_reads_as_an_intensity(looks):
+    rng = np.random.default_rng(looks)
+    evidence = [amplitude_evidence(rng.gamma(looks, 1 / looks, (256, 256))) for _ in range(5)]
+    assert all(e is not None and -0.12 < e < 0.0 for e in evidence), evidence
+
+
+@pytest.mark.parametrize(("looks", "low"), [(1, 0.12), (2, 0.05)])
+def test_the_speckle_of_an_amplitude_reads_as_an_amplitude(looks, low):
+    rng = np.random.default_rng(10 + looks)
+    evidence = [amplitude_evidence(np.sqrt(rng.gamma(looks, 1 / looks, (256, 256)))) for _ in range(5)]
+    assert all(e is not None and e > low for e in evidence), evidence
+    assert looks > 1 or min(evidence) > AMPLITUDE_EVIDENCE
+
+
+def test_amplitude_evidence_needs_enough_windows():
+    rng = np.random.default_rng(0)
+    assert amplitude_evidence(np.sqrt(rng.exponential(1.0, (60, 60)))) is None  # 16 windows of 15 x 15
+    assert amplitude_evidence(np.ones((10, 10))) is None
+    assert amplitude_evidence(np.ones((256, 256))) is None
+
+
+def test_init_guesses_a_single_look_amplitude_and_real_intensities(tmp_path):
+    """A 1-look amplitude stored as float is guessed amplitude, not an intensity of about 3 looks; the
+    repository's real OPERA intensities (about 2 to 6 looks) stay intensity."""
+    rng = np.random.default_rng(3)
+    grid = utm_grid(128, 128)
+    amp = write_dates(tmp_path, {"20240106": np.sqrt(rng.exponential(1.0, (128, 128)))}, grid)["20240106"]
+    domain, why = guess_domain(amp)
+    assert domain == "amplitude" and "amplitude |z|" in why, why
+    for f in sorted((REPO / "data" / "opera_rtc_s1_10SGD").glob("*/*/*.tif"))[::22]:
+        assert guess_domain(f)[0] == "intensity", f
