@@ -714,6 +714,7 @@ def test_run_interrupted_waits_for_snakemake_then_stops_it(tmp_path, monkeypatch
     import threading
 
     monkeypatch.setattr(snakemake_process, "INTERRUPT_WAIT_S", 0.5)
+    handler = signal.getsignal(signal.SIGINT)  # Python's own, or SIG_IGN when the tests run in the background
     started = tmp_path / "started"
     child = f"import pathlib, time; pathlib.Path({str(started)!r}).touch(); print('running', flush=True); time.sleep(60)"
 
@@ -739,26 +740,34 @@ def test_run_interrupted_waits_for_snakemake_then_stops_it(tmp_path, monkeypatch
         out, err = capsys.readouterr()
         assert rc == 130 and out == "running\n" and err == message + "\n", (rc, out, err)
         assert time.perf_counter() - t0 < 20  # terminated, not waited for
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # Python's own handler back
+    assert signal.getsignal(signal.SIGINT) is handler  # the handler of before the run back
 
 
 @pytest.mark.slow
 def test_run_ctrl_c_stops_cleanly_and_the_run_resumes(tmp_path):
     """Ctrl-C (SIGINT to the terminal's process group) while a job runs: status 130, one line, no traceback,
-    no Snakemake lock left (formerly a KeyboardInterrupt traceback from cli.py, and a lock while Snakemake was
-    still cleaning up after the command had exited); the same command then finishes the run."""
+    no Snakemake lock left (not a KeyboardInterrupt traceback from cli.py, nor a lock while Snakemake is still
+    cleaning up after the command has exited); the same command then finishes the run. Dates of 256 x 256 px:
+    the run lasts long enough to be interrupted."""
     import signal
 
     from conftest import utm_grid
 
-    write_dates(tmp_path / "stack", four_dates(keys=("20240106", "20240118", "20240130", "20240211", "20240223")),
-                utm_grid())
+    rng = np.random.default_rng(5)
+    keys = ("20240106", "20240118", "20240130", "20240211", "20240223")
+    write_dates(tmp_path / "stack", {k: rng.gamma(4, 0.25, (256, 256)).astype(np.float32) for k in keys},
+                utm_grid(256, 256))
     work = tmp_path / "work"
     work.mkdir()
     log = work / "run.log"
     args = [CLI, "run", str(tmp_path / "stack" / "*.tif"), "--looks", "4", "--cores", "2"]
     with log.open("wb") as f:
-        proc = subprocess.Popen(args, cwd=work, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        # Ctrl-C as in a terminal, even when the tests run with SIGINT ignored (in the background): the
+        # command started with SIGINT's default disposition, which exec keeps
+        restore = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])"
+        default_sigint = [sys.executable, "-c", restore]
+        proc = subprocess.Popen([*default_sigint, *args], cwd=work, stdout=f, stderr=subprocess.STDOUT,
+                                start_new_session=True)
         try:
             t0 = time.monotonic()
             while "jobid:" not in log.read_text() and proc.poll() is None and time.monotonic() - t0 < 120:
