@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from mtsar2sar.errors import InputError
+from mtsar2sar.resources import PUBLISHED_WEIGHTS, existing_weights_file
 
 # Normalization of log-amplitude used by the published SAR2SAR weights (deepdespeckling constants).
 LOG_AMPLITUDE_MAX = 10.089038980848645  # M
@@ -28,12 +29,6 @@ AMPLITUDE_EPS = 1e-6
 
 # Published weights that ship inside the PyPI package ``deepdespeckling`` (tuned to GRD-like speckle),
 # and the weights trained by this project (single-look, ratio domain), shipped inside this package.
-PUBLISHED_WEIGHTS = {
-    "sar2sar-grd": ("deepdespeckling", "sar2sar/saved_model/sar2sar.pth"),
-    "sar2sar-s1": ("mtsar2sar", "weights/sar2sar-s1.pt"),
-    "sar2sar-s1-ratio": ("mtsar2sar", "weights/sar2sar-s1-ratio.pt"),
-    "sar2sar-ml": ("mtsar2sar", "weights/sar2sar-ml.pt"),
-}
 # ``weights: auto``: our single-look weights below this number of looks, our multi-look weights from it
 # (trained for 2 to 10 looks; above the published GRD weights on every real and simulated multi-look
 # stack measured: mtsar2sar/weights/README.md).
@@ -219,13 +214,7 @@ def resolve_weights(weights: str, base: str | Path = ".", looks: float | None = 
         weights = auto_weights(looks)
     if weights in PUBLISHED_WEIGHTS:
         return published_weights_path(weights)
-    path = Path(weights) if Path(weights).is_absolute() else Path(base) / weights
-    if not path.exists():
-        raise InputError(
-            f"network.weights: {weights!r} is neither a published name ({', '.join(PUBLISHED_WEIGHTS)}) "
-            f"nor an existing file ({path})"
-        )
-    return path
+    return existing_weights_file(weights, base)
 
 
 # The published checkpoint stores numpy scalars (optimizer bookkeeping); these are the only

@@ -24,6 +24,7 @@ import numpy as np
 
 from mtsar2sar.config import AoiSpec, TrainingConfig, with_defaults
 from mtsar2sar.errors import InputError
+from mtsar2sar.resources import PUBLISHED_WEIGHTS, existing_weights_file
 
 RESULTS = "results"  # the results folder, relative to the working directory of the run
 
@@ -494,9 +495,6 @@ def check_aoi_model_init(network: Mapping[str, Any], training: Mapping[str, Any]
         )
 
 
-# The published weights' names (mtsar2sar.network.PUBLISHED_WEIGHTS, which imports torch: not when the
-# workflow is read; tests/test_plan.py checks that the two agree)
-PUBLISHED_WEIGHTS = ("sar2sar-grd", "sar2sar-s1", "sar2sar-s1-ratio", "sar2sar-ml")
 
 
 def check_network_weights(network: Mapping[str, Any], results: str = RESULTS, base: str | Path = ".") -> None:
@@ -506,10 +504,7 @@ def check_network_weights(network: Mapping[str, Any], results: str = RESULTS, ba
     weights = str(network.get("weights", "auto"))
     if weights in ("auto", "aoi", *PUBLISHED_WEIGHTS) or weights.startswith(f"{results}/models/"):
         return
-    path = Path(weights) if Path(weights).is_absolute() else Path(base) / weights
-    if not path.exists():
-        raise InputError(f"network.weights: {weights!r} is neither a published name ({', '.join(PUBLISHED_WEIGHTS)})"
-                         f" nor an existing file ({path})")
+    existing_weights_file(weights, base)
 
 
 def check_results_folders(aois: Iterable[str], results: str = RESULTS) -> None:

@@ -48,7 +48,7 @@ def weights_reference(name: str) -> str:
     """The weights file as the products record it (``weights_file``), the same on every machine: published
     weights by their path inside the package that ships them (``mtsar2sar/weights/sar2sar-ml.pt``), a user's
     file by its path as given (relative to the working directory, or absolute)."""
-    from mtsar2sar.network import PUBLISHED_WEIGHTS
+    from mtsar2sar.resources import PUBLISHED_WEIGHTS
 
     if name in PUBLISHED_WEIGHTS:
         package, relpath = PUBLISHED_WEIGHTS[name]

@@ -1,5 +1,6 @@
-"""Where the package finds the workflow's files (``Snakefile``, ``rules/``, ``schemas/``, ...): a leaf
-module, imported by the configuration and by the command line alike."""
+"""Where the package finds the workflow's files (``Snakefile``, ``rules/``, ``schemas/``, ...) and the
+published weights: a leaf module without torch, imported by the configuration, the planning, the network and
+the command line alike."""
 
 from __future__ import annotations
 
@@ -8,6 +9,26 @@ from pathlib import Path
 from mtsar2sar.errors import InputError
 
 PACKAGE_DIR = Path(__file__).resolve().parent
+
+# The published weights: name -> (the PyPI package that ships them, their path inside it)
+PUBLISHED_WEIGHTS = {
+    "sar2sar-grd": ("deepdespeckling", "sar2sar/saved_model/sar2sar.pth"),
+    "sar2sar-s1": ("mtsar2sar", "weights/sar2sar-s1.pt"),
+    "sar2sar-s1-ratio": ("mtsar2sar", "weights/sar2sar-s1-ratio.pt"),
+    "sar2sar-ml": ("mtsar2sar", "weights/sar2sar-ml.pt"),
+}
+
+
+def existing_weights_file(weights: str, base: str | Path = ".") -> Path:
+    """The weights file ``network.weights`` names when it is no published name (relative: to ``base``); else
+    the error naming the setting, the published names and the path looked at."""
+    path = Path(weights) if Path(weights).is_absolute() else Path(base) / weights
+    if not path.exists():
+        raise InputError(
+            f"network.weights: {weights!r} is neither a published name ({', '.join(PUBLISHED_WEIGHTS)}) "
+            f"nor an existing file ({path})"
+        )
+    return path
 
 
 def workflow_dir() -> Path:

@@ -419,6 +419,7 @@ def test_the_published_weights_of_the_plan_are_the_networks():
     from mtsar2sar.network import PUBLISHED_WEIGHTS  # imports torch: the plan has the names without it
 
     assert set(plan.PUBLISHED_WEIGHTS) == set(PUBLISHED_WEIGHTS)
+    assert not {"torch", "mtsar2sar.network"} & set(plan.__dict__)  # the planning imports neither
 
 
 def test_a_file_where_a_results_folder_goes_is_named(tmp_path, monkeypatch):
