@@ -221,17 +221,26 @@ def metadata_date(path: Path) -> tuple[datetime, str, bool] | None:
     return None
 
 
-def read_looks(path: Path) -> tuple[float, str] | None:
-    """(nominal number of looks, where) from a file's tags (:data:`LOOKS_TAGS`) or DIMAP metadata
-    (``azimuth_looks`` x ``range_looks``); None when they give none."""
-    tags = raster_tags(path)
+def looks_tag(tags: Mapping[str, str]) -> tuple[float, str] | None:
+    """(looks, the tag's name) of the first of :data:`LOOKS_TAGS` in ``tags`` (upper-case names) that holds a
+    positive finite number; None when none does."""
     for name in LOOKS_TAGS:
         try:
             value = float(tags.get(name, ""))
         except ValueError:
             continue
         if math.isfinite(value) and value > 0:
-            return value, f"tag {name} = {tags[name]}"
+            return value, name
+    return None
+
+
+def read_looks(path: Path) -> tuple[float, str] | None:
+    """(nominal number of looks, where) from a file's tags (:data:`LOOKS_TAGS`) or DIMAP metadata
+    (``azimuth_looks`` x ``range_looks``); None when they give none."""
+    tags = raster_tags(path)
+    found = looks_tag(tags)
+    if found is not None:
+        return found[0], f"tag {found[1]} = {tags[found[1]]}"
     dimap = dimap_text(path)
     if dimap is not None:
         fields = dimap_fields(dimap[0])

@@ -9,7 +9,6 @@ Read-only: the files' headers, tags and a window of the first date's values are 
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 from collections.abc import Mapping
@@ -267,18 +266,15 @@ def looks_in_tags(path: Path, band: int | None = None) -> tuple[float, str] | No
     """(nominal looks, where) from a file's tags or DIMAP metadata (:func:`mtsar2sar.dates.read_looks`); for
     ``band`` of a multi-band file, the dataset's tags with the band's own (the band's win), as the VRT the
     workflow reads that band through carries them."""
-    from mtsar2sar.dates import LOOKS_TAGS, read_looks
+    from mtsar2sar.dates import looks_tag, read_looks
     from mtsar2sar.io import open_raster
 
     if band is not None:
         with open_raster(path) as ds:
             own = {str(k).upper(): str(v) for k, v in ds.tags(band).items()}
             tags = {str(k).upper(): str(v) for k, v in ds.tags().items()} | own
-        for name in LOOKS_TAGS:
-            try:
-                value = float(tags.get(name, ""))
-            except ValueError:
-                continue
-            if math.isfinite(value) and value > 0:
-                return value, f"{f'band {band} ' if name in own else ''}tag {name} = {tags[name]}"
+        found = looks_tag(tags)
+        if found is not None:
+            value, name = found
+            return value, f"{f'band {band} ' if name in own else ''}tag {name} = {tags[name]}"
     return read_looks(path)
