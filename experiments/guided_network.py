@@ -114,7 +114,16 @@ def load_arrays() -> list[TrainingArrays]:
     return out
 
 
-def sample(stacks, cfg, rng, guided: bool):
+def plain_mean_guide(st, i: int, a_dates: list[int], sl) -> np.ndarray:
+    """This experiment's guide: the plain mean of date i and the dates of half A, relative to s'_norm."""
+    tg = st.targets[[i] + a_dates][:, sl[0], sl[1]]
+    g, _ = log_mean_intensity(tg, np.isfinite(tg))
+    return np.nan_to_num(g) / (2 * SPAN)
+
+
+def sample(stacks, cfg, rng, guide=None):
+    """A batch of ``sar2sar-ml``'s recipe; with ``guide(stack, i, a_dates, patch)`` (a function of date i and
+    the dates of half A) a second input channel, the target from half B."""
     p = cfg.patch
     xs, gs, ys, ms = [], [], [], []
     for _ in range(cfg.batch):
@@ -131,10 +140,8 @@ def sample(stacks, cfg, rng, guided: bool):
         y, m = compensated_mean_target(sub, i, sl, cfg.compensation_gate_db, cfg.pre_neighbour_share,
                                        cfg.pre_neighbour_db, cfg.compensation_weight_db)
         chans = [st.inputs[i][sl]]
-        if guided:
-            tg = st.targets[[i] + a_dates][:, sl[0], sl[1]]
-            g, _ = log_mean_intensity(tg, np.isfinite(tg))
-            chans.append(np.nan_to_num(g) / (2 * SPAN))
+        if guide is not None:
+            chans.append(guide(st, i, a_dates, sl))
         x = np.stack(chans)
         k, flip = int(rng.integers(4)), bool(rng.integers(2))
         x, y, m = np.rot90(x, k, axes=(1, 2)), np.rot90(y, k), np.rot90(m, k)
@@ -148,7 +155,9 @@ def sample(stacks, cfg, rng, guided: bool):
             torch.from_numpy(np.stack(ys)[:, None]), torch.from_numpy(np.stack(ms)[:, None]))
 
 
-def train(mode: str, steps: int, out: str) -> None:
+def train(mode: str, steps: int, out: str, guide=plain_mean_guide, save_every: int | None = None) -> None:
+    """``mode`` ``plain`` (the 1-channel control) or any other (2 channels, ``guide``), from sar2sar-ml;
+    the state dict written to ``out`` at the end (and every ``save_every`` steps)."""
     settings = {"domain": "ratio", "init": "sar2sar-ml", "targets": "compensated_mean", "pre_estimator": "rabasar",
                 "pre_denoiser": "dct", "compensation_weight_db": 1.3, "pre_neighbour_share": 1.0,
                 "pre_neighbour_db": 1.74, "steps": steps, "patch": 96, "batch": 8, "lr": 1e-4, "seed": 0, "looks": 4}
@@ -159,16 +168,19 @@ def train(mode: str, steps: int, out: str) -> None:
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     plain = load_network("sar2sar-ml", ".")
-    net = widen(plain, 2) if mode == "guided" else plain
+    wide = mode != "plain"
+    net = widen(plain, 2) if wide else plain
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(steps * 0.75)], 0.3)
     t0 = time.time()
     run = []
     for step in range(steps):
-        run.append(training_step(net, opt, sched, sample(stacks, cfg, rng, mode == "guided"), cfg.looks))
+        run.append(training_step(net, opt, sched, sample(stacks, cfg, rng, guide if wide else None), cfg.looks))
         if (step + 1) % 50 == 0:
             print(f"step {step + 1} loss {np.mean(run[-50:]):.5f} {time.time() - t0:.0f} s", flush=True)
+        if save_every and (step + 1) % save_every == 0:
+            torch.save(net.state_dict(), out)
     torch.save(net.state_dict(), out)
 
 

@@ -30,25 +30,22 @@ date i) gives the guide, B the target, so the guide never carries the target's s
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from guided_network import Guided, in_channels, load_arrays, load_file, widen
+import guided_network
+from guided_network import Guided, in_channels, load_file
 
 from mtsar2sar.despeckle import despeckle_by_ratio, geometric_mean
 from mtsar2sar.io import read_product
 from mtsar2sar.methods import boxcar
 from mtsar2sar.network import load_network
-from mtsar2sar.training import SPAN, compensated_mean_target
-from mtsar2sar.training.inputs import train_model_settings, training_stacks
-from mtsar2sar.training.loop import training_step
+from mtsar2sar.training import SPAN
 
 DB = 10 / np.log(10)
 CLIP = 40 / DB
@@ -69,64 +66,17 @@ def soft_state_log_ratio(logs: np.ndarray, smooth: np.ndarray, i: int, scale_db:
     return np.clip(np.where(np.isfinite(out), out, 0.0), -CLIP, CLIP)  # +-40 dB, as the network's input
 
 
-def sample(stacks, cfg, rng, state: bool):
-    p = cfg.patch
-    xs, gs, ys, ms = [], [], [], []
-    for _ in range(cfg.batch):
-        st = stacks[int(rng.integers(len(stacks)))]
-        i = int(rng.choice(st.train_dates))
-        others = [c for c in st.train_dates if c != i]
-        rng.shuffle(others)
-        half = len(others) // 2
-        a_dates, b_dates = others[:half], others[half:]
-        _, h, w = st.inputs.shape
-        r0, c0 = int(rng.integers(h - p + 1)), int(rng.integers(w - p + 1))
-        sl = (slice(r0, r0 + p), slice(c0, c0 + p))
-        sub = dataclasses.replace(st, train_dates=sorted([i] + b_dates))
-        y, m = compensated_mean_target(sub, i, sl, cfg.compensation_gate_db, cfg.pre_neighbour_share,
-                                       cfg.pre_neighbour_db, cfg.compensation_weight_db)
-        chans = [st.inputs[i][sl]]
-        if state:
-            idx = [i] + a_dates
-            g = soft_state_log_ratio(st.targets[idx][:, sl[0], sl[1]], st.smooth_log[idx][:, sl[0], sl[1]], 0)
-            chans.append(g.astype(np.float32) / (2 * SPAN))
-        x = np.stack(chans)
-        k, flip = int(rng.integers(4)), bool(rng.integers(2))
-        x, y, m = np.rot90(x, k, axes=(1, 2)), np.rot90(y, k), np.rot90(m, k)
-        if flip:
-            x, y, m = x[:, :, ::-1], y[:, ::-1], m[:, ::-1]
-        xs.append(np.ascontiguousarray(x))
-        ys.append(np.ascontiguousarray(np.nan_to_num(y)))
-        ms.append(np.ascontiguousarray(m & np.isfinite(y)))
-        gs.append(st.log_gain[i])
-    return (torch.from_numpy(np.stack(xs)), torch.tensor(gs, dtype=torch.float32),
-            torch.from_numpy(np.stack(ys)[:, None]), torch.from_numpy(np.stack(ms)[:, None]))
+def state_mean_guide(st, i: int, a_dates: list[int], sl) -> np.ndarray:
+    """This experiment's guide in training: the soft state mean of date i and the dates of half A."""
+    idx = [i] + a_dates
+    g = soft_state_log_ratio(st.targets[idx][:, sl[0], sl[1]], st.smooth_log[idx][:, sl[0], sl[1]], 0)
+    return g.astype(np.float32) / (2 * SPAN)
 
 
 def train(mode: str, steps: int, out: str, threads: int = 1) -> None:
+    """``guided_network.py``'s training with the state guide (``mode`` ``state``) or without (``plain``)."""
     torch.set_num_threads(threads)
-    settings = {"domain": "ratio", "init": "sar2sar-ml", "targets": "compensated_mean", "pre_estimator": "rabasar",
-                "pre_denoiser": "dct", "compensation_weight_db": 1.3, "pre_neighbour_share": 1.0,
-                "pre_neighbour_db": 1.74, "steps": steps, "patch": 96, "batch": 8, "lr": 1e-4, "seed": 0, "looks": 4}
-    cfg = train_model_settings(settings)
-    t0 = time.time()
-    stacks, cfg = training_stacks(load_arrays(), cfg, ".")
-    print(f"stacks ready {time.time() - t0:.0f} s", flush=True)
-    torch.manual_seed(0)
-    rng = np.random.default_rng(0)
-    plain = load_network("sar2sar-ml", ".")
-    net = widen(plain, 2) if mode == "state" else plain
-    net.train()
-    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    sched = torch.optim.lr_scheduler.MultiStepLR(opt, [int(steps * 0.75)], 0.3)
-    t0 = time.time()
-    run = []
-    for step in range(steps):
-        run.append(training_step(net, opt, sched, sample(stacks, cfg, rng, mode == "state"), cfg.looks))
-        if (step + 1) % 50 == 0:
-            print(f"step {step + 1} loss {np.mean(run[-50:]):.5f} {time.time() - t0:.0f} s", flush=True)
-            torch.save(net.state_dict(), out)
-    torch.save(net.state_dict(), out)
+    guided_network.train(mode, steps, out, guide=state_mean_guide, save_every=50)
 
 
 def state_guide(dates: list[np.ndarray], s_filtered: np.ndarray, i: int, use: list[int] | None = None) -> np.ndarray:
