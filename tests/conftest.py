@@ -89,6 +89,20 @@ def flat_ratio(tau: np.ndarray) -> np.ndarray:
     return np.full_like(tau, float(np.exp(np.mean(np.log(tau)))))
 
 
+def run_against_reference(work: Path, aois, dates) -> tuple[dict, dict[str, dict]]:
+    """One run of the workflow in the new folder ``work`` on ``aois`` (among them ``ref``), small and fast
+    (no super-image filter, no quicklooks, tiles of 128), which must succeed, then
+    :func:`products_match_reference`. The configuration and each AOI's coregistration report."""
+    from test_workflow import run_workflow
+
+    config = {"aois": aois, "super_image": {"filter": "none"}, "outputs": {"quicklooks": False},
+              "network": {"tile": 128, "overlap": 64, "batch": 2, "device": "cpu", "threads": 1}}
+    work.mkdir()
+    res = run_workflow(work, config)
+    assert res.returncode == 0, res.stderr[-4000:]
+    return config, products_match_reference(work, aois, dates)
+
+
 def products_match_reference(work: Path, aois, dates) -> dict[str, dict]:
     """After one run of several AOIs, among them ``ref`` (the same dates as separate dated GeoTIFFs): every
     AOI kept ``dates`` and its products are ref's, pixel for pixel. Each AOI's coregistration report."""
