@@ -234,19 +234,9 @@ def check_tiles(tile: int, overlap: int) -> None:
     raise InputError(problem)
 
 
-def band_count(date: Path) -> int:
-    """The bands of a date's file; 1 when it is no readable raster (the date's checks name that)."""
-    from mtsar2sar.io import open_raster
-
-    try:
-        with open_raster(date) as ds:
-            return int(ds.count)
-    except InputError:
-        return 1
-
-
 def cmd_despeckle(args: argparse.Namespace) -> int:
     from mtsar2sar.coregistration import check_date
+    from mtsar2sar.dates import band_count
     from mtsar2sar.steps import despeckle
 
     date, super_image, output = (Path(p).expanduser() for p in (args.date, args.super_image, args.output))
@@ -278,7 +268,7 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
     }
     if args.level is None:
         del settings["level"]  # the network's default working level
-    if args.band is None and (bands := band_count(date)) > 1:
+    if args.band is None and (bands := band_count(date)) > 1:  # 0: no raster, which check_date names
         raise InputError(f"{date}: has {bands} bands; give --band N (1 to {bands}) to choose one")
     report, _ = check_date(date.stem, date, args.domain, args.band)  # the workflow's checks of a date on its own
     if report.status == "dropped":
