@@ -114,7 +114,8 @@ def amplitude_evidence(values: NDArray[np.floating], window: int = 15, share: fl
     dates of 1 to 4 looks, at most +0.07 on the repository's 220 real OPERA dates). The square root of
     1-look speckle has ENL 3.66 from its moments but 2.9 from its log-variance: the score reads +0.14 to
     +0.18 (256 x 256), +0.07 to +0.10 for 2 looks; from 3 looks on the two domains are not told apart.
-    Above :data:`AMPLITUDE_EVIDENCE`, the values are an amplitude."""
+    Above :data:`AMPLITUDE_EVIDENCE`, the values are an amplitude. ``benchmarks/amplitude_evidence.py``
+    prints these figures."""
     try:
         blocks, ok = block_view(values, window)
     except ValueError:  # smaller than a window
