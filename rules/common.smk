@@ -134,10 +134,14 @@ def aoi_model_entry(w):
 
 # Every AOI's dates, found when the workflow is read (the jobs of every date ask): a user's error stops
 # the run here, as one line naming the file (stop: the Snakefile), not in the middle of the jobs' graph.
+# Every date's grid is checked by the main process only: a cluster job re-reads the Snakefile, and its
+# inputs were checked before it was submitted.
 DATES = {}  # AOI -> (date key -> file, date key -> where the date came from)
 for _name in list(AOIS):
     try:
-        AOIS[_name], files, sources = plan.aoi_dates(AOIS[_name], REFERENCE, RESULTS)
+        AOIS[_name], files, sources = plan.aoi_dates(
+            AOIS[_name], REFERENCE, RESULTS, grids=workflow.is_main_process
+        )
         DATES[_name] = files, sources
     except InputError as exc:
         stop(exc)
