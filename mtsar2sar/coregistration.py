@@ -6,7 +6,8 @@ log-intensities (upsampled cross-power spectrum, scikit-image), on a central win
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from skimage.registration import phase_cross_correlation
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import Grid, read_grid, read_intensity
 from mtsar2sar.logs import log
-from mtsar2sar.streaming import DateStatistics, date_statistics
+from mtsar2sar.streaming import COVERAGE_BLOCK, DateStatistics, date_statistics
 
 # Median intensities outside this range are not SAR data as we know it (sigma0 of 1e-12 is -120 dB;
 # 1e12 is a squared digital number of 1e6): a wrong domain, unit or scale factor.
@@ -60,6 +61,7 @@ class DateReport:
     shift_measurable: bool = True
     shift_window: tuple[int, int, int, int] | None = None  # row, col, height, width
     median_db: float = float("nan")
+    level_db: float | None = None  # departure from the stack's level over the blocks it covers (radiometric test)
     invalid_fraction: float = 0.0
     radiometric_outlier: bool = False
     in_mean: bool = True  # averaged into the super-image
@@ -122,14 +124,31 @@ class ShiftMeasure:
         return float(np.hypot(self.dy, self.dx))
 
 
-# The window is cut into SHIFT_SPLIT x SHIFT_SPLIT sub-windows for the standard error of the shift.
+# The window is cut into SHIFT_SPLIT x SHIFT_SPLIT sub-windows for the standard error of the shift, each at
+# least MIN_SUBWINDOW px a side.
 SHIFT_SPLIT = 3
+MIN_SUBWINDOW = 16
+
+
+def split_counts(height: int, width: int) -> tuple[int, int]:
+    """Rows and columns of sub-windows for the standard error: ``SHIFT_SPLIT`` x ``SHIFT_SPLIT``, each at
+    least ``MIN_SUBWINDOW`` px a side; a narrow window (a strip of a few tens of pixels) is cut into more
+    sub-windows along its long side, so that it has as many (16 x 400 px: 1 x 9)."""
+    rows = max(1, min(SHIFT_SPLIT, height // MIN_SUBWINDOW))
+    cols = max(1, min(SHIFT_SPLIT, width // MIN_SUBWINDOW))
+    target = SHIFT_SPLIT * SHIFT_SPLIT
+    if rows < SHIFT_SPLIT:
+        cols = max(1, min(-(-target // rows), width // MIN_SUBWINDOW))
+    elif cols < SHIFT_SPLIT:
+        rows = max(1, min(-(-target // cols), height // MIN_SUBWINDOW))
+    return rows, cols
 
 
 def measure_shift(reference: NDArray[np.floating], moving: NDArray[np.floating], upsample: int = 100) -> ShiftMeasure:
     """The shift of ``moving`` onto ``reference`` over the whole window, and its standard error.
 
-    The same estimate on the ``SHIFT_SPLIT`` x ``SHIFT_SPLIT`` sub-windows of the window gives as many
+    The same estimate on the sub-windows of the window (``SHIFT_SPLIT`` x ``SHIFT_SPLIT``, or more along
+    the long side of a strip: :func:`split_counts`) gives as many
     independent estimates (speckle is independent between sub-windows), each from 1/9 of the pixels:
     their spread over 3 is the standard error of the whole-window estimate, per axis (measured: with 2 x 2
     quadrants, 3 degrees of freedom, the spread is too often small by chance). A sub-window with less
@@ -138,13 +157,13 @@ def measure_shift(reference: NDArray[np.floating], moving: NDArray[np.floating],
     dy, dx, corr = estimate_shift_and_correlation(reference, moving, upsample)
     h, w = reference.shape
     both = np.isfinite(reference) & (reference > 0) & np.isfinite(moving) & (moving > 0)
-    n = SHIFT_SPLIT
+    n_rows, n_cols = split_counts(h, w)
     subs = []
-    for i in range(n):
-        rs = slice(i * h // n, (i + 1) * h // n)
-        for j in range(n):
-            cs = slice(j * w // n, (j + 1) * w // n)
-            if min(rs.stop - rs.start, cs.stop - cs.start) >= 16 and both[rs, cs].mean() >= MIN_SHIFT_COVERAGE:
+    for i in range(n_rows):
+        rs = slice(i * h // n_rows, (i + 1) * h // n_rows)
+        for j in range(n_cols):
+            cs = slice(j * w // n_cols, (j + 1) * w // n_cols)
+            if both[rs, cs].mean() >= MIN_SHIFT_COVERAGE:
                 subs.append(estimate_shift_and_correlation(reference[rs, cs], moving[rs, cs], upsample))
     se = None
     if corr >= STRONG_CORRELATION:
@@ -325,6 +344,89 @@ def check_date(date: str, f: Path, domain: str, band: int | None) -> tuple[DateR
     return rep, stats
 
 
+def block_log_means(stats: DateStatistics) -> NDArray[np.float64] | None:
+    """A date's mean log-intensity per coverage block, NaN where less than half of the block is valid."""
+    if stats.coverage is None or stats.log_sum is None:
+        return None
+    full = stats.coverage >= COVERAGE_BLOCK * COVERAGE_BLOCK / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(full, stats.log_sum / np.maximum(stats.coverage, 1), np.nan)
+
+
+def stack_levels(block_logs: Mapping[str, NDArray[np.float64] | None]) -> dict[str, float]:
+    """Each date's radiometric level against the stack's, in dB: over the blocks it covers, the median of
+    its block mean log-intensity minus the median of the other dates' in the same block. Dates with other
+    footprints (a swath edge, half a scene) are compared where they overlap, not over different ground;
+    a date sharing no block with another date gets none."""
+    known = {d: b for d, b in block_logs.items() if b is not None}
+    if len(known) < 2:
+        return {}
+    dates, cube = list(known), np.stack(list(known.values()))
+    out = {}
+    for i, d in enumerate(dates):
+        others = np.delete(cube, i, axis=0)
+        shared = np.isfinite(cube[i]) & np.isfinite(others).any(axis=0)
+        if not shared.any():
+            continue
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # blocks no other date covers: NaN, left out
+            reference = np.nanmedian(others[:, shared], axis=0)
+        out[d] = float(np.median(cube[i][shared] - reference) * 10 / np.log(10))
+    return out
+
+
+def over_threshold(
+    reports: Mapping[str, DateReport], before: Mapping[str, DateReport], ref_date: str, max_shift_px: float,
+) -> tuple[list[str], list[str]]:
+    """The dates measured against ``ref_date`` (usable before the shifts were measured, and measurable),
+    and those of them shifted more than ``max_shift_px``, significantly or not."""
+    measured = [d for d, r in reports.items() if d != ref_date and before[d].status == "kept" and r.shift_measurable]
+    return measured, [d for d in measured if (reports[d].shift_norm_px or 0.0) > max_shift_px]
+
+
+def reconsider_reference(
+    reports: dict[str, DateReport], before: Mapping[str, DateReport], ref_date: str, max_shift_px: float,
+    measure: Callable[[str], None], shift_significance: float = SHIFT_SIGNIFICANCE,
+) -> str:
+    """When most dates are shifted from the automatic reference date by about the same vector, the
+    reference is the shifted date: measure again against the date nearest that common shift, and keep
+    that if fewer dates are shifted from it. Each shift counts, significant or not: on a small or
+    featureless stack, the dates agreeing with one another are evidence that their standard errors
+    alone miss (new-user review: a shifted middle date made the good dates look shifted, none of them
+    significantly but one, which was then blamed). The first reference's shift is then tested against the
+    standard error of those dates' agreeing measurements together, not of its own alone."""
+    measured, over = over_threshold(reports, before, ref_date, max_shift_px)
+    if len(measured) < 2 or len(over) <= len(measured) / 2:
+        return ref_date
+    vectors = np.array([reports[d].shift_px for d in over], dtype=np.float64)
+    centre = np.median(vectors, axis=0)
+    spread = np.hypot(*(vectors - centre).T)
+    if np.median(spread) > 0.5 * float(np.hypot(*centre)):  # the shifts do not agree: noise, not a shifted reference
+        return ref_date
+    new_ref = over[int(np.argmin(spread))]
+    first = {d: replace(r, reasons=list(r.reasons)) for d, r in reports.items()}
+    reports.update({d: replace(r, reasons=list(r.reasons)) for d, r in before.items()})
+    measure(new_ref)
+    if len(over_threshold(reports, before, new_ref, max_shift_px)[1]) >= len(over):
+        reports.update(first)  # no better: the first measurement stands
+        return ref_date
+    errors = [first[d].shift_se_px for d in over]
+    old = reports[ref_date]
+    if old.status == "kept" and old.shift_measurable and all(e for e in errors):
+        se = float(np.sum([1.0 / e**2 for e in errors if e]) ** -0.5)  # of the agreeing dates' mean shift
+        norm = float(np.hypot(*centre))
+        if norm > max_shift_px and norm >= shift_significance * se:
+            old.status = "dropped"
+            old.reasons = [r for r in old.reasons if not r.startswith("measured shift")]
+            old.reasons.append(
+                f"residual shift {norm:.3f} px (standard error {se:.3f} px, from the {len(over)} dates that agree on it)"
+                f" exceeds max_shift_px = {max_shift_px}"
+            )
+    log.warning("co-registration: %d of %d dates are shifted from the reference date %s: measured again against %s",
+                len(over), len(measured), ref_date, new_ref)
+    return new_ref
+
+
 def check_stack(
     files: Mapping[str, Path],
     domain: str,
@@ -347,8 +449,6 @@ def check_stack(
     from the stack's is left out of the super-image mean (``exclude``), dropped (``drop``) or only
     flagged (``keep``).
     """
-    from mtsar2sar.streaming import COVERAGE_BLOCK
-
     if len(files) < 2:
         only = ", ".join(str(f) for f in files.values()) or "none"
         raise InputError(f"multi-temporal despeckling needs at least 2 dates; found {len(files)} ({only})")
@@ -360,9 +460,11 @@ def check_stack(
         raise InputError(f"reference_date: {reference_date!r} is not one of the dates {dates}")
     reports: dict[str, DateReport] = {}
     coverage: dict[str, NDArray[np.int64] | None] = {}
+    block_logs: dict[str, NDArray[np.float64] | None] = {}
     for date, f in files.items():
         reports[date], stats = check_date(date, f, domain, band)
         coverage[date] = stats.coverage
+        block_logs[date] = block_log_means(stats)
     ref_date = reference_date or choose_reference(reports, dates)
     if ref_date is not None and reports[ref_date].status != "kept":
         raise InputError(f"{files[ref_date]}: the reference date {ref_date} is unusable: {'; '.join(reports[ref_date].reasons)}")
@@ -409,7 +511,14 @@ def check_stack(
                     f" min_correlation = {min_correlation} (no stable structure, e.g. sea); kept"
                 )
             elif m.norm > max_shift_px:
-                if m.se is not None and m.norm < shift_significance * m.se:
+                if m.se is None:
+                    rep.shift_measurable = False
+                    rep.reasons.append(
+                        f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px}, but the"
+                        f" {img.shape[0]} x {img.shape[1]} window is too small for its standard error (4 sub-windows"
+                        f" of {MIN_SUBWINDOW} px): not measurable; kept"
+                    )
+                elif m.norm < shift_significance * m.se:
                     rep.reasons.append(
                         f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} but is not significant:"
                         f" standard error {m.se:.3f} px (single-look speckle, few edges); kept"
@@ -421,28 +530,27 @@ def check_stack(
 
     before_shifts = {d: replace(r, reasons=list(r.reasons)) for d, r in reports.items()}  # to measure again
     measure_shifts(ref_date)
-    shifted = [d for d, r in reports.items() if r.status == "dropped" and before_shifts[d].status == "kept"]
-    measured = [d for d, r in reports.items() if d != ref_date and before_shifts[d].status == "kept" and r.shift_measurable]
-    if reference_date is None and ref_date is not None and len(measured) >= 2 and len(shifted) > len(measured) / 2:
-        # most dates disagree with the reference: the reference is the shifted one. Measure again against
-        # the date nearest the shift most dates share with it.
-        vectors = np.array([reports[d].shift_px for d in shifted], dtype=np.float64)
-        centre = np.median(vectors, axis=0)
-        new_ref = shifted[int(np.argmin(np.hypot(*(vectors - centre).T)))]
-        log.warning("co-registration: %d of %d dates are shifted from the reference date %s: measured again against %s",
-                    len(shifted), len(measured), ref_date, new_ref)
-        reports.update(before_shifts)
-        ref_date = new_ref
-        measure_shifts(ref_date)
+    if reference_date is None and ref_date is not None:
+        ref_date = reconsider_reference(reports, before_shifts, ref_date, max_shift_px, measure_shifts,
+                                        shift_significance)
     medians = np.array([r.median_db for r in reports.values() if r.status == "kept"])
     stack_median = float(np.median(medians)) if medians.size else float("nan")
     action = {"exclude": "left out of the super-image mean", "drop": "dropped", "keep": "flag only"}[on_radiometric_outlier]
-    for r in reports.values():
-        if r.status == "kept" and abs(r.median_db - stack_median) > radiometric_outlier_db:
+    kept_now = [d for d, r in reports.items() if r.status == "kept"]
+    levels = stack_levels({d: block_logs[d] for d in kept_now})
+    for d in kept_now:
+        r = reports[d]
+        level = levels.get(d)
+        r.level_db = None if level is None else round(level, 4)
+        departure = r.median_db - stack_median if level is None else level
+        if abs(departure) > radiometric_outlier_db:
             r.radiometric_outlier = True
+            b = COVERAGE_BLOCK
             r.reasons.append(
-                f"median {r.median_db:.2f} dB is {r.median_db - stack_median:+.2f} dB from the stack median"
-                f" {stack_median:.2f} dB ({action})"
+                f"median {r.median_db:.2f} dB is {departure:+.2f} dB from the stack median {stack_median:.2f} dB ({action})"
+                if level is None else
+                f"level {departure:+.2f} dB from the other dates' on the {b} x {b} px blocks it shares with them"
+                f" (its median {r.median_db:.2f} dB, the stack median {stack_median:.2f} dB) ({action})"
             )
             if on_radiometric_outlier == "exclude":
                 r.in_mean = False

@@ -249,6 +249,7 @@ class DateStatistics:
     saturated_fraction: float = 0.0  # integer data: share of the valid pixels at the type's largest value...
     saturated_value: float = float("nan")  # ... that raw value (saturated, or an undeclared fill)
     extreme_count: int = 0  # the valid pixels in the extreme bin (extreme_fraction of them)
+    log_sum: NDArray[np.float64] | None = None  # sum of the valid pixels' log-intensities per coverage block
 
 
 def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
@@ -268,6 +269,7 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     n_saturated, saturated = 0, float("nan")
     b = COVERAGE_BLOCK
     coverage = np.zeros((-(-grid.height // b), -(-grid.width // b)), dtype=np.int64)
+    log_sum = np.zeros(coverage.shape, dtype=np.float64)
     rows = max(b, strip_rows(grid.width) // b * b)
     for r0, r1 in strips(grid.height, rows):
         raw, _ = read_band(path, band, (r0, r1))
@@ -299,13 +301,17 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
         padded = np.zeros((-(-h // b) * b, coverage.shape[1] * b), dtype=np.int64)
         padded[:h, :w] = ok
         coverage[r0 // b: r0 // b + padded.shape[0] // b] += padded.reshape(padded.shape[0] // b, b, -1, b).sum(axis=(1, 3))
+        logs = np.zeros(padded.shape, dtype=np.float64)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs[:h, :w] = np.where(ok, np.log(np.where(ok, img, 1.0)), 0.0)
+        log_sum[r0 // b: r0 // b + padded.shape[0] // b] += logs.reshape(padded.shape[0] // b, b, -1, b).sum(axis=(1, 3))
     invalid = 1.0 - n_valid / (grid.height * grid.width)
     negative = n_negative / n_finite if n_finite else 0.0
     mode = max(negatives, key=negatives.__getitem__) if negatives else float("nan")
     mode_share = negatives[mode] / n_negative if negatives else 0.0
     if n_valid == 0:
         return DateStatistics(invalid, float("nan"), negative, coverage=coverage, negative_mode=mode,
-                              negative_mode_share=mode_share)
+                              negative_mode_share=mode_share, log_sum=log_sum)
     k = int(np.searchsorted(np.cumsum(hist), (n_valid + 1) / 2))
     nonzero = np.flatnonzero(hist)
     lo, hi = int(nonzero[0]), int(nonzero[-1])
@@ -315,5 +321,5 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
     return DateStatistics(
         invalid, float(10 ** ((DB_RANGE[0] + (k + 0.5) * step) / 10)), negative,
         vmax if top == hi else vmin, extreme_fraction, coverage, mode, mode_share, n_saturated / n_valid, saturated,
-        int(hist[top]),
+        int(hist[top]), log_sum,
     )

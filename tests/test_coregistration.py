@@ -223,9 +223,36 @@ def test_radiometric_outlier_kept_out_of_the_mean(tmp_path, setting, in_mean, st
     r = rep["dates"][1]
     assert r["radiometric_outlier"] and r["in_mean"] is in_mean and r["status"] == status
     action = {"exclude": "left out of the super-image mean", "drop": "dropped", "keep": "flag only"}[setting]
-    assert r["reasons"][-1].endswith(f"dB from the stack median {rep['stack_median_db']:.2f} dB ({action})")
+    assert abs(r["level_db"] - 40.0) < 0.01
+    assert r["reasons"][-1] == (
+        f"level {r['level_db']:+.2f} dB from the other dates' on the 32 x 32 px blocks it shares with them (its median"
+        f" {r['median_db']:.2f} dB, the stack median {rep['stack_median_db']:.2f} dB) ({action})")
     assert ("20240102" in rep["mean_dates"]) is in_mean
     assert [d for d in rep["mean_dates"]] == [d for d in files if d != "20240102" or in_mean]
+
+
+def test_dates_of_other_footprints_are_compared_where_they_overlap(tmp_path):
+    """Dates covering the left or the right part of a scene brighter on its right (a swath edge, half a
+    scene): their medians differ by 5 dB over different ground, but where they overlap they agree, so no
+    date is a radiometric outlier and every date stays in the super-image mean (new-user review: the right
+    halves were left out of the mean, and their products lost the pixels no other date covered)."""
+    rng = np.random.default_rng(4)
+    seeds = rng.uniform(0, 128, (16, 2))
+    rr, cc = np.mgrid[0:128, 0:128]
+    parcels = np.exp(rng.normal(0, 0.7, 16))[np.argmin((rr[..., None] - seeds[:, 0]) ** 2 + (cc[..., None] - seeds[:, 1]) ** 2, axis=-1)]
+    scene = parcels * np.where(cc < 64, 1.0, 10.0)  # +10 dB on the right
+    imgs = {}
+    for i in range(6):
+        img = scene * rng.gamma(4, 0.25, scene.shape)
+        img[:, (cc[0] >= 96) if i % 2 == 0 else (cc[0] < 32)] = np.nan  # the left or the right 96 columns
+        imgs[f"2024010{i + 1}"] = img.astype(np.float32)
+    files = write_dates(tmp_path, imgs, utm_grid(128, 128))
+    rep = check_stack(files, "intensity")
+    medians = [r["median_db"] for r in rep["dates"]]
+    assert max(medians) - min(medians) > 4.0  # the medians alone would flag the right halves
+    assert not any(r["radiometric_outlier"] for r in rep["dates"])
+    assert rep["mean_dates"] == list(files)
+    assert all(abs(r["level_db"]) < 0.2 for r in rep["dates"])
 
 
 @pytest.mark.parametrize("policy", ["drop", "fail"])
@@ -284,3 +311,49 @@ def test_vv_and_vh_in_one_stack_are_refused(tmp_path):
         check_stack(files, "intensity")
     vv = {k: f for k, f in files.items() if k.endswith("VV")}
     assert check_stack(vv, "intensity")["kept_dates"] == list(vv)  # one polarization: as before
+
+
+def simple_scene(h: int, w: int) -> np.ndarray:
+    """Two half-planes, a dark band and a bright disc: few edges, as a user's small crop may have."""
+    y, x = np.mgrid[0:h, 0:w]
+    s = np.full((h, w), 0.05)
+    s[:, w // 2 :] *= 4
+    s[h // 3 : h // 2, :] *= 0.3
+    s[(x - w // 4) ** 2 + (y - h // 4) ** 2 < (min(h, w) // 8) ** 2] = 1.0
+    return s
+
+
+def simple_stack(h: int, w: int, roll: dict[int, tuple[int, int]] | None = None) -> dict[str, np.ndarray]:
+    dates = ["20240106", "20240118", "20240206", "20240218", "20240306"]
+    out = {}
+    for i, d in enumerate(dates):
+        img = np.random.default_rng(i).gamma(4, 0.25, (h, w)) * simple_scene(h, w)
+        out[d] = (np.roll(img, roll[i], axis=(0, 1)) if roll and i in roll else img).astype(np.float32)
+    return out
+
+
+@pytest.mark.parametrize("policy", ["drop", "fail"])
+def test_a_shifted_reference_date_of_a_small_crop_is_the_one_named(tmp_path, policy):
+    """A 64 x 64 crop of few edges whose middle date (the automatic reference) is shifted by (3, 4) px: each
+    other date's shift from it is above max_shift_px but, alone, only one is significant. The four agree,
+    so the shifted date is the one named (new-user review: the good date 20240118 was blamed)."""
+    files = write_dates(tmp_path, simple_stack(64, 64, {2: (3, 4)}), utm_grid(64, 64))
+    if policy == "fail":
+        with pytest.raises(InputError, match=r"S1_20240206\.tif: date 20240206 rejected: residual shift 5\.0\d+ px "
+                                             r"\(standard error 0\.\d+ px, from the 4 dates that agree on it\)"):
+            check_stack(files, "intensity")
+        return
+    rep = check_stack(files, "intensity", on_misregistered="drop")
+    assert rep["dropped_dates"] == ["20240206"] and rep["reference_date"] != "20240206"
+
+
+def test_a_coregistered_thin_strip_is_not_misregistered(tmp_path):
+    """A co-registered 16 x 400 strip: its window was too narrow for sub-windows, so a 0.68 px shift
+    measured on speckle had no standard error and failed the run (new-user review). The strip is cut
+    into 1 x 9 sub-windows: every date is kept, with a standard error."""
+    files = write_dates(tmp_path, simple_stack(16, 400), utm_grid(16, 400))
+    rep = check_stack(files, "intensity")
+    assert rep["dropped_dates"] == []
+    others = [r for r in rep["dates"] if r["date"] != rep["reference_date"]]
+    assert all(r["shift_se_px"] is not None and r["shift_se_px"] > 0 for r in others)
+    assert max(r["shift_norm_px"] for r in others) > 0.5  # the spurious shift that failed the run
