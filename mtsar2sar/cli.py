@@ -126,6 +126,17 @@ def check_inputs(config: Mapping[str, Any], directory: Path) -> None:
         plan.aoi_dates(AoiSpec.from_config(name, dict(given)), reference, base=directory, grids=True)
 
 
+def run_config_dir(directory: Path) -> tempfile.TemporaryDirectory[str]:
+    """The folder of the configuration of ``run INPUTS``, in the working directory (the jobs of a cluster read
+    it too); an error naming the directory where it cannot be written."""
+    try:
+        return tempfile.TemporaryDirectory(prefix=".mtsar2sar-run-", dir=directory)
+    except OSError as exc:
+        raise InputError(f"{directory}: the working directory is not writable ({exc.strerror or exc}); the run writes"
+                         " its configuration and results/ there: run it from a writable folder, or give --directory"
+                         " DIR") from None
+
+
 def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     directory = Path(args.directory).expanduser().resolve() if args.directory else Path.cwd()
     if not directory.is_dir():
@@ -162,8 +173,12 @@ def cmd_run(args: argparse.Namespace, extra: list[str]) -> int:
     text = found.config_text(comments=False)
     print(f"mtsar2sar: the configuration of this run (`mtsar2sar init` writes it, commented, to a file):\n{text}",
           file=sys.stderr)
+    guessed = found.notes.get("input_domain", "")
+    if guessed.startswith("guessed"):
+        print(f"mtsar2sar: input_domain {found.spec['input_domain']} is {guessed}; give --domain if it is not",
+              file=sys.stderr)
     # in the working directory: the jobs of a cluster read it too; removed after the run
-    with tempfile.TemporaryDirectory(prefix=".mtsar2sar-run-", dir=directory) as tmp:
+    with run_config_dir(directory) as tmp:
         config = Path(tmp) / f"{found.aoi}.yaml"
         config.write_text(text)
         check_inputs(load_config(config), directory)
@@ -194,7 +209,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     with atomic_path(out) as tmp:
         tmp.write_text(text)
     print(text, end="")
-    if not found.dates_found:
+    if not found.dates_found and isinstance(found.spec.get("dates"), list):
+        print(f"mtsar2sar: warning: no date found in the bands' descriptions or tags: write each band's date in {out}"
+              " (dates:, in band order)", file=sys.stderr)
+    elif not found.dates_found:
         print(f"mtsar2sar: warning: no date found in the file names or tags: write each file's date in {out}"
               " (dates:)", file=sys.stderr)
     print(f"mtsar2sar: wrote {out}; run it with: mtsar2sar run {out}", file=sys.stderr)

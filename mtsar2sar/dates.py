@@ -299,7 +299,13 @@ def table_dates(table: str | Path | Mapping[Any, Any], base: str | Path = ".",
 
 
 # Candidate orders of dates in names (for the message when none is found)
-_CANDIDATES = ("%d%m%Y", "%d-%m-%Y", "%d.%m.%Y", "%d_%m_%Y", "%d%b%Y", "%d-%b-%Y", "%m%d%Y", "%Y%j")
+_CANDIDATES = ("%Y-%m-%d", "%Y_%m_%d", "%Y%m%dT%H%M%S", "%d%m%Y", "%d-%m-%Y", "%d.%m.%Y", "%d_%m_%Y", "%d%b%Y",
+               "%d-%b-%Y", "%m%d%Y", "%Y%j")
+# The format of a date with its time of day in names (S1_20240106T055012): two passes of one day
+TIME_FORMAT = "%Y%m%dT%H%M%S"
+_DATE_TIME = re.compile(r"(?<!\d)(\d{8}T\d{6})(?!\d)")
+# A regex of an 8-digit date of 19xx or 20xx, not inside a longer number (the date beside an orbit or ID number)
+DATED_REGEX = r"(?<!\d)((?:19|20)\d{6})(?!\d)"
 
 
 def suggested_format(files: list[Path]) -> str | None:
@@ -344,6 +350,7 @@ def not_found(f: Path, files: list[Path], date_regex: str, full: str, source: st
         fix = f'date_format: "{fmt}"   (the file names hold dates in that order)'
         if fmt == "%d%m%Y":
             fix += ' (or "%m%d%Y" if the month comes first)'
+        fix += f'; on the command line (run INPUTS, init): --date-format "{fmt}"'
     else:
         examples = ", ".join(f'"{os.path.relpath(p, shown) if shown is not None else p}": 2024-01-{6 + 12 * i:02d}'
                              for i, p in enumerate(files[:2]))
@@ -367,11 +374,55 @@ def path_date(f: Path, rules: list[tuple[re.Pattern[str], str | None]], full: st
             continue
         text, where = found
         if date_format:
-            key = read_with_format(f, text, date_format, f"{where} (date_regex {regex.pattern!r})")
+            key = read_with_format(f, text, date_format, f"{where} (date_regex '{regex.pattern}')")
             return key, f"{where}: {text!r} as {date_format!r}"
-        stack.check_key(f, text, regex.pattern)
-        return text, f"{where} (date_regex {regex.pattern!r})"
+        try:
+            stack.check_key(f, text, regex.pattern)
+        except InputError as exc:
+            raise InputError(not_a_key(f, text, regex.pattern, where, str(exc))) from None
+        return text, f"{where} (date_regex '{regex.pattern}')"
     return None
+
+
+def name_date(name: str) -> str | None:
+    """The first 8-digit number of ``name`` (not inside a longer one) that is a date yyyymmdd of 1950-2099."""
+    for m in re.finditer(r"(?<!\d)(\d{8})(?!\d)", name):
+        try:
+            if 1950 <= datetime.strptime(m.group(1), "%Y%m%d").year < 2100:
+                return m.group(1)
+        except ValueError:
+            continue
+    return None
+
+
+def not_a_key(f: Path, text: str, date_regex: str, where: str, message: str) -> str:
+    """The message on a captured ``text`` that is no date key: where the name holds a date yyyymmdd elsewhere
+    (after an orbit or ID number), a date_regex that captures it; else ``message`` (the check's)."""
+    found = name_date(f.name)
+    better = re.search(DATED_REGEX, f.name)
+    if found is not None and found != text and better is not None and better.group(1) == found:
+        return (f"{f}: date_regex '{date_regex}' captures {text!r} in the {where}, which is not a date (yyyymmdd, month"
+                f" 01-12, day of that month); the date in the name is {found!r}: capture it, e.g. date_regex:"
+                f" '{DATED_REGEX}'")
+    return message
+
+
+def same_day_passes(files: Sequence[Path], keyed: Mapping[Path, tuple[str, str]]) -> None:
+    """Two files keyed by one day whose names hold that date at two times of day (``S1_20240106T055012``,
+    ``S1_20240106T175012``: two passes of a day): an error giving the format that keys them by their times,
+    not the pattern's (one polarization)."""
+    seen: dict[str, Path] = {}
+    for f in files:
+        key = keyed[f][0]
+        if key in seen:
+            a, b = _DATE_TIME.search(seen[key].name), _DATE_TIME.search(f.name)
+            if a and b and a.group(1) != b.group(1) and a.group(1)[:8] == b.group(1)[:8] == key[:8]:
+                raise InputError(
+                    f"{seen[key]}, {f}: both dated {key}, the day of their names' {a.group(1)!r} and {b.group(1)!r}:"
+                    f" two acquisitions of one day; key them by date and time: date_format: \"{TIME_FORMAT}\" (and"
+                    f" no date_regex, or one that captures the time too: '(\\d{{8}}T\\d{{6}})'); on the command line"
+                    f" (run INPUTS, init): --date-format \"{TIME_FORMAT}\"")
+        seen.setdefault(key, f)
 
 
 def discover(
@@ -441,6 +492,7 @@ def discover(
     with_time = len(set(days)) < len(days) and all(t for _, _, t in tagged.values())
     keyed = {f: (key_of(when, with_time), source) for f, (when, source, _) in tagged.items()} | from_path
     shared_metadata_date(files, keyed)
+    same_day_passes(files, keyed)
     pairs = [(keyed[f][0], f) for f in files]
     return Dates(stack.check_dates(pairs), {keyed[f][0]: keyed[f][1] for f in files})
 
@@ -616,7 +668,7 @@ def band_dates(f: Path, count: int, date_source: str = "auto", table: Sequence[A
                                   else "it has no description")
                 if date_source in ("auto", "metadata"):
                     looked.append(f"its tags hold no date ({', '.join(DATE_TAGS)})")
-                raise InputError(
+                raise DateNotFound(
                     f"{f}: one file of {count} bands, read as a band per date, but band {b} has no date:"
                     f" {'; '.join(looked)}. Give the bands' dates in band order in the AOI's configuration, e.g.\n"
                     f"    dates: {example_dates(count)}   ({count} dates)\n"

@@ -113,7 +113,7 @@ def inspect_stack(
     from mtsar2sar.config import AoiSpec
     from mtsar2sar.dates import source_kind, suggested_format
     from mtsar2sar.io import read_grid
-    from mtsar2sar.layouts import LAYOUTS, detect, layout
+    from mtsar2sar.layouts import detect, layout
 
     root = Path(inputs) if Path(inputs).is_absolute() else directory / inputs
     preset = layout(layout_name) if layout_name else None
@@ -126,11 +126,7 @@ def inspect_stack(
             spec["inputs"] = inputs
             notes["inputs"] = f"a folder of {preset.source}: its files {' or '.join(preset.globs)}"
         else:
-            tifs = [g for g in ("*.tif", "*.tiff", "*.TIF") if list(root.glob(g))]
-            if not tifs:
-                raise InputError(f"{inputs}: no GeoTIFF (*.tif, *.tiff) and no file of a known layout"
-                                 f" ({', '.join(LAYOUTS)}) in this folder; give a glob pattern of the dates' files")
-            spec["inputs"] = str(Path(inputs) / tifs[0])
+            spec["inputs"] = str(Path(inputs) / geotiff_glob(inputs, root))
     else:
         spec["inputs"] = inputs
     if preset is not None:
@@ -138,7 +134,8 @@ def inspect_stack(
         notes["layout"] = preset.source
     if date_format:
         spec["date_format"] = date_format
-    folder = (root if root.is_dir() else Path(inputs).parent).resolve()
+    # the folder as given, its links not followed: site1 -> ../p1/stack is named site1
+    folder = Path(os.path.abspath(root if root.is_dir() else root.parent))
     # a folder of one polarization (<site>/VV/) is named with its site
     name = aoi or aoi_name(f"{folder.parent.name}_{folder.name}" if folder.name.upper() in POLARIZATIONS
                            else folder.name)
@@ -147,17 +144,24 @@ def inspect_stack(
     except DateNotFound as exc:
         found, missing = None, exc
     if found is None:  # the message's suggestion, where the names hold dates in another order
+        from mtsar2sar.dates import band_count
         from mtsar2sar.stack import glob_files
 
         listed = glob_files(AoiSpec.from_config(name, spec).pattern(directory), directory)
-        fmt = suggested_format(listed)
+        count = band_count(listed[0]) if len(listed) == 1 else 0  # one multi-band file: a band per date
+        fmt = suggested_format(listed) if count < 2 else None
         if fmt is not None and "date_format" not in spec:
             spec["date_format"] = fmt
-            notes["date_format"] = "the order of the dates in the file names (check it: day or month first?)"
+            notes["date_format"] = ("the order of the dates in the file names" if fmt.startswith("%Y")
+                                    else "the order of the dates in the file names (check it: day or month first?)")
             found = dates_of(name, spec, directory)
         if found is None and need_dates:  # as the workflow reports an AOI of the files given, with no table
             raise InputError(f"AOI {name!r}: {missing}") from None
-        if found is None:
+        if found is None and count > 1:
+            spec["dates"] = ["YYYY-MM-DD"] * count
+            notes["dates"] = (f"NO DATE FOUND in the bands' descriptions or tags: write the date (YYYY-MM-DD) of each"
+                              f" of the {count} bands, in band order")
+        elif found is None:
             check_stack_size(inputs, root, listed)
             spec["dates"] = {str(f) if Path(spec["inputs"]).is_absolute() else os.path.relpath(f, directory):
                              "YYYY-MM-DD" for f in listed}
@@ -233,6 +237,31 @@ def dates_of(name: str, spec: dict[str, Any], directory: Path) -> Dates | None:
         return discover_dates(name, spec, directory)
     except DateNotFound:
         return None
+
+
+# Globs of a folder's GeoTIFFs, narrowest first: the first that takes all of them and no other file is its inputs
+GEOTIFF_GLOBS = ("*.tif", "*.tiff", "*.TIF", "*.TIFF", "*.[tT][iI][fF]", "*.[tT][iI][fF][fF]", "*.[tT][iI][fF]*")
+
+
+def geotiff_glob(inputs: str, root: Path) -> str:
+    """The glob of the GeoTIFFs (``.tif``, ``.tiff``, any case) of the folder ``root`` (``inputs`` as given):
+    the first of :data:`GEOTIFF_GLOBS` that takes every one of them and no other file; an error naming the
+    folder when it holds none, or naming the files no glob takes with the others."""
+    from mtsar2sar.layouts import LAYOUTS
+
+    tifs = {p for p in root.iterdir() if p.suffix.lower() in (".tif", ".tiff") and not p.name.startswith(".")
+            and p.is_file()}  # as glob.glob takes them: no hidden file
+    if not tifs:
+        raise InputError(f"{inputs}: no GeoTIFF (*.tif, *.tiff) and no file of a known layout"
+                         f" ({', '.join(LAYOUTS)}) in this folder; give a glob pattern of the dates' files")
+    for g in GEOTIFF_GLOBS:
+        if {p for p in root.glob(g) if p.is_file() and not p.name.startswith(".")} == tifs:
+            return g
+    suffixes = sorted({p.suffix for p in tifs}, key=lambda x: (-sum(p.suffix == x for p in tifs), x != ".tif", x))
+    common, odd = suffixes[0], sorted(p.name for p in tifs if p.suffix != suffixes[0])
+    raise InputError(f"{inputs}: its GeoTIFFs end in {', '.join(sorted(suffixes))}, and no glob"
+                     f" pattern takes them all without the folder's other files: rename {', '.join(odd)} to"
+                     f" {common}, or give a glob pattern of the dates' files")
 
 
 def is_pattern(inputs: str) -> bool:

@@ -75,9 +75,9 @@ def compile_date_regex(date_regex: str) -> re.Pattern[str]:
     try:
         regex = re.compile(date_regex)
     except re.error as exc:
-        raise InputError(f"date_regex: {date_regex!r} is not a valid regular expression ({exc})") from exc
+        raise InputError(f"date_regex: '{date_regex}' is not a valid regular expression ({exc})") from exc
     if regex.groups < 1:
-        raise InputError(f"date_regex: {date_regex!r} has no group; its first group must capture the date key")
+        raise InputError(f"date_regex: '{date_regex}' has no group; its first group must capture the date key")
     return regex
 
 
@@ -94,7 +94,7 @@ def regex_match(f: Path, regex: re.Pattern[str], full: str) -> tuple[str, str] |
         key = next((g for g in match.groups() if g is not None), None)
         if not key:
             raise InputError(
-                f"{f}: date_regex {regex.pattern!r} matches {match.group(0)!r} in the {where} but none of its groups"
+                f"{f}: date_regex '{regex.pattern}' matches {match.group(0)!r} in the {where} but none of its groups"
                 " captured a date key"
             )
         return key, where
@@ -104,7 +104,7 @@ def regex_match(f: Path, regex: re.Pattern[str], full: str) -> tuple[str, str] |
 def nothing_matched(f: Path, date_regex: str, full: str) -> str:
     """Where the date regex was searched in ``f`` (for a message)."""
     rel = varying_path(full, f)
-    return f"date_regex {date_regex!r} matches nothing in the file name" + (f" nor in its path {rel!r}" if rel else "")
+    return f"date_regex '{date_regex}' matches nothing in the file name" + (f" nor in its path {rel!r}" if rel else "")
 
 
 def check_key(f: Path, key: str, date_regex: str) -> str:
@@ -112,7 +112,7 @@ def check_key(f: Path, key: str, date_regex: str) -> str:
     separator of its date (``""`` or ``"-"``)."""
     if not SAFE_KEY.fullmatch(key):
         raise InputError(
-            f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which has characters other than letters,"
+            f"{f}: date_regex '{date_regex}' captures the date key {key!r}, which has characters other than letters,"
             " digits, '-', '_', '.' and '+' (it names files and shell arguments); capture the date alone,"
             r" e.g. '_(\d{8})', or declare its format (date_format)"
         )
@@ -121,13 +121,13 @@ def check_key(f: Path, key: str, date_regex: str) -> str:
     day_first = re.match(r"\d{2}-?\d{2}-?(19|2[01])\d{2}", key)  # 20012024: 20 January 2024, not year 2001
     if separator is None and shaped and 1900 <= int(shaped.group(1)) < 2200 and not day_first:
         raise InputError(
-            f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which starts with {shaped.group(0)!r}:"
+            f"{f}: date_regex '{date_regex}' captures the date key {key!r}, which starts with {shaped.group(0)!r}:"
             " no calendar date (year, month 01-12, day of that month); check the file name or date_regex"
         )
     if separator is None:
         hint = ' (day first: date_format: "%d%m%Y" reads it as a date)' if day_first else ""
         raise InputError(
-            f"{f}: date_regex {date_regex!r} captures the date key {key!r}, which does not start with a date as"
+            f"{f}: date_regex '{date_regex}' captures the date key {key!r}, which does not start with a date as"
             " yyyymmdd or yyyy-mm-dd; the keys put the dates in time order (the reference period, the STAC items):"
             rf" capture the date year first, e.g. '_(\d{{8}})', or declare the order of its date with date_format{hint}"
         )

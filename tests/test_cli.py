@@ -541,7 +541,7 @@ def test_run_inputs_gives_the_bytes_of_a_configuration_file(tmp_path, tiny_stack
         a, b = (tmp_path / w / "results" / "tiny" / "despeckled" / f"{d}.tif" for w in ("glob", "yaml"))
         assert digest(a) == digest(b), d
     a, b = (json.loads((tmp_path / w / "results" / "tiny" / "coregistration.json").read_text()) for w in ("glob", "yaml"))
-    assert a == b and a["dates"][0]["date_source"] == r"file name (date_regex '(\\d{8})')"
+    assert a == b and a["dates"][0]["date_source"] == r"file name (date_regex '(\d{8})')"
     assert not list((tmp_path / "glob").glob(".mtsar2sar-run-*"))
 
 
@@ -634,6 +634,42 @@ def test_run_and_init_name_looks_of_a_layout_without_its_metadata(tmp_path, monk
     assert cli.main(["init", "snapstack", "-o", "s.yaml"]) == 0
     aoi = yaml.safe_load((tmp_path / "s.yaml").read_text())["aois"]["snapstack"]
     assert aoi["layout"] == "snap" and aoi["looks"] > 1 and "# ESTIMATED" in (tmp_path / "s.yaml").read_text()
+
+
+def test_run_inputs_in_a_read_only_directory_is_one_line(tmp_path, monkeypatch, capsys):
+    """The run's configuration cannot be written in the working directory (read-only): one line naming the
+    directory, status 1, no traceback."""
+    from conftest import utm_grid
+
+    write_dates(tmp_path / "stack", four_dates(), utm_grid())
+    monkeypatch.chdir(tmp_path)
+
+    def read_only(*args, **kwargs):
+        raise OSError(30, "Read-only file system", str(tmp_path / ".mtsar2sar-run-x"))
+
+    monkeypatch.setattr(cli.tempfile, "mkdtemp", read_only)
+    assert cli.main(["run", "stack/*.tif", "--looks", "4", "--print-command"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.splitlines()[-1] == (
+        f"mtsar2sar: error: {tmp_path}: the working directory is not writable (Read-only file system); the run"
+        " writes its configuration and results/ there: run it from a writable folder, or give --directory DIR")
+
+
+def test_run_inputs_says_that_its_domain_is_guessed(tmp_path, monkeypatch, capsys):
+    """uint16 values are guessed an amplitude: the run says so, and how to set it; a domain given is not."""
+    from conftest import utm_grid
+    from stack_layouts import write_raster
+
+    for k, img in four_dates().items():
+        write_raster(tmp_path / "dn" / f"S1_{k}.tif", np.clip(img * 1000, 1, 65000), utm_grid(), dtype="uint16")
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", "dn/*.tif", "--looks", "4", "--print-command"]) == 0
+    err = capsys.readouterr().err
+    assert '    input_domain: "amplitude"\n' in err
+    assert ("mtsar2sar: input_domain amplitude is guessed: uint16 values (digital numbers of an amplitude, as"
+            " Sentinel-1 GRD's); give --domain if it is not\n") in err
+    assert cli.main(["run", "dn/*.tif", "--looks", "4", "--domain", "intensity", "--print-command"]) == 0
+    assert "guessed" not in capsys.readouterr().err
 
 
 def test_help_lists_every_command():

@@ -57,7 +57,7 @@ def test_file_names_give_the_keys_they_always_gave(tmp_path):
     files = write_dates(tmp_path, images(), utm_grid(32, 32))
     found = discover(str(tmp_path / "*.tif"), r"_(\d{8})")
     assert found.files == find_dates(str(tmp_path / "*.tif"), r"_(\d{8})") == files
-    assert found.sources == {k: r"file name (date_regex '_(\\d{8})')" for k in KEYS}
+    assert found.sources == {k: r"file name (date_regex '_(\d{8})')" for k in KEYS}
 
 
 def test_the_date_in_a_folder_name(tmp_path):
@@ -65,11 +65,11 @@ def test_the_date_in_a_folder_name(tmp_path):
     files = snap_products(tmp_path, images(), utm_grid(32, 32))
     found = discover(str(tmp_path / "*.data" / "Sigma0_VV.img"))
     assert found.files == files
-    assert found.sources["20240106"] == f"path '{snap_name('20240106')}.data/Sigma0_VV.img' (date_regex '(\\\\d{{8}})')"
+    assert found.sources["20240106"] == f"path '{snap_name('20240106')}.data/Sigma0_VV.img' (date_regex '(\\d{{8}})')"
     # a folder outside the pattern's wildcards is no date: /data/20240301_campaign/img.tif is not 20240301
     camp = tmp_path / "20240301_campaign"
     undated_tagged(camp, images(), utm_grid(32, 32), tag="NOTHING")
-    with pytest.raises(InputError, match=r"img_01\.tif: no date found: date_regex '\(\\\\d\{8\}\)' matches nothing in"
+    with pytest.raises(InputError, match=r"img_01\.tif: no date found: date_regex '\(\\d\{8\}\)' matches nothing in"
                                          r" the file name; no date in its metadata"):
         discover(str(camp / "*.tif"))
 
@@ -242,7 +242,7 @@ def test_no_date_names_where_it_looked_and_a_line_that_works(tmp_path):
     with pytest.raises(InputError) as err:
         discover("s/*.tif", base=tmp_path)
     message = str(err.value)
-    assert message.startswith(f"{tmp_path / 's' / 'img_01.tif'}: no date found: date_regex '(\\\\d{{8}})' matches"
+    assert message.startswith(f"{tmp_path / 's' / 'img_01.tif'}: no date found: date_regex '(\\d{{8}})' matches"
                               " nothing in the file name; no date in its metadata (tags ACQUISITION_START_TIME,")
     assert "TIFFTAG_DATETIME). Give the dates in the AOI's configuration, e.g." in message
     line = message.splitlines()[-1].strip()
@@ -259,6 +259,60 @@ def test_no_date_names_where_it_looked_and_a_line_that_works(tmp_path):
                                          r" file names hold dates in that order\)"):
         discover("d/*.tif", base=tmp_path)
     assert list(discover("d/*.tif", base=tmp_path, date_format="%d-%m-%Y").files) == list(KEYS)
+
+
+
+@pytest.mark.parametrize("names, fmt", [
+    (["S1_2024-01-06_VV.tif", "S1_2024-01-18_VV.tif"], "%Y-%m-%d"),
+    (["S1_2024_01_06_VV.tif", "S1_2024_01_18_VV.tif"], "%Y_%m_%d"),
+])
+def test_names_with_iso_dates_name_the_format_that_reads_them(tmp_path, names, fmt):
+    for name in names:
+        write_raster(tmp_path / name, np.ones((8, 8)), utm_grid(8, 8))
+    with pytest.raises(InputError) as err:
+        discover(str(tmp_path / "*.tif"))
+    assert err.value.args[0].splitlines()[-1] == (f'    date_format: "{fmt}"   (the file names hold dates in that order);'
+                                                  f' on the command line (run INPUTS, init): --date-format "{fmt}"')
+    assert list(discover(str(tmp_path / "*.tif"), date_format=fmt).files) == ["20240106", "20240118"]
+
+
+def test_two_passes_of_one_day_in_the_names_name_the_format_with_the_time(tmp_path):
+    names = ["S1_20240106T055012.tif", "S1_20240106T175012.tif", "S1_20240118T055012.tif"]
+    for name in names:
+        (tmp_path / name).write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        discover(str(tmp_path / "*.tif"))
+    assert str(err.value) == (
+        f"{tmp_path / names[0]}, {tmp_path / names[1]}: both dated 20240106, the day of their names' '20240106T055012'"
+        " and '20240106T175012': two acquisitions of one day; key them by date and time: date_format:"
+        " \"%Y%m%dT%H%M%S\" (and no date_regex, or one that captures the time too: '(\\d{8}T\\d{6})'); on the"
+        " command line (run INPUTS, init): --date-format \"%Y%m%dT%H%M%S\"")
+    assert "polarization" not in str(err.value)
+    assert list(discover(str(tmp_path / "*.tif"), date_format="%Y%m%dT%H%M%S").files) == [
+        "20240106T055012", "20240106T175012", "20240118T055012"]
+    assert list(discover(str(tmp_path / "*.tif"), r"(\d{8}T\d{6})", "%Y%m%dT%H%M%S").files) == [
+        "20240106T055012", "20240106T175012", "20240118T055012"]
+
+
+def test_an_id_number_before_the_date_names_a_regex_that_captures_the_date(tmp_path):
+    for k in KEYS:
+        (tmp_path / f"S1_12345678_{k}_VV.tif").write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        discover(str(tmp_path / "*.tif"))
+    suggested = r"(?<!\d)((?:19|20)\d{6})(?!\d)"
+    assert str(err.value) == (
+        f"{tmp_path / 'S1_12345678_20240106_VV.tif'}: date_regex '(\\d{{8}})' captures '12345678' in the file name,"
+        " which is not a date (yyyymmdd, month 01-12, day of that month); the date in the name is '20240106': capture"
+        f" it, e.g. date_regex: '{suggested}'")
+    found = discover(str(tmp_path / "*.tif"), yaml.safe_load(f"date_regex: '{suggested}'")["date_regex"])
+    assert list(found.files) == list(KEYS)
+    # no date elsewhere in the name: the check's message, its regexes written alike (as in YAML's '...')
+    (tmp_path / "x").mkdir()
+    (tmp_path / "x" / "S1_12345678_VV.tif").write_bytes(b"")
+    with pytest.raises(InputError) as err:
+        discover(str(tmp_path / "x" / "*.tif"))
+    assert "date_regex '(\\d{8})' captures the date key '12345678'" in str(err.value)
+    assert "'(\\\\d{8})'" not in str(err.value) and "e.g. '_(\\d{8})'" in str(err.value)
 
 
 # --- layouts ---

@@ -204,3 +204,67 @@ def test_init_guesses_a_single_look_amplitude_and_real_intensities(tmp_path):
     assert domain == "amplitude" and "amplitude |z|" in why, why
     for f in sorted((REPO / "data" / "opera_rtc_s1_10SGD").glob("*/*/*.tif"))[::22]:
         assert guess_domain(f)[0] == "intensity", f
+
+
+def test_a_folder_of_tif_tiff_and_TIF_files_takes_them_all(tmp_path):
+    """A folder's GeoTIFFs named .tif, .tiff and .TIF: one glob takes every date; refused, naming the files to
+    rename, where that glob would take another file too (GDAL's .aux.xml)."""
+    files = write_dates(tmp_path / "mixed", gamma_images(4), utm_grid())
+    files["20240118"] = files["20240118"].rename(files["20240118"].with_suffix(".tiff"))
+    files["20240130"] = files["20240130"].rename(files["20240130"].with_suffix(".TIF"))
+    found = inspect_stack("mixed", tmp_path, looks=4)
+    assert found.spec["inputs"] == "mixed/*.[tT][iI][fF]*"
+    assert dates_of("mixed", found.spec, tmp_path).files == files
+    write_dates(tmp_path / "upper", gamma_images(4), utm_grid())
+    for f in (tmp_path / "upper").iterdir():
+        f.rename(f.with_suffix(".TIFF" if f.name.endswith("06.tif") else ".TIF"))
+    assert inspect_stack("upper", tmp_path, looks=4).spec["inputs"] == "upper/*.[tT][iI][fF]*"
+    (tmp_path / "mixed" / "S1_20240106.tif.aux.xml").write_text("<PAMDataset/>")
+    with pytest.raises(InputError) as err:
+        inspect_stack("mixed", tmp_path, looks=4)
+    assert str(err.value) == ("mixed: its GeoTIFFs end in .TIF, .tif, .tiff, and no glob pattern takes them all"
+                              " without the folder's other files: rename S1_20240118.tiff, S1_20240130.TIF to .tif, or"
+                              " give a glob pattern of the dates' files")
+
+
+def test_a_linked_folder_is_named_as_given_not_as_its_target(tmp_path):
+    """site1 -> p1/stack and site2 -> p2/stack: the AOIs site1 and site2 (results/site1, results/site2), not
+    both `stack`, the second replacing the first's results."""
+    for p in ("p1", "p2"):
+        write_dates(tmp_path / p / "stack", gamma_images(4), utm_grid())
+    (tmp_path / "links").mkdir()
+    for site, p in (("site1", "p1"), ("site2", "p2")):
+        (tmp_path / "links" / site).symlink_to(Path("..") / p / "stack")
+        assert inspect_stack(f"links/{site}/", tmp_path, looks=4).aoi == site
+        assert inspect_stack(f"links/{site}/*.tif", tmp_path, looks=4).aoi == site
+    assert inspect_stack(str(tmp_path / "links" / "site2"), tmp_path, looks=4).aoi == "site2"
+
+
+def test_init_on_a_multiband_file_without_dates_writes_a_list_of_its_bands(tmp_path, monkeypatch, capsys):
+    """One 3-band GeoTIFF without a date in its band names or tags: the configuration with a list of the bands'
+    dates to fill in, in band order; filled, the workflow takes it."""
+    multiband(tmp_path / "mb" / "stack.tif", gamma_images(4), utm_grid())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["init", "mb/stack.tif", "-o", "mb.yaml"]) == 0
+    text = (tmp_path / "mb.yaml").read_text()
+    assert ('aois:\n  mb:\n    inputs: "mb/stack.tif"\n    dates: ["YYYY-MM-DD", "YYYY-MM-DD", "YYYY-MM-DD"]  # NO DATE'
+            " FOUND in the bands' descriptions or tags: write the date (YYYY-MM-DD) of each of the 3 bands, in band"
+            " order\n") in text
+    written = yaml.safe_load(text)
+    assert config.config_errors(written, config.schema()) == []
+    err = capsys.readouterr().err
+    assert ("mtsar2sar: warning: no date found in the bands' descriptions or tags: write each band's date in mb.yaml"
+            " (dates:, in band order)") in err and "mtsar2sar: wrote mb.yaml" in err
+    written["aois"]["mb"]["dates"] = ["2024-01-06", "2024-01-18", "2024-01-30"]
+    assert cli.check_inputs(written, tmp_path) is None
+    assert sorted(p.name for p in (tmp_path / "results" / "mb" / "bands").iterdir()) == [f"{k}.vrt" for k in KEYS]
+
+
+def test_init_on_names_with_iso_dates_writes_their_format(tmp_path, monkeypatch, capsys):
+    write_dates(tmp_path / "iso", gamma_images(4, keys=("2024-01-06", "2024-01-18", "2024-01-30")), utm_grid())
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["init", "iso", "-o", "iso.yaml"]) == 0
+    text = (tmp_path / "iso.yaml").read_text()
+    assert ('    date_format: "%Y-%m-%d"  # the order of the dates in the file names (check it: day or month first?)\n'
+            in text) and "#   20240106 20240118 20240130" in text
+    assert cli.check_inputs(yaml.safe_load(text), tmp_path) is None
