@@ -265,6 +265,6 @@ def test_init_on_names_with_iso_dates_writes_their_format(tmp_path, monkeypatch,
     monkeypatch.chdir(tmp_path)
     assert cli.main(["init", "iso", "-o", "iso.yaml"]) == 0
     text = (tmp_path / "iso.yaml").read_text()
-    assert ('    date_format: "%Y-%m-%d"  # the order of the dates in the file names (check it: day or month first?)\n'
+    assert ('    date_format: "%Y-%m-%d"  # the order of the dates in the file names\n'
             in text) and "#   20240106 20240118 20240130" in text
     assert cli.check_inputs(yaml.safe_load(text), tmp_path) is None
