@@ -80,6 +80,9 @@ Mask = NDArray[np.bool_]
 # (noisy date t - 1, noisy date t, estimate t - 1, estimate t) -> the change-preservation slope of the pair:
 # the hook for mtsar2sar.changes (e.g. ``lambda a, b, c, d: change_slope([a, b], [c, d]).slope``)
 ChangeSlopeHook = Callable[[Image, Image, Image, Image], float]
+# (noisy date, estimate, filtered super-image) -> the slope of the date's own departures from the super-image
+# kept by the estimate (mtsar2sar.changes.departure_slope)
+DepartureHook = Callable[[Image, Image, Image], float]
 
 OK, WARNING, FAIL = "ok", "warning", "fail"
 STATUS_ORDER = {OK: 0, WARNING: 1, FAIL: 2}
@@ -171,6 +174,7 @@ class DateQuality:
     lost_fraction: float
     homogeneous_pixels: int
     change_slope: float | None = None  # against the date before (hook: mtsar2sar.changes)
+    departure_slope: float | None = None  # of its departures from the super-image (hook: mtsar2sar.changes)
     verdict: Verdict = field(default_factory=lambda: Verdict(OK, ""))
 
     @property
@@ -188,7 +192,8 @@ class DateQuality:
         out: dict[str, Any] = {k: getattr(self, k) for k in (
             "date", "reference_looks", "ratio_mean", "ratio_mean_se", "ratio_enl", "ratio_enl_se", "noisy_enl",
             "despeckled_enl", "first_order", "delta_h", "m_index", "quality_index", "edge_correlation",
-            "invalid_fraction", "input_invalid_fraction", "lost_fraction", "homogeneous_pixels", "change_slope")}
+            "invalid_fraction", "input_invalid_fraction", "lost_fraction", "homogeneous_pixels", "change_slope",
+            "departure_slope")}
         out["enl_factor"] = self.enl_factor
         out["residual_variation"] = self.residual_variation
         out["constant_ratio"] = math.isinf(self.ratio_enl)
@@ -255,9 +260,9 @@ class AoiQuality:
         parts.append(f"M-index {self.m_index:.2f}")
         parts.append(f"quality index {self.quality_index:.2f}")
         parts.append(f"edge correlation {_f2(self.mean('edge_correlation'))}")
-        slope = self.mean("change_slope")
-        if not math.isnan(slope):
-            parts.append(f"change slope {slope:.2f}")
+        for name in ("change_slope", "departure_slope"):
+            if not math.isnan(slope := self.mean(name)):
+                parts.append(f"{name.replace('_', ' ')} {slope:.2f}")
         return ", ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,7 +271,7 @@ class AoiQuality:
             "status": self.status, "counts": c, "flagged_dates": self.flagged, "line": self.line,
             **{f"mean_{k}": self.mean(k) for k in (
                 "ratio_mean", "ratio_enl", "enl_factor", "despeckled_enl", "residual_variation", "first_order", "delta_h",
-                "m_index", "quality_index", "edge_correlation", "change_slope", "lost_fraction")},
+                "m_index", "quality_index", "edge_correlation", "change_slope", "departure_slope", "lost_fraction")},
             "max_invalid_fraction": max((d.invalid_fraction for d in self.dates), default=math.nan),
             "rank_key": list(self.rank_key()),
         }
@@ -491,11 +496,13 @@ def edge_correlation(ratio: NDArray[np.float64], valid: Mask, scene: NDArray[np.
 def score_date(
     date: str, noisy: Image, despeckled: Image, looks: float, *, mask: Mask | None = None,
     super_image: Image | None = None, change_slope: float | None = None, permutations: int = 0,
+    departure_slope: float | None = None,
 ) -> DateQuality:
     """The scores and verdict of one despeckled date. ``looks``: the reference looks
     (:func:`reference_looks`); ``mask``: the homogeneous areas (default: :func:`homogeneous_areas` of
     ``super_image``; one of the two is needed); ``super_image`` also gives the scene's edges (else the
-    estimate's); ``change_slope``: against the date before, from the hook (:data:`ChangeSlopeHook`)."""
+    estimate's); ``change_slope``: against the date before, from the hook (:data:`ChangeSlopeHook`);
+    ``departure_slope``: of its departures from the super-image (:data:`DepartureHook`)."""
     y = np.asarray(noisy, dtype=np.float64)
     e = np.asarray(despeckled, dtype=np.float64)
     if y.shape != e.shape:
@@ -524,7 +531,7 @@ def score_date(
         delta_h=dh, m_index=m_index, quality_index=quality,
         edge_correlation=ec, invalid_fraction=float((~e_ok).sum() / size),
         input_invalid_fraction=float((~y_ok).sum() / size), lost_fraction=float((y_ok & ~e_ok).sum() / size),
-        homogeneous_pixels=fo.pixels, change_slope=change_slope,
+        homogeneous_pixels=fo.pixels, change_slope=change_slope, departure_slope=departure_slope,
     )
     return _with_verdict(q)
 
@@ -560,6 +567,9 @@ def verdict(q: DateQuality) -> Verdict:
     if q.change_slope is not None and math.isfinite(q.change_slope) and q.change_slope < CHANGE_SLOPE_WARN:
         problems.append((FAIL if q.change_slope < CHANGE_SLOPE_FAIL else WARNING,
                          f"changes since the date before shrunk to {q.change_slope:.0%} of their size"))
+    if q.departure_slope is not None and math.isfinite(q.departure_slope) and q.departure_slope < CHANGE_SLOPE_WARN:
+        problems.append((FAIL if q.departure_slope < CHANGE_SLOPE_FAIL else WARNING,
+                         f"its own departures from the temporal mean shrunk to {q.departure_slope:.0%} of their size"))
     if q.lost_fraction > LOST_WARN:
         problems.append((FAIL if q.lost_fraction > LOST_FAIL else WARNING,
                          f"{q.lost_fraction:.1%} of the input's valid pixels invalid in the product"))
@@ -575,6 +585,8 @@ def verdict(q: DateQuality) -> Verdict:
         scores.append(f"despeckled ENL {q.despeckled_enl:.3g}")
     if q.change_slope is not None and math.isfinite(q.change_slope):
         scores.append(f"change slope {q.change_slope:.2f}")
+    if q.departure_slope is not None and math.isfinite(q.departure_slope):
+        scores.append(f"departure slope {q.departure_slope:.2f}")
     if q.invalid_fraction > 0:
         scores.append(f"{q.invalid_fraction:.1%} invalid")
     words = "; ".join(w for _, w in problems) if problems else "unbiased, speckle removed without visible structure"
@@ -594,12 +606,13 @@ DateLoader = Callable[[str], tuple[Image, Image]]  # date -> (noisy, despeckled)
 def assess_aoi(
     aoi: str, dates: Iterable[str], load: DateLoader, looks: float, super_image: Image, *,
     change_slope: ChangeSlopeHook | None = None, permutations: int = 0,
-    window: tuple[int, int, int, int] | None = None,
+    window: tuple[int, int, int, int] | None = None, departure_slope: DepartureHook | None = None,
 ) -> AoiQuality:
     """Score the ``dates`` of an AOI in order, each loaded by ``load`` (one date in memory at a time, and the
     date before for the change slope), against ``looks`` (:func:`reference_looks`) on the homogeneous areas
     of ``super_image``. ``change_slope``: the hook of :mod:`mtsar2sar.changes`, called on each pair of
-    consecutive dates (none for the first)."""
+    consecutive dates (none for the first); ``departure_slope``: the hook called on each date with the
+    super-image."""
     s = np.asarray(super_image, dtype=np.float64)
     mask = homogeneous_areas(s)
     out: list[DateQuality] = []
@@ -609,8 +622,9 @@ def assess_aoi(
         slope = None
         if change_slope is not None and previous is not None:
             slope = float(change_slope(previous[0], y, previous[1], e))
+        departure = float(departure_slope(y, e, s)) if departure_slope is not None else None
         out.append(score_date(d, y, e, looks, mask=mask, super_image=s, change_slope=slope,
-                              permutations=permutations))
+                              permutations=permutations, departure_slope=departure))
         previous = (y, e) if change_slope is not None else None
     return AoiQuality(aoi, float(looks), tuple(out), window)
 
@@ -622,6 +636,15 @@ def pair_change_slope(noisy_before: Image, noisy: Image, estimate_before: Image,
 
     cs = change_slope([noisy_before, noisy], [estimate_before, estimate], boots=200, seed=0)
     return cs.slope if cs.pixels >= MIN_CHANGE_PIXELS else math.nan
+
+
+def date_departure_slope(noisy: Image, estimate: Image, super_image: Image) -> float:
+    """The slope of a date's own departures from the super-image kept by its estimate
+    (:data:`DepartureHook`), NaN when fewer than :data:`MIN_CHANGE_PIXELS` pixels depart enough."""
+    from mtsar2sar.changes import departure_slope
+
+    ds = departure_slope(noisy, estimate, super_image)
+    return ds.slope if ds.pixels >= MIN_CHANGE_PIXELS else math.nan
 
 
 def central_window(height: int, width: int, max_side: int = MAX_SIDE) -> tuple[int, int, int, int]:
@@ -646,6 +669,7 @@ def assess_files(
     aoi: str, date_files: Mapping[str, str | Path], domain: str, band: int | None,
     despeckled: Mapping[str, str | Path], super_image: str | Path, looks: float, *,
     temporal_looks: float | None = None, change_slope: ChangeSlopeHook | None = None, max_side: int = MAX_SIDE,
+    departure_slope: DepartureHook | None = None,
 ) -> AoiQuality:
     """:func:`assess_aoi` on the files of an AOI (the dates of ``despeckled``, in order): the central window
     of at most ``max_side`` x ``max_side`` pixels of each, the reference looks from ``looks`` and
@@ -661,7 +685,7 @@ def assess_files(
         return y, e
 
     return assess_aoi(aoi, sorted(despeckled), load, reference_looks(looks, temporal_looks), s,
-                      change_slope=change_slope, window=window)
+                      change_slope=change_slope, window=window, departure_slope=departure_slope)
 
 
 def write_quality(path: str | Path, report: AoiQuality) -> None:

@@ -213,7 +213,13 @@ def filter_super_image_step(
         + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + (f" in {strips} strips" if strips > 1 else "")
         + f", {st['admm_iterations']} ADMM iterations"
         + (f" from a {st['start_denoiser']} start" if "start_denoiser" in st else "") + ")")
+    import rasterio
+
+    with rasterio.open(in_image) as ds:  # the dates averaged into it, as the unfiltered super-image says
+        dates = ds.tags().get("dates")
     tags = {"filter": how, "super_image_enl": repr(enl), "units": PRODUCT_UNITS, "software": software_version()}
+    if dates:
+        tags["dates"] = dates
     if blocks:
         gather_blocks_file(in_image, blocks, output, mulog_settings, description, tags)
         log.info("assembled the filtered super-image from %d MuLoG blocks", len(blocks))
@@ -310,12 +316,20 @@ def quality(
     ``leave_out``: the left-out-date check's report (:func:`quality_leave_out`), put into both when given."""
     from dataclasses import replace
 
-    from mtsar2sar.quality import OK, assess_files, pair_change_slope, temporal_looks_of, write_quality
+    from mtsar2sar.quality import (
+        OK,
+        assess_files,
+        date_departure_slope,
+        pair_change_slope,
+        temporal_looks_of,
+        write_quality,
+    )
     from mtsar2sar.quality_sheet import quality_sheet_files
 
     t0 = time.perf_counter()
     report = assess_files(aoi, date_files, domain, band, despeckled, super_image, looks,
-                          temporal_looks=temporal_looks_of(enl_report), change_slope=pair_change_slope)
+                          temporal_looks=temporal_looks_of(enl_report), change_slope=pair_change_slope,
+                          departure_slope=date_departure_slope)
     if leave_out is not None:
         report = replace(report, leave_out=json.loads(Path(leave_out).read_text()))
         log.info("%s: %s", aoi, report.leave_out["line"] if report.leave_out else "")

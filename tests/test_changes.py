@@ -10,6 +10,7 @@ from mtsar2sar.changes import (
     absent_outlines,
     bias_per_bin,
     change_slope,
+    departure_slope,
     ghost_contrast,
     truth_change_slope,
 )
@@ -66,6 +67,29 @@ def test_a_constant_estimate_keeps_no_change(scene):
     truth, noisy = scene
     s = change_slope(noisy, shrunk(truth, 0.0))
     assert abs(s.slope) < 1e-9 and abs(s.low) < 1e-9 and abs(s.high) < 1e-9
+
+
+@pytest.mark.parametrize("looks", [1.0, 4.0])
+def test_departures_from_the_temporal_mean_kept_at_their_size(scene, looks):
+    """The departure slope of each date against the truth's temporal mean: 1 for the truth, k for the
+    departures shrunk by k, 0 for the temporal mean itself, whatever the looks (the speckle's log-mean bias
+    is taken out)."""
+    truth, _ = scene
+    rng = np.random.default_rng(7)
+    mean = np.exp(np.mean([np.log(v) for v in truth], axis=0))
+    full, half, none = [], [], []
+    for t, v in enumerate(truth):
+        w = v * rng.gamma(looks, 1 / looks, v.shape)
+        s = departure_slope(w, v, mean, seed=t)
+        if s.pixels < 500:  # a date with hardly a departing block: not judged (as by the quality step)
+            continue
+        assert 0.75 < s.slope < 1.25, s  # a few blocks depart at each date: scatter
+        full.append(s.slope)
+        half.append(departure_slope(w, shrunk(truth, 0.5)[t], mean).slope)
+        none.append(departure_slope(w, mean, mean).slope)
+    assert len(full) >= 3 and np.mean(full) == pytest.approx(1.0, abs=0.03), full
+    assert np.mean(half) == pytest.approx(0.5, abs=0.03), half
+    assert np.max(np.abs(none)) < 0.01, none
 
 
 def test_single_look_the_split_score_is_unbiased_where_the_plain_one_is_not():

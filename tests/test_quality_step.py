@@ -19,14 +19,14 @@ from mtsar2sar.simulate import SimulationConfig, simulate_stack
 
 def finished_aoi(root: Path, estimate: str) -> Path:
     """results/site of a finished run whose products are the truth (``good``), the truth blurred by a 7 x 7
-    boxcar (``blurred``) or the noisy dates themselves (``noisy``)."""
+    boxcar (``blurred``), the noisy dates themselves (``noisy``) or the truth's temporal mean (``mean``)."""
     keys, truths, noisy, _ = simulate_stack(SimulationConfig(seed=4, height=128, width=128, dates=4, looks=4,
                                                              speckle="gamma"))
     grid = utm_grid(128, 128)
     folder = root / "results" / "site"
     for k, v, w in zip(keys, truths, noisy, strict=True):
         write_float32(root / "inputs" / f"S1_{k}.tif", w, grid, "a date")
-        est = {"good": v, "blurred": uniform_filter(v, 7), "noisy": w}[estimate]
+        est = {"good": v, "blurred": uniform_filter(v, 7), "noisy": w, "mean": np.mean(truths, axis=0)}[estimate]
         write_float32(folder / "despeckled" / f"{k}.tif", est, grid, "despeckled",
                       {"source": f"inputs/S1_{k}.tif", "looks": "4.0"})
     write_float32(folder / "super_image_filtered.tif", np.mean(truths, axis=0), grid, "super-image")
@@ -73,3 +73,38 @@ def test_a_folder_that_is_not_a_finished_aoi_is_refused(tmp_path, capsys):
     next((folder / "despeckled").iterdir()).unlink()
     assert cli.main(["quality", str(folder)]) == 1
     assert "not despeckled yet" in capsys.readouterr().err
+
+
+def test_quality_read_by_a_pipe_that_closes_early_stops_quietly(tmp_path):
+    """`mtsar2sar quality DIR | head -1`: the reader stops; no BrokenPipeError traceback, and status 141
+    (as a shell reports SIGPIPE), not 1, which says that a date fails (new-user review)."""
+    import subprocess
+    import sys
+
+    folder = finished_aoi(tmp_path, "good")
+    code = "import sys; from mtsar2sar import cli; sys.exit(cli.main(['quality', sys.argv[1]]))"
+    proc = subprocess.Popen([sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    proc.stdout.close()  # the reader is gone before the first line, as head after its lines
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 141, err.decode()
+    assert b"Traceback" not in err and b"BrokenPipe" not in err, err.decode()
+
+
+def test_products_that_are_the_temporal_mean_fail_where_the_dates_depart_from_it(tmp_path, capsys):
+    """Every product the temporal mean: a date that departs from it (a flood, a harvest) fails on its
+    departure slope, 0, even where the date before changed too little for the change slope; the truth as
+    products keeps its departures at about their size (new-user review: such products passed as ok)."""
+    bad = finished_aoi(tmp_path / "mean", "mean")
+    assert cli.main(["quality", str(bad)]) == 1
+    report = json.loads((bad / "quality.json").read_text())
+    judged = [d for d in report["dates"] if d["departure_slope"] is not None]
+    assert judged and all(abs(d["departure_slope"]) < 0.05 for d in judged), report["dates"]
+    assert all(d["verdict"]["status"] == "fail" and "its own departures from the temporal mean shrunk to 0% of their"
+               " size" in d["verdict"]["line"] for d in judged)
+    good = finished_aoi(tmp_path / "good", "good")
+    assert cli.main(["quality", str(good)]) == 0
+    slopes = [d["departure_slope"] for d in json.loads((good / "quality.json").read_text())["dates"]]
+    assert [s is None for s in slopes] == [d["departure_slope"] is None for d in report["dates"]]
+    assert all(0.9 < s < 1.1 for s in slopes if s is not None), slopes
+    capsys.readouterr()
