@@ -303,12 +303,14 @@ def cmd_despeckle(args: argparse.Namespace) -> int:
 
 
 def add_stack_options(p: argparse.ArgumentParser, domain: bool = True) -> None:
-    """The options of one AOI made from a stack's files (`run INPUTS`, `init`)."""
+    """The options of one AOI made from a stack's files (`run INPUTS`, `init`; ``domain``: `run`'s)."""
     from mtsar2sar.layouts import LAYOUTS
 
-    p.add_argument("--looks", type=positive_float, help="nominal looks of the dates (run INPUTS: needed unless the"
-                   " layout or the files' tags give them)")
-    p.add_argument("--aoi", type=aoi_argument, help="name of the AOI (results/NAME/; default: the folder's name)")
+    p.add_argument("--looks", type=positive_float, help="nominal looks of the dates (" + (
+        "needed unless the layout or the files' tags give them)" if domain else
+        "default: the layout's or the files' tags', else estimated from the first date and marked ESTIMATED)"))
+    p.add_argument("--aoi", type=aoi_argument, help="name of the AOI (results/NAME/; default: the folder's name as"
+                   " given, <site>_<pol> for a polarization folder such as <site>/VV)")
     p.add_argument("--layout", choices=list(LAYOUTS), help="the files' layout (default: detected in a folder)")
     if domain:
         p.add_argument("--domain", choices=["intensity", "amplitude", "complex"],
@@ -455,6 +457,16 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        status = dispatch(argv)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then the error below
+        return status
+    except BrokenPipeError:  # the reader of the output stopped (| head): quiet, status 141 as a shell reports it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error when Python flushes
+        return 141
+
+
+def dispatch(argv: Sequence[str] | None = None) -> int:
     args, extra = parser().parse_known_args(argv)
     try:
         if args.command == "run":
