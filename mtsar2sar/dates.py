@@ -434,15 +434,16 @@ def discover(
     base: str | Path = ".",
     rules: Sequence[tuple[str, str | None]] | None = None,
     split_bands: bool = False,
+    key: str = "inputs",
 ) -> Dates:
-    """The dates of the files of ``pattern`` (relative to ``base``), from the path, the metadata or a
-    table (module docstring); errors name the file, where the date was looked for and a configuration
-    line that gives it. ``rules``: (date_regex, date_format) pairs tried in order (a layout's), instead of
+    """The dates of the files of ``pattern`` (relative to ``base``; ``key`` its configuration key, in the
+    errors), from the path, the metadata or a table (module docstring); errors name the file, where the
+    date was looked for and a configuration line that gives it. ``rules``: (date_regex, date_format) pairs tried in order (a layout's), instead of
     :func:`date_rules` of ``date_regex`` and ``date_format``. ``split_bands``: one multi-band file is a band
     per date (:func:`band_dates`; ``table`` then a list of dates in band order)."""
     if date_source not in DATE_SOURCES:
         raise InputError(f"date_source: {date_source!r} is not one of {', '.join(DATE_SOURCES)}")
-    files = stack.glob_files(pattern, base)
+    files = stack.glob_files(pattern, base, key)
     full = stack.full_pattern(pattern, base)
     count = band_count(files[0]) if split_bands and len(files) == 1 else 0
     if count > 1:  # one multi-band file: a band per date

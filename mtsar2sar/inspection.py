@@ -139,6 +139,8 @@ def inspect_stack(
     # a folder of one polarization (<site>/VV/) is named with its site
     name = aoi or aoi_name(f"{folder.parent.name}_{folder.name}" if folder.name.upper() in POLARIZATIONS
                            else folder.name)
+    listed: list[Path] = []  # the files, where no date is found
+    count = 0
     try:
         found: Dates | None = discover_dates(name, spec, directory)
     except DateNotFound as exc:
@@ -169,7 +171,8 @@ def inspect_stack(
     files: dict[str, Path] = found.files if found is not None else {}
     if found is not None:
         check_stack_size(inputs, root, list(files.values()))
-    first = next(iter(files.values())) if files else None
+    # the first date's file (without dates: the first file, to guess the domain and the looks from)
+    first = next(iter(files.values())) if files else (listed[0] if listed else None)
     resolved, layout_looks = None, True
     if files:
         try:  # the layout's domain, and its looks unless given
@@ -177,7 +180,7 @@ def inspect_stack(
         except InputError:  # the layout reads the looks from the metadata, and they are not there
             resolved, layout_looks = AoiSpec.from_config(name, spec | {"looks": 1}).resolved(files), False
     # one multi-band file (a band per date): the first date is its band, read in place
-    band = found.bands.get(next(iter(files))) if found is not None and files else None
+    band = found.bands.get(next(iter(files))) if found is not None and files else (1 if count > 1 else None)
     if domain is not None:
         spec["input_domain"] = domain
     elif resolved is not None and preset is not None:

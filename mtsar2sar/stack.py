@@ -40,24 +40,24 @@ def full_pattern(pattern: str, base: str | Path = ".") -> str:
     return pattern if Path(pattern).is_absolute() else str(Path(base) / pattern)
 
 
-def glob_files(pattern: str, base: str | Path = ".") -> list[Path]:
-    """The files a glob pattern matches, sorted; an error naming the pattern when it is a folder or
-    matches no file, naming the folder when it matches a folder among its files (``S1_20240223.tif/``:
-    skipped, its date would be missing from the stack without a word)."""
+def glob_files(pattern: str, base: str | Path = ".", key: str = "inputs") -> list[Path]:
+    """The files a glob pattern matches, sorted; an error naming the pattern (the configuration's ``key``)
+    when it is a folder or matches no file, naming the folder when it matches a folder among its files
+    (``S1_20240223.tif/``: skipped, its date would be missing from the stack without a word)."""
     full = full_pattern(pattern, base)
     if Path(full).is_dir():
         raise InputError(
-            f"inputs: {pattern!r} is a folder; give a pattern of its files, e.g. {str(Path(pattern) / '*.tif')!r}"
+            f"{key}: {pattern!r} is a folder; give a pattern of its files, e.g. {str(Path(pattern) / '*.tif')!r}"
         )
     matches = sorted(Path(p) for p in glob.glob(full))
     files = [p for p in matches if not p.is_dir()]
     if not files:
         folders = f" (only folders: {', '.join(str(p) for p in matches[:3])})" if matches else ""
-        raise InputError(f"inputs: the pattern {pattern!r} matches no file (looked for {full!r}){folders}")
+        raise InputError(f"{key}: the pattern {pattern!r} matches no file (looked for {full!r}){folders}")
     folder = next((p for p in matches if p.is_dir()), None)
     if folder is not None:
-        raise InputError(f"{folder}: matched by the inputs pattern {pattern!r} but is a folder, not a raster; remove"
-                         " it or narrow the inputs pattern")
+        raise InputError(f"{folder}: matched by the {key} pattern {pattern!r} but is a folder, not a raster; remove"
+                         f" it or narrow the {key} pattern")
     return files
 
 

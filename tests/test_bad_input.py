@@ -480,6 +480,16 @@ def test_constant_date_is_rejected(tmp_path):
     assert "20240103" not in rep["kept_dates"] and len(rep["kept_dates"]) == 4
 
 
+def test_a_truth_pattern_matching_nothing_names_the_truth_key(tmp_path):
+    """A `truth` pattern that matches no file is named as `truth`, not `inputs` (new-user review)."""
+    from mtsar2sar.config import AoiSpec
+
+    write_dates(tmp_path / "in", stack5(), utm_grid())
+    spec = AoiSpec.from_config("site", {"inputs": str(tmp_path / "in" / "*.tif"), "truth": str(tmp_path / "nothing" / "*.tif")})
+    with pytest.raises(InputError, match=r"^truth: the pattern '.*nothing/\*\.tif' matches no file"):
+        spec.truth_files(tmp_path / "results")
+
+
 def test_truth_without_the_inputs_dates_is_named(tmp_path):
     # formerly KeyError: '20240101' in evaluation.evaluate_aoi (hostile-input review)
     from mtsar2sar.config import AoiSpec

@@ -455,6 +455,9 @@ def test_init_writes_a_commented_configuration_that_the_schema_accepts(tmp_path,
     assert config.config_errors(yaml.safe_load(text), schema) == []
     assert '    dates:  # NO DATE FOUND in the names or tags: write each file\'s date (YYYY-MM-DD)\n' \
            '      "undated/img_01.tif": "YYYY-MM-DD"\n' in text
+    undated = yaml.safe_load(text)["aois"]["undated"]  # the domain and the looks all the same (new-user review)
+    assert undated["input_domain"] == "intensity" and 2 < undated["looks"] < 8, text
+    assert "looks: " in text and "# ESTIMATED" in text
     assert "mtsar2sar: warning: no date found in the file names or tags: write each file's date in u.yaml" in \
         capsys.readouterr().err
     with pytest.raises(InputError, match=r"undated/img_01\.tif: 'YYYY-MM-DD' is not a date"):

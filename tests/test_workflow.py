@@ -69,7 +69,7 @@ def test_end_to_end_tiny_aoi(tmp_path, tiny_stack):
     s_filtered, _ = read_product(out / "super_image_filtered.tif")
     # the super-images say what they are, like the products
     mean_tags, filtered_tags = raster_meta(out / "super_image.tif")["tags"], raster_meta(out / "super_image_filtered.tif")["tags"]
-    assert mean_tags["dates"] == ",".join(files) and mean_tags["units"] == filtered_tags["units"]
+    assert mean_tags["dates"] == filtered_tags["dates"] == ",".join(files) and mean_tags["units"] == filtered_tags["units"]
     assert mean_tags["software"].startswith("mtsar2sar ") and filtered_tags["software"] == mean_tags["software"]
     assert float(filtered_tags["super_image_enl"]) == enl["enl"]
     assert filtered_tags["filter"] == "mulog (L = 0.7 x super_image_enl, bm3d step 4 in 2 strips, 3 ADMM iterations from a dct start)"

@@ -154,7 +154,8 @@ class AoiSpec:
         if self.truth is None:
             return {}
         truth = self.band_files(discover(self.truth, date_format=self.date_format, date_source=self.date_source,
-                                         rules=self.date_rules, base=base, split_bands=self.band is None),
+                                         rules=self.date_rules, base=base, split_bands=self.band is None,
+                                         key="truth"),
                                 results, base, "bands/truth").files
         missing = sorted(set(self.find_dates(results, base).files) - set(truth))
         if missing:
