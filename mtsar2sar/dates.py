@@ -400,7 +400,8 @@ def not_a_key(f: Path, text: str, date_regex: str, where: str, message: str) -> 
     (after an orbit or ID number), a date_regex that captures it; else ``message`` (the check's)."""
     found = name_date(f.name)
     better = re.search(DATED_REGEX, f.name)
-    if found is not None and found != text and better is not None and better.group(1) == found:
+    if (re.fullmatch(r"\d{8}", text) and found is not None and found != text and better is not None
+            and better.group(1) == found):  # another 8-digit number (an orbit, an ID) taken for the date
         return (f"{f}: date_regex '{date_regex}' captures {text!r} in the {where}, which is not a date (yyyymmdd, month"
                 f" 01-12, day of that month); the date in the name is {found!r}: capture it, e.g. date_regex:"
                 f" '{DATED_REGEX}'")
