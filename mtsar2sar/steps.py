@@ -138,7 +138,8 @@ def super_image(
     window = int(settings["enl_window"])
     res = temporal_mean_file([files[d] for d in dates], domain, band, out_image, window,
                              "temporal mean of the valid intensities",
-                             {"dates": ",".join(dates), "units": PRODUCT_UNITS, "software": software_version()})
+                             {"dates": ",".join(dates), "units": PRODUCT_UNITS, "software": software_version()},
+                             fallback=[files[d] for d in excluded])
     try:
         expected = len(dates) * looks
         enl_setting = settings["enl"]

@@ -44,21 +44,31 @@ class MeanResult:
 def temporal_mean_file(
     files: Sequence[str | Path], domain: str, band: int | None, output: str | Path,
     enl_window: int = 15, description: str = "", tags: dict[str, str] | None = None,
+    fallback: Sequence[str | Path] = (),
 ) -> MeanResult:
     """Temporal mean of the valid intensities of ``files``, strip by strip (all dates of one strip at
     a time), and the log-variances of its ENL windows (strips are multiples of the window, so these
-    are the windows of the whole image)."""
+    are the windows of the whole image). Where none of ``files`` is valid, the mean of the ``fallback``
+    dates valid there (the dates left out of the mean, which are despeckled too: their products keep
+    their pixels); the ENL's temporal estimate sees ``files`` only."""
     grid = read_grid(files[0])
     rows = max(enl_window, strip_rows(grid.width) // enl_window * enl_window)
     k2: list[NDArray[np.float64]] = []
     min_count, any_valid = np.iinfo(np.int32).max, False
     temporal = TemporalLooks()
     left_out: list[int] = []
+    filled = 0
     with open_writer(output, grid, description, tags) as dst:
         for r0, r1 in strips(grid.height, rows):
             mean, count = temporal_mean((temporal.tap(read_intensity(f, domain, band, (r0, r1))[0]) for f in files),
                                         left_out)
             temporal.end_band()
+            gap = ~np.isfinite(mean)
+            if fallback and gap.any():
+                extra, _ = temporal_mean(read_intensity(f, domain, band, (r0, r1))[0] for f in fallback)
+                fill = gap & np.isfinite(extra)
+                mean = np.where(fill, extra, mean)
+                filled += int(fill.sum())
             dst.write(mean, r0)
             min_count = min(min_count, int(count.min()))
             any_valid |= bool(np.isfinite(mean).any())
@@ -70,6 +80,10 @@ def temporal_mean_file(
                 f"{output}: no pixel is valid at any date ({len(files)} dates: {', '.join(str(f) for f in files)});"
                 " cannot form the super-image"
             )
+    if filled:
+        log.warning("%s: %d pixels (%.3g %%) are valid in no date of the mean: the mean of the dates left out of it"
+                    " there (%s)", output, filled, 100 * filled / (grid.height * grid.width),
+                    ", ".join(str(f) for f in fallback))
     if sum(left_out):
         log.info("%d pixels (%.3g %%) had one date far above their other dates, beyond speckle (a bright target at"
                  " that date only, or a corrupt value): left out of their super-image pixel", sum(left_out),

@@ -49,6 +49,25 @@ def test_temporal_mean_file_equals_in_memory_mean_and_enl(dates, tmp_path, small
     assert enl_from_log_variances(res.log_variances, 15).enl == pytest.approx(estimate_enl(mean, 15).enl, rel=1e-12)
 
 
+def test_pixels_of_no_date_of_the_mean_take_the_dates_left_out_of_it(tmp_path, small_strips, caplog):
+    """A date left out of the mean (a radiometric outlier) covering columns no other date covers: there the
+    super-image is its mean, not NaN, so that its product keeps those pixels; elsewhere the mean is the mean
+    dates' alone, and a warning counts the pixels filled."""
+    rng = np.random.default_rng(5)
+    imgs = {f"2024010{i}": rng.gamma(4, 0.25, (64, 64)).astype(np.float32) for i in range(1, 4)}
+    for d in ("20240101", "20240102"):
+        imgs[d][:, 40:] = np.nan  # the mean's dates cover the left 40 columns
+    files = write_dates(tmp_path, imgs, utm_grid(64, 64))
+    mean_files, outlier = [files["20240101"], files["20240102"]], files["20240103"]
+    streaming.temporal_mean_file(mean_files, "intensity", None, tmp_path / "s.tif", fallback=[outlier])
+    got, _ = read_product(tmp_path / "s.tif")
+    np.testing.assert_array_equal(got[:, :40], temporal_mean([imgs["20240101"], imgs["20240102"]])[0][:, :40])
+    np.testing.assert_array_equal(got[:, 40:], imgs["20240103"][:, 40:])
+    assert f"{64 * 24} pixels (37.5 %) are valid in no date of the mean" in caplog.text
+    streaming.temporal_mean_file(mean_files, "intensity", None, tmp_path / "plain.tif")
+    assert np.isnan(read_product(tmp_path / "plain.tif")[0][:, 40:]).all()  # without the fallback: NaN
+
+
 def test_all_invalid_stack_leaves_no_super_image(tmp_path, small_strips):
     files = write_dates(tmp_path, {d: np.full((40, 40), np.nan, np.float32) for d in ("20240101", "20240102")}, utm_grid(40, 40))
     with pytest.raises(ValueError, match="no pixel is valid at any date"):
