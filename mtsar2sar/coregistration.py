@@ -415,7 +415,7 @@ def reconsider_reference(
     if old.status == "kept" and old.shift_measurable and all(e for e in errors):
         se = float(np.sum([1.0 / e**2 for e in errors if e]) ** -0.5)  # of the agreeing dates' mean shift
         norm = float(np.hypot(*centre))
-        if norm > max_shift_px and norm >= shift_significance * se:
+        if norm - max_shift_px >= 0.5 * se and norm >= shift_significance * se:
             old.status = "dropped"
             old.reasons = [r for r in old.reasons if not r.startswith("measured shift")]
             old.reasons.append(
@@ -521,7 +521,15 @@ def check_stack(
                 elif m.norm < shift_significance * m.se:
                     rep.reasons.append(
                         f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} but is not significant:"
-                        f" standard error {m.se:.3f} px (single-look speckle, few edges); kept"
+                        f" standard error {m.se:.3f} px (speckle, few edges); kept"
+                    )
+                elif m.norm - max_shift_px < 0.5 * m.se:
+                    # within half a standard error of the tolerance (measured on 250 unshifted 1- and 4-look dates
+                    # of a smooth scene: 1 dropped at 0.57 px, standard error 0.18, without this; none with it;
+                    # 1-px shifts of 4-look dates found 18 times in 25 with it, 21 without)
+                    rep.reasons.append(
+                        f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} by less than half its"
+                        f" standard error {m.se:.3f} px: not beyond the tolerance; kept"
                     )
                 else:
                     rep.status = "dropped"

@@ -162,7 +162,8 @@ def super_image(
         estimated = max(candidates) if candidates else None
         enl = float(estimated) if enl_setting == "auto" and estimated is not None else float(enl_setting)
         warning = enl_warning(estimated, len(dates), looks) if estimated is not None else None
-        if enl_setting != "auto" and estimated is not None and not 1 / 3 <= enl / estimated <= 3:
+        filtered = settings.get("filter", "mulog") != "none"  # with filter: none, the ENL given smooths nothing
+        if filtered and enl_setting != "auto" and estimated is not None and not 1 / 3 <= enl / estimated <= 3:
             warning = ((warning + "; ") if warning else "") + (
                 f"super_image.enl = {enl:g} is {enl / estimated:.2g} x the estimate {estimated:.1f} from the data: the"
                 f" super-image filter will {'over' if enl < estimated else 'under'}-smooth it (set super_image.enl: auto)"

@@ -182,6 +182,17 @@ def test_a_given_enl_far_from_the_estimate_warns(tmp_path, caplog, enl, warn):
         assert len(warnings) == 1 and re.search(warn, warnings[0]), warnings
 
 
+def test_a_given_enl_is_not_said_to_mis_smooth_an_unfiltered_super_image(tmp_path, caplog):
+    """`super_image.filter: none` with `enl: 400`: no filter uses the ENL, so no warning that it will
+    under-smooth (new-user review)."""
+    cfg = SimulationConfig(seed=4, height=192, width=192, dates=8, looks=1, speckle="gamma", changes=False)
+    _, _, noisy, _ = simulate_stack(cfg)
+    imgs = dict(zip([f"2024010{i}" for i in range(1, 9)], [x.astype(np.float32) for x in noisy]))
+    with caplog.at_level("WARNING", logger="mtsar2sar"):
+        res, _ = super_image_run(tmp_path, imgs, settings={"enl": 400.0, "filter": "none"})
+    assert res["enl"] == 400.0 and not [r for r in caplog.records if "smooth" in r.getMessage()]
+
+
 def test_an_enl_below_one_is_a_config_error():
     from conftest import REPO
 
