@@ -140,13 +140,19 @@ def _date_files(stack: Any, date_regex: str | None, date_format: str | None = No
 
 
 def date_coordinate(keys: Sequence[str]) -> NDArray[Any]:
-    """The date keys as ``datetime64[ns]`` (``YYYYMMDD``, ``YYYYMMDDTHHMMSS`` or ISO), else the keys themselves."""
-    for fmt in DATE_FORMATS:
-        try:
-            return np.array([np.datetime64(datetime.strptime(k, fmt), "ns") for k in keys], dtype="datetime64[ns]")
-        except ValueError:
-            continue
-    return np.array(list(keys), dtype=object)
+    """The date keys as ``datetime64[ns]`` when each reads as a date (``YYYYMMDD``, ``YYYYMMDDTHHMMSS`` or ISO,
+    each key in its own format: days and days with a time mixed), else the keys themselves."""
+    times = []
+    for k in keys:
+        for fmt in DATE_FORMATS:
+            try:
+                times.append(np.datetime64(datetime.strptime(k, fmt), "ns"))
+                break
+            except ValueError:
+                continue
+        else:
+            return np.array(list(keys), dtype=object)
+    return np.array(times, dtype="datetime64[ns]")
 
 
 def _keys_of(da: xarray.DataArray) -> list[str]:

@@ -50,3 +50,13 @@ def test_a_multiband_stack_with_band_set_is_one_date_per_file(tmp_path):
     files = api._date_files(str(tmp_path / "in" / "*.tif"), r"(\d{8})", None, 2, tmp_path / "bands")
     assert files == {d: tmp_path / "in" / f"S1_{d}.tif" for d in ("20240106", "20240118")}
     assert not (tmp_path / "bands").exists()
+
+
+def test_date_keys_of_days_and_of_days_with_a_time_are_all_dates():
+    """Keys of a day and of a day with its time in one stack give a datetime64 time coordinate, not text
+    (new-user review); a key that is no date keeps them all as text."""
+    t = api.date_coordinate(["20240106", "20240118", "20240130T060504"])
+    assert t.dtype == np.dtype("datetime64[ns]")
+    assert list(t.astype(str)) == ["2024-01-06T00:00:00.000000000", "2024-01-18T00:00:00.000000000",
+                                   "2024-01-30T06:05:04.000000000"]
+    assert api.date_coordinate(["site_a", "20240101"]).dtype == np.dtype(object)
