@@ -128,6 +128,16 @@ class ShiftMeasure:
 # least MIN_SUBWINDOW px a side.
 SHIFT_SPLIT = 3
 MIN_SUBWINDOW = 16
+# A shift counts as beyond max_shift_px only when it exceeds it by this many standard errors (measured on 250
+# unshifted 1- and 4-look dates of a smooth scene: 1 dropped at 0.57 px, standard error 0.18, without it; none
+# with it; 1-px shifts of 4-look dates found 18 times in 25 with it, 19 without: benchmarks/false_alarms.py)
+TOLERANCE_MARGIN_SE = 0.5
+
+
+def beyond_tolerance(norm: float, se: float, max_shift_px: float, significance: float) -> bool:
+    """Whether a shift of ``norm`` px (standard error ``se``) misregisters a date: significant (at least
+    ``significance`` standard errors from zero) and beyond ``max_shift_px`` by :data:`TOLERANCE_MARGIN_SE`."""
+    return norm >= significance * se and norm - max_shift_px >= TOLERANCE_MARGIN_SE * se
 
 
 def split_counts(height: int, width: int) -> tuple[int, int]:
@@ -415,7 +425,7 @@ def reconsider_reference(
     if old.status == "kept" and old.shift_measurable and all(e for e in errors):
         se = float(np.sum([1.0 / e**2 for e in errors if e]) ** -0.5)  # of the agreeing dates' mean shift
         norm = float(np.hypot(*centre))
-        if norm - max_shift_px >= 0.5 * se and norm >= shift_significance * se:
+        if beyond_tolerance(norm, se, max_shift_px, shift_significance):
             old.status = "dropped"
             old.reasons = [r for r in old.reasons if not r.startswith("measured shift")]
             old.reasons.append(
@@ -523,18 +533,15 @@ def check_stack(
                         f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} but is not significant:"
                         f" standard error {m.se:.3f} px (speckle, few edges); kept"
                     )
-                elif m.norm - max_shift_px < 0.5 * m.se:
-                    # within half a standard error of the tolerance (measured on 250 unshifted 1- and 4-look dates
-                    # of a smooth scene: 1 dropped at 0.57 px, standard error 0.18, without this; none with it;
-                    # 1-px shifts of 4-look dates found 18 times in 25 with it, 21 without)
+                elif not beyond_tolerance(m.norm, m.se, max_shift_px, shift_significance):  # within the margin
                     rep.reasons.append(
                         f"measured shift {m.norm:.3f} px exceeds max_shift_px = {max_shift_px} by less than half its"
                         f" standard error {m.se:.3f} px: not beyond the tolerance; kept"
                     )
                 else:
                     rep.status = "dropped"
-                    se = "" if m.se is None else f" (standard error {m.se:.3f} px)"
-                    rep.reasons.append(f"residual shift {m.norm:.3f} px{se} exceeds max_shift_px = {max_shift_px}")
+                    rep.reasons.append(f"residual shift {m.norm:.3f} px (standard error {m.se:.3f} px) exceeds"
+                                       f" max_shift_px = {max_shift_px}")
 
     before_shifts = {d: replace(r, reasons=list(r.reasons)) for d, r in reports.items()}  # to measure again
     measure_shifts(ref_date)

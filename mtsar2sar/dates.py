@@ -384,46 +384,30 @@ def path_date(f: Path, rules: list[tuple[re.Pattern[str], str | None]], full: st
     return None
 
 
-def name_date(name: str) -> str | None:
-    """The first 8-digit number of ``name`` (not inside a longer one) that is a date yyyymmdd of 1950-2099."""
-    for m in re.finditer(r"(?<!\d)(\d{8})(?!\d)", name):
-        try:
-            if 1950 <= datetime.strptime(m.group(1), "%Y%m%d").year < 2100:
-                return m.group(1)
-        except ValueError:
-            continue
-    return None
-
-
 def not_a_key(f: Path, text: str, date_regex: str, where: str, message: str) -> str:
-    """The message on a captured ``text`` that is no date key: where the name holds a date yyyymmdd elsewhere
-    (after an orbit or ID number), a date_regex that captures it; else ``message`` (the check's)."""
-    found = name_date(f.name)
+    """The message on a captured ``text`` that is no date key: where it is an 8-digit number (an orbit, an ID)
+    and the name's first 8-digit number of 19xx or 20xx, which :data:`DATED_REGEX` captures, is a date
+    yyyymmdd, that date_regex; else ``message`` (the check's)."""
     better = re.search(DATED_REGEX, f.name)
-    if (re.fullmatch(r"\d{8}", text) and found is not None and found != text and better is not None
-            and better.group(1) == found):  # another 8-digit number (an orbit, an ID) taken for the date
+    found = better.group(1) if better is not None else None
+    if re.fullmatch(r"\d{8}", text) and found is not None and found != text and parse_datetime(found) is not None:
         return (f"{f}: date_regex '{date_regex}' captures {text!r} in the {where}, which is not a date (yyyymmdd, month"
                 f" 01-12, day of that month); the date in the name is {found!r}: capture it, e.g. date_regex:"
                 f" '{DATED_REGEX}'")
     return message
 
 
-def same_day_passes(files: Sequence[Path], keyed: Mapping[Path, tuple[str, str]]) -> None:
-    """Two files keyed by one day whose names hold that date at two times of day (``S1_20240106T055012``,
-    ``S1_20240106T175012``: two passes of a day): an error giving the format that keys them by their times,
-    not the pattern's (one polarization)."""
-    seen: dict[str, Path] = {}
-    for f in files:
-        key = keyed[f][0]
-        if key in seen:
-            a, b = _DATE_TIME.search(seen[key].name), _DATE_TIME.search(f.name)
-            if a and b and a.group(1) != b.group(1) and a.group(1)[:8] == b.group(1)[:8] == key[:8]:
-                raise InputError(
-                    f"{seen[key]}, {f}: both dated {key}, the day of their names' {a.group(1)!r} and {b.group(1)!r}:"
-                    f" two acquisitions of one day; key them by date and time: date_format: \"{TIME_FORMAT}\" (and"
-                    f" no date_regex, or one that captures the time too: '(\\d{{8}}T\\d{{6}})'); on the command line"
-                    f" (run INPUTS, init): --date-format \"{TIME_FORMAT}\"")
-        seen.setdefault(key, f)
+def same_day_passes(first: Path, second: Path, key: str) -> str | None:
+    """Why two files are keyed by one day ``key`` when their names hold that date at two times of day
+    (``S1_20240106T055012``, ``S1_20240106T175012``: two passes of a day): the format that keys them by their
+    times, not the pattern's (one polarization); None otherwise."""
+    a, b = _DATE_TIME.search(first.name), _DATE_TIME.search(second.name)
+    if a and b and a.group(1) != b.group(1) and a.group(1)[:8] == b.group(1)[:8] == key[:8]:
+        return (f"{first}, {second}: both dated {key}, the day of their names' {a.group(1)!r} and {b.group(1)!r}:"
+                f" two acquisitions of one day; key them by date and time: date_format: \"{TIME_FORMAT}\" (and"
+                f" no date_regex, or one that captures the time too: '(\\d{{8}}T\\d{{6}})'); on the command line"
+                f" (run INPUTS, init): --date-format \"{TIME_FORMAT}\"")
+    return None
 
 
 def discover(
@@ -493,25 +477,33 @@ def discover(
     days = [when.date() for when, _, _ in tagged.values()]
     with_time = len(set(days)) < len(days) and all(t for _, _, t in tagged.values())
     keyed = {f: (key_of(when, with_time), source) for f, (when, source, _) in tagged.items()} | from_path
-    shared_metadata_date(files, keyed)
-    same_day_passes(files, keyed)
+    explain_shared_keys(files, keyed)
     pairs = [(keyed[f][0], f) for f in files]
     return Dates(stack.check_dates(pairs), {keyed[f][0]: keyed[f][1] for f in files})
 
 
-def shared_metadata_date(files: Sequence[Path], keyed: Mapping[Path, tuple[str, str]]) -> None:
-    """Two files dated alike by one record of the same metadata (the ``.dim`` of a co-registered stack gives
-    every band the product's time, its master's): an error saying so, not the pattern's (one polarization)."""
+def explain_shared_keys(files: Sequence[Path], keyed: Mapping[Path, tuple[str, str]]) -> None:
+    """Two files of one date key, where the cause is known: an error saying it, before the check of the keys
+    (:func:`mtsar2sar.stack.check_dates`) names the pattern (one polarization)."""
     seen: dict[str, Path] = {}
     for f in files:
-        key, source = keyed[f]
-        if key in seen and keyed[seen[key]][1] == source and source_kind(source).startswith(("DIMAP", "tag", "IMAGERY")):
-            raise InputError(
-                f"{seen[key]}, {f}: both dated {key} by the same metadata ({source}): the time of the product they"
-                " belong to (of a co-registered stack: its master's), not each file's; give each file its date:"
-                " date_format (e.g. \"%d%b%Y\" for SNAP's band names Sigma0_VV_slv1_18Jan2024), or dates (a table)"
-            )
+        key = keyed[f][0]
+        if key in seen:
+            why = shared_metadata_date(seen[key], f, keyed) or same_day_passes(seen[key], f, key)
+            if why is not None:
+                raise InputError(why)
         seen.setdefault(key, f)
+
+
+def shared_metadata_date(first: Path, second: Path, keyed: Mapping[Path, tuple[str, str]]) -> str | None:
+    """Why two files are dated alike when one record of the same metadata dates both (the ``.dim`` of a
+    co-registered stack gives every band the product's time, its master's); None otherwise."""
+    key, source = keyed[second]
+    if keyed[first][1] == source and source_kind(source).startswith(("DIMAP", "tag", "IMAGERY")):
+        return (f"{first}, {second}: both dated {key} by the same metadata ({source}): the time of the product they"
+                " belong to (of a co-registered stack: its master's), not each file's; give each file its date:"
+                " date_format (e.g. \"%d%b%Y\" for SNAP's band names Sigma0_VV_slv1_18Jan2024), or dates (a table)")
+    return None
 
 
 # SNAP's date in the name of a co-registered stack's band (Sigma0_VV_mst_06Jan2024.img, ..._slv1_18Jan2024.img)

@@ -564,12 +564,11 @@ def verdict(q: DateQuality) -> Verdict:
     if math.isfinite(q.edge_correlation) and q.edge_correlation > EDGE_WARN:
         problems.append((FAIL if q.edge_correlation > EDGE_FAIL else WARNING,
                          "edges and targets left in the ratio (the estimate blurs them)"))
-    if q.change_slope is not None and math.isfinite(q.change_slope) and q.change_slope < CHANGE_SLOPE_WARN:
-        problems.append((FAIL if q.change_slope < CHANGE_SLOPE_FAIL else WARNING,
-                         f"changes since the date before shrunk to {q.change_slope:.0%} of their size"))
-    if q.departure_slope is not None and math.isfinite(q.departure_slope) and q.departure_slope < CHANGE_SLOPE_WARN:
-        problems.append((FAIL if q.departure_slope < CHANGE_SLOPE_FAIL else WARNING,
-                         f"its own departures from the temporal mean shrunk to {q.departure_slope:.0%} of their size"))
+    slopes = {"change": (q.change_slope, "changes since the date before"),
+              "departure": (q.departure_slope, "its own departures from the temporal mean")}
+    for slope, what in slopes.values():
+        if slope is not None and math.isfinite(slope) and slope < CHANGE_SLOPE_WARN:
+            problems.append((FAIL if slope < CHANGE_SLOPE_FAIL else WARNING, f"{what} shrunk to {slope:.0%} of their size"))
     if q.lost_fraction > LOST_WARN:
         problems.append((FAIL if q.lost_fraction > LOST_FAIL else WARNING,
                          f"{q.lost_fraction:.1%} of the input's valid pixels invalid in the product"))
@@ -583,10 +582,9 @@ def verdict(q: DateQuality) -> Verdict:
         scores.append(f"edge correlation {_f2(q.edge_correlation)}")
     if not math.isnan(q.despeckled_enl):
         scores.append(f"despeckled ENL {q.despeckled_enl:.3g}")
-    if q.change_slope is not None and math.isfinite(q.change_slope):
-        scores.append(f"change slope {q.change_slope:.2f}")
-    if q.departure_slope is not None and math.isfinite(q.departure_slope):
-        scores.append(f"departure slope {q.departure_slope:.2f}")
+    for name, (slope, _) in slopes.items():
+        if slope is not None and math.isfinite(slope):
+            scores.append(f"{name} slope {slope:.2f}")
     if q.invalid_fraction > 0:
         scores.append(f"{q.invalid_fraction:.1%} invalid")
     words = "; ".join(w for _, w in problems) if problems else "unbiased, speckle removed without visible structure"

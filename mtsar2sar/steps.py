@@ -21,6 +21,7 @@ from mtsar2sar.enl import enl_from_log_variances, enl_warning
 from mtsar2sar.errors import InputError
 from mtsar2sar.io import (
     default_mode,
+    open_raster,
     read_grid,
     read_intensity_decimated,
     remove_stale_temporaries,
@@ -162,7 +163,7 @@ def super_image(
         estimated = max(candidates) if candidates else None
         enl = float(estimated) if enl_setting == "auto" and estimated is not None else float(enl_setting)
         warning = enl_warning(estimated, len(dates), looks) if estimated is not None else None
-        filtered = settings.get("filter", "mulog") != "none"  # with filter: none, the ENL given smooths nothing
+        filtered = settings["filter"] != "none"  # with filter: none, the ENL given smooths nothing
         if filtered and enl_setting != "auto" and estimated is not None and not 1 / 3 <= enl / estimated <= 3:
             warning = ((warning + "; ") if warning else "") + (
                 f"super_image.enl = {enl:g} is {enl / estimated:.2g} x the estimate {estimated:.1f} from the data: the"
@@ -215,9 +216,7 @@ def filter_super_image_step(
         + (f" step {st['bm3d_step']}" if "bm3d_step" in st else "") + (f" in {strips} strips" if strips > 1 else "")
         + f", {st['admm_iterations']} ADMM iterations"
         + (f" from a {st['start_denoiser']} start" if "start_denoiser" in st else "") + ")")
-    import rasterio
-
-    with rasterio.open(in_image) as ds:  # the dates averaged into it, as the unfiltered super-image says
+    with open_raster(in_image) as ds:  # the dates averaged into it, as the unfiltered super-image says
         dates = ds.tags().get("dates")
     tags = {"filter": how, "super_image_enl": repr(enl), "units": PRODUCT_UNITS, "software": software_version()}
     if dates:
@@ -370,8 +369,6 @@ def quality_of_results(aoi_dir: str | Path, domain: str = "intensity", band: int
     (the products' ``source`` tags, relative to ``workdir``: by default the folder above ``results/``), the
     filtered super-image and its ENL report; ``looks`` from the products' tags unless given. Writes
     ``quality.json`` and ``quality.png`` into the folder."""
-    from mtsar2sar.io import open_raster
-
     folder = Path(aoi_dir)
     report_path = folder / "coregistration.json"
     if not report_path.is_file():

@@ -266,6 +266,15 @@ class DateStatistics:
     log_sum: NDArray[np.float64] | None = None  # sum of the valid pixels' log-intensities per coverage block
 
 
+def block_sums(values: NDArray[Any], block: int, columns: int) -> NDArray[Any]:
+    """Sums of ``values`` (rows of a strip) over ``block`` x ``block`` blocks, ``columns`` blocks wide (the
+    last row and column of blocks zero-padded)."""
+    h, w = values.shape
+    padded = np.zeros((-(-h // block) * block, columns * block), dtype=values.dtype)
+    padded[:h, :w] = values
+    return padded.reshape(padded.shape[0] // block, block, columns, block).sum(axis=(1, 3))
+
+
 def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStatistics:
     """Fraction of invalid pixels and median intensity of one date, strip by strip (a 0.001 dB histogram);
     the share of negative raw values, the share of the valid pixels at the extreme value (a fill value
@@ -311,14 +320,9 @@ def date_statistics(path: str | Path, domain: str, band: int | None) -> DateStat
             vmin, vmax = min(vmin, float(x.min())), max(vmax, float(x.max()))
         idx = np.clip(((10 * np.log10(x) - DB_RANGE[0]) / step).astype(np.int64), 0, DB_BINS - 1)
         hist += np.bincount(idx, minlength=DB_BINS)
-        h, w = ok.shape
-        padded = np.zeros((-(-h // b) * b, coverage.shape[1] * b), dtype=np.int64)
-        padded[:h, :w] = ok
-        coverage[r0 // b: r0 // b + padded.shape[0] // b] += padded.reshape(padded.shape[0] // b, b, -1, b).sum(axis=(1, 3))
-        logs = np.zeros(padded.shape, dtype=np.float64)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs[:h, :w] = np.where(ok, np.log(np.where(ok, img, 1.0)), 0.0)
-        log_sum[r0 // b: r0 // b + padded.shape[0] // b] += logs.reshape(padded.shape[0] // b, b, -1, b).sum(axis=(1, 3))
+        blocks = slice(r0 // b, r0 // b + -(-ok.shape[0] // b))
+        coverage[blocks] += block_sums(ok.astype(np.int64), b, coverage.shape[1])
+        log_sum[blocks] += block_sums(np.where(ok, np.log(np.where(ok, img, 1.0)), 0.0), b, coverage.shape[1])
     invalid = 1.0 - n_valid / (grid.height * grid.width)
     negative = n_negative / n_finite if n_finite else 0.0
     mode = max(negatives, key=negatives.__getitem__) if negatives else float("nan")
